@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * userspace API of /dev/physmap
+ *
+ * Each open file description of /dev/physmap is one independent address
+ * space. A map of sections is built in a transaction (BEGIN, ADD..., COMMIT)
+ * and published atomically; lookups answer from the published map without
+ * taking any lock. See Documentation/physmap.rst.
+ *
+ * Every structure is made of __u32 and __u64 fields with no implicit padding,
+ * so the layout is the same for 32-bit and 64-bit callers. User pointers are
+ * passed as __u64. Fields named flags must be 0; anything else is EINVAL.
+ */
+#ifndef _UAPI_PHYSMAP_IOCTL_H
+#define _UAPI_PHYSMAP_IOCTL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** PHYSMAP_UNASSIGNED - section index answered for addresses no section covers */
+#define PHYSMAP_UNASSIGNED		0
+
+/** PHYSMAP_BATCH_MAX - the most addresses one PHYSMAP_IOC_LOOKUP_BATCH takes */
+#define PHYSMAP_BATCH_MAX		4096
+
+/** PHYSMAP_PAGE_SHIFT_DEFAULT - page_shift used when BEGIN passes 0 */
+#define PHYSMAP_PAGE_SHIFT_DEFAULT	12
+/** PHYSMAP_PAGE_SHIFT_MIN - smallest page_shift BEGIN accepts */
+#define PHYSMAP_PAGE_SHIFT_MIN		10
+/** PHYSMAP_PAGE_SHIFT_MAX - largest page_shift BEGIN accepts */
+#define PHYSMAP_PAGE_SHIFT_MAX		16
+
+/**
+ * struct physmap_begin - argument of PHYSMAP_IOC_BEGIN
+ * @page_shift: log2 of the page size the tree is built over; 0 means
+ *              PHYSMAP_PAGE_SHIFT_DEFAULT, otherwise PHYSMAP_PAGE_SHIFT_MIN..
+ *              PHYSMAP_PAGE_SHIFT_MAX. It shapes the tree, never the answers.
+ * @flags: must be 0.
+ */
+struct physmap_begin {
+	__u32 page_shift;
+	__u32 flags;
+};
+
+/**
+ * struct physmap_section - one section: a byte range with a caller's cookie
+ * @start: first byte of the range.
+ * @size: length in bytes; not 0, and @start + @size - 1 must not pass
+ *        2^64 - 1 (a section may end exactly there).
+ * @cookie: opaque value of the caller's, returned by lookups.
+ * @offset: the caller's offset of @start within its region, returned by
+ *          lookups.
+ * @flags: must be 0 for PHYSMAP_IOC_ADD.
+ * @index: the section's index in its map: 1, 2, 3, ... in order of
+ *         addition; PHYSMAP_UNASSIGNED (0) for no section. Written by
+ *         PHYSMAP_IOC_ADD, read by PHYSMAP_IOC_GET_SECTION.
+ */
+struct physmap_section {
+	__u64 start;
+	__u64 size;
+	__u64 cookie;
+	__u64 offset;
+	__u32 flags;
+	__u32 index;
+};
+
+/**
+ * struct physmap_lookup - argument of PHYSMAP_IOC_LOOKUP
+ * @addr: the address to look up (in).
+ * @generation: generation of the published map that answered (out).
+ * @section: the covering section, with its index; all zero, index
+ *           PHYSMAP_UNASSIGNED, when no section covers @addr (out).
+ */
+struct physmap_lookup {
+	__u64 addr;
+	__u64 generation;
+	struct physmap_section section;
+};
+
+/**
+ * struct physmap_lookup_batch - argument of PHYSMAP_IOC_LOOKUP_BATCH
+ * @addrs: user pointer to @count __u64 addresses (in).
+ * @indexes: user pointer to @count __u32 section indexes (out).
+ * @count: number of addresses, 0..PHYSMAP_BATCH_MAX.
+ * @flags: must be 0.
+ * @generation: generation of the one published map that answered every
+ *              address of the batch (out).
+ */
+struct physmap_lookup_batch {
+	__u64 addrs;
+	__u64 indexes;
+	__u32 count;
+	__u32 flags;
+	__u64 generation;
+};
+
+/**
+ * struct physmap_stats - argument of PHYSMAP_IOC_STATS, all out
+ * @generation: generation of the published map described; 0 before the
+ *              first commit.
+ * @sections: sections in the published map (PHYSMAP_UNASSIGNED not counted).
+ * @nodes: reachable radix tree nodes of the published map.
+ * @bytes: every byte the published map holds: header, nodes, sections and
+ *         sub-page structures.
+ * @page_shift: page_shift the published map was built with.
+ * @levels: radix tree levels for that page_shift.
+ * @subpages: pages that resolve per byte (partly covered, or covered by
+ *            several sections).
+ * @subpage_ranges: sections pieces held by all sub-pages together.
+ * @skip_entries: entries that skip one or more levels after compaction.
+ * @skipped_levels: levels skipped by those entries, added up.
+ * @max_depth: the most tree nodes any lookup visits.
+ * @node_bytes: bytes of one tree node.
+ */
+struct physmap_stats {
+	__u64 generation;
+	__u32 sections;
+	__u32 nodes;
+	__u64 bytes;
+	__u32 page_shift;
+	__u32 levels;
+	__u32 subpages;
+	__u32 subpage_ranges;
+	__u32 skip_entries;
+	__u32 skipped_levels;
+	__u32 max_depth;
+	__u32 node_bytes;
+};
+
+/* ioctl type 0xB9, numbers 0x00-0x0F: see Documentation/physmap.rst */
+#define PHYSMAP_IOC_TYPE		0xB9
+
+/** PHYSMAP_IOC_BEGIN - drop any pending map and start an empty one */
+#define PHYSMAP_IOC_BEGIN	_IOW(PHYSMAP_IOC_TYPE, 0x00, struct physmap_begin)
+/** PHYSMAP_IOC_ADD - add a section to the pending map, return its index */
+#define PHYSMAP_IOC_ADD		_IOWR(PHYSMAP_IOC_TYPE, 0x01, struct physmap_section)
+/** PHYSMAP_IOC_COMMIT - compact the pending map and publish it */
+#define PHYSMAP_IOC_COMMIT	_IO(PHYSMAP_IOC_TYPE, 0x02)
+/** PHYSMAP_IOC_LOOKUP - the section covering one address */
+#define PHYSMAP_IOC_LOOKUP	_IOWR(PHYSMAP_IOC_TYPE, 0x03, struct physmap_lookup)
+/** PHYSMAP_IOC_LOOKUP_BATCH - section indexes of many addresses */
+#define PHYSMAP_IOC_LOOKUP_BATCH _IOWR(PHYSMAP_IOC_TYPE, 0x04, struct physmap_lookup_batch)
+/** PHYSMAP_IOC_GET_SECTION - a published section by index */
+#define PHYSMAP_IOC_GET_SECTION	_IOWR(PHYSMAP_IOC_TYPE, 0x05, struct physmap_section)
+/** PHYSMAP_IOC_STATS - shape and size of the published map */
+#define PHYSMAP_IOC_STATS	_IOR(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats)
+
+#endif /* _UAPI_PHYSMAP_IOCTL_H */

@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QEMU's compressed phys_map radix tree
+ *
+ * A map answers "which section covers this address?" over a 64-bit address
+ * space. It is a radix tree over page numbers, 9 bits per level, built in two
+ * stages, after QEMU's phys_map:
+ *
+ * - A pending map is built one section at a time. A section's whole pages
+ *   are stored as leaves at the highest level whose aligned subtree the
+ *   section covers entirely, so paths end early. Pages a section covers only
+ *   in part become sub-pages: a short sorted list of the pieces of sections
+ *   inside that page, resolved per byte.
+ *
+ * - Commit copies the pending map into one compact allocation that holds only
+ *   reachable nodes. A node with a single valid child is not copied: the
+ *   entry that pointed to it points past it with a larger skip, or becomes
+ *   the leaf itself. A lookup that skipped levels may therefore reach a leaf
+ *   whose section does not cover the address, so every lookup ends by
+ *   checking that the address lies in the section (or the page of the
+ *   sub-page) it reached.
+ *
+ * The published map is read-only and lookups take no lock: the caller
+ * publishes it with RCU and retires the old one with physmap_map_retire().
+ */
+#include <linux/atomic.h>
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/overflow.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "physmap_tree.h"
+
+#define PHYSMAP_GFP		GFP_KERNEL_ACCOUNT
+#define PHYSMAP_NIL		U32_MAX
+/* Alignment of the node array inside a published map's allocation. */
+#define PHYSMAP_MAP_ALIGN	64
+#define PHYSMAP_NODE_BYTES	(PHYSMAP_NODE_SLOTS * sizeof(u32))
+
+/**
+ * struct physmap_pending_subpage - a sub-page of a pending map
+ * @page: the page number.
+ * @head: its first piece, the one with the highest offset; PHYSMAP_NIL when
+ *        it has none.
+ * @count: number of pieces in its list.
+ */
+struct physmap_pending_subpage {
+	u64 page;
+	u32 head;
+	u32 count;
+};
+
+/**
+ * struct physmap_pending_piece - a piece of a pending sub-page
+ * @piece: offsets and section.
+ * @next: the piece below it in the page; PHYSMAP_NIL for the last.
+ */
+struct physmap_pending_piece {
+	struct physmap_piece piece;
+	u32 next;
+};
+
+/**
+ * struct physmap_pending - a map being built, before commit
+ * @page_shift: log2 of the page size.
+ * @levels: radix levels for @page_shift.
+ * @root: the entry for the whole address space. Entries of a pending map
+ *        that point to nodes always skip exactly one level.
+ * @nodes: the node pool, @cap_nodes nodes of which @nr_nodes are used.
+ * @sections: @nr_sections sections (section 0 included) of @cap_sections.
+ * @subpages: @nr_subpages sub-pages of @cap_subpages.
+ * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
+ */
+struct physmap_pending {
+	unsigned int page_shift;
+	unsigned int levels;
+	u32 root;
+	u32 *nodes;
+	u32 nr_nodes, cap_nodes;
+	struct physmap_sect *sections;
+	u32 nr_sections, cap_sections;
+	struct physmap_pending_subpage *subpages;
+	u32 nr_subpages, cap_subpages;
+	struct physmap_pending_piece *pieces;
+	u32 nr_pieces, cap_pieces;
+};
+
+/*
+ * How a range of bytes splits over pages: whole pages first_page..last_page
+ * (none when @whole is false), and up to two pages covered in part.
+ */
+struct physmap_split {
+	bool whole;
+	u64 first_page, last_page;
+	unsigned int nr_parts;
+	struct {
+		u64 page;
+		u16 start, last;
+	} part[2];
+};
+
+static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
+
+static inline unsigned int entry_skip(u32 entry)
+{
+	return entry & PHYSMAP_ENTRY_SKIP_MASK;
+}
+
+static inline u32 entry_ptr(u32 entry)
+{
+	return entry >> PHYSMAP_ENTRY_PTR_SHIFT;
+}
+
+static inline bool entry_is_subpage(u32 entry)
+{
+	return entry & PHYSMAP_ENTRY_SUBPAGE;
+}
+
+static inline u32 mk_node_entry(u32 node, unsigned int skip)
+{
+	return node << PHYSMAP_ENTRY_PTR_SHIFT | skip;
+}
+
+static inline u32 mk_section_entry(u32 section)
+{
+	return section << PHYSMAP_ENTRY_PTR_SHIFT;
+}
+
+static inline u32 mk_subpage_entry(u32 subpage)
+{
+	return subpage << PHYSMAP_ENTRY_PTR_SHIFT | PHYSMAP_ENTRY_SUBPAGE;
+}
+
+/* Index within its node of the entry covering @page at @level. */
+static inline unsigned int slot_of(u64 page, unsigned int level)
+{
+	return (page >> (level * PHYSMAP_NODE_BITS)) & (PHYSMAP_NODE_SLOTS - 1);
+}
+
+/* Pages covered by one entry of a node at @level. */
+static inline u64 level_span(unsigned int level)
+{
+	return 1ULL << (level * PHYSMAP_NODE_BITS);
+}
+
+/**
+ * physmap_page_shift_valid() - whether a map can be built with a page size
+ * @page_shift: log2 of the page size.
+ *
+ * Return: true for PHYSMAP_PAGE_SHIFT_MIN..PHYSMAP_PAGE_SHIFT_MAX.
+ */
+bool physmap_page_shift_valid(unsigned int page_shift)
+{
+	return page_shift >= PHYSMAP_PAGE_SHIFT_MIN &&
+	       page_shift <= PHYSMAP_PAGE_SHIFT_MAX;
+}
+
+/**
+ * physmap_range_valid() - whether a byte range can be a section
+ * @start: first byte.
+ * @size: length in bytes.
+ *
+ * Return: true when @size is not 0 and the range does not pass 2^64 - 1.
+ */
+bool physmap_range_valid(u64 start, u64 size)
+{
+	return size && start + (size - 1) >= start;
+}
+
+static void physmap_split_range(u64 start, u64 last, unsigned int page_shift,
+				struct physmap_split *split)
+{
+	u64 mask = (1ULL << page_shift) - 1;
+	u64 first_page = start >> page_shift;
+	u64 last_page = last >> page_shift;
+	u64 whole_first = first_page, whole_last = last_page;
+	bool whole = true;
+
+	split->nr_parts = 0;
+	if (start & mask) {
+		split->part[split->nr_parts].page = first_page;
+		split->part[split->nr_parts].start = start & mask;
+		split->part[split->nr_parts].last = first_page == last_page ?
+						    last & mask : mask;
+		split->nr_parts++;
+		if (first_page == last_page)
+			whole = false;
+		whole_first++;
+	}
+	if ((last & mask) != mask && whole) {
+		split->part[split->nr_parts].page = last_page;
+		split->part[split->nr_parts].start = first_page == last_page ?
+						     start & mask : 0;
+		split->part[split->nr_parts].last = last & mask;
+		split->nr_parts++;
+		if (whole_last == whole_first)
+			whole = false;
+		whole_last--;
+	}
+	split->whole = whole;
+	split->first_page = whole_first;
+	split->last_page = whole_last;
+}
+
+/* Grow a pending array so that it holds at least @need elements. */
+static int physmap_reserve(void **array, u32 *cap, u32 used, u64 need,
+			   size_t elem_size)
+{
+	u64 new_cap;
+	void *grown;
+
+	if (need <= *cap)
+		return 0;
+	if (need > PHYSMAP_PTR_MAX)
+		return -ENOMEM;
+	new_cap = max3(need, 2ULL * *cap, 16ULL);
+	new_cap = min_t(u64, new_cap, PHYSMAP_PTR_MAX);
+	grown = kvmalloc_array(new_cap, elem_size, PHYSMAP_GFP);
+	if (!grown)
+		return -ENOMEM;
+	if (used)
+		memcpy(grown, *array, (size_t)used * elem_size);
+	kvfree(*array);
+	*array = grown;
+	*cap = new_cap;
+	return 0;
+}
+
+/**
+ * physmap_pending_create() - start an empty pending map
+ * @page_shift: log2 of the page size; see physmap_page_shift_valid().
+ *
+ * Return: the pending map, or NULL when out of memory.
+ */
+struct physmap_pending *physmap_pending_create(unsigned int page_shift)
+{
+	struct physmap_pending *pm;
+
+	pm = kzalloc(sizeof(*pm), PHYSMAP_GFP);
+	if (!pm)
+		return NULL;
+	pm->page_shift = page_shift;
+	pm->levels = DIV_ROUND_UP(64 - page_shift, PHYSMAP_NODE_BITS);
+	if (physmap_reserve((void **)&pm->sections, &pm->cap_sections, 0, 1,
+			    sizeof(*pm->sections))) {
+		kfree(pm);
+		return NULL;
+	}
+	/* Section 0 is PHYSMAP_UNASSIGNED: it covers nothing. */
+	memset(&pm->sections[0], 0, sizeof(pm->sections[0]));
+	pm->nr_sections = 1;
+	return pm;
+}
+
+/**
+ * physmap_pending_free() - free a pending map
+ * @pm: the pending map, or NULL.
+ */
+void physmap_pending_free(struct physmap_pending *pm)
+{
+	if (!pm)
+		return;
+	kvfree(pm->nodes);
+	kvfree(pm->sections);
+	kvfree(pm->subpages);
+	kvfree(pm->pieces);
+	kfree(pm);
+}
+
+/**
+ * physmap_pending_sections() - sections added to a pending map so far
+ * @pm: the pending map.
+ *
+ * Return: the number of sections, PHYSMAP_UNASSIGNED not counted.
+ */
+u32 physmap_pending_sections(const struct physmap_pending *pm)
+{
+	return pm->nr_sections - 1;
+}
+
+static inline u32 *pending_node(const struct physmap_pending *pm, u32 node)
+{
+	return &pm->nodes[(size_t)node * PHYSMAP_NODE_SLOTS];
+}
+
+/* The leaf entry that covers @page in a pending map. */
+static u32 pending_leaf(const struct physmap_pending *pm, u64 page)
+{
+	unsigned int level = pm->levels;
+	u32 entry = pm->root;
+
+	while (entry_skip(entry)) {
+		level--;
+		entry = pending_node(pm, entry_ptr(entry))[slot_of(page, level)];
+	}
+	return entry;
+}
+
+/*
+ * Whether any leaf other than PHYSMAP_UNASSIGNED covers a page of
+ * @first..@last below @entry, an entry covering level_span(@level) pages
+ * from page @base.
+ */
+static bool pending_pages_busy(const struct physmap_pending *pm, u32 entry,
+			       unsigned int level, u64 base, u64 first,
+			       u64 last)
+{
+	unsigned int i, lo, hi;
+	const u32 *node;
+	u64 span;
+
+	if (!entry_skip(entry))
+		return entry != 0;
+	/* A leaf stands at level 0 at the latest: @level is at least 1. */
+	span = level_span(level - 1);
+	node = pending_node(pm, entry_ptr(entry));
+	lo = first > base ? (first - base) / span : 0;
+	hi = min_t(u64, (last - base) / span, PHYSMAP_NODE_SLOTS - 1);
+	for (i = lo; i <= hi; i++)
+		if (node[i] && pending_pages_busy(pm, node[i], level - 1,
+						  base + i * span, first, last))
+			return true;
+	return false;
+}
+
+/* Whether bytes @start..@last of @page overlap a piece already there. */
+static bool pending_part_busy(const struct physmap_pending *pm, u64 page,
+			      u16 start, u16 last)
+{
+	u32 entry = pending_leaf(pm, page);
+	const struct physmap_pending_piece *p;
+	u32 i;
+
+	if (!entry_is_subpage(entry))
+		return entry != 0;
+	/* Pieces run from the highest offset down. */
+	for (i = pm->subpages[entry_ptr(entry)].head; i != PHYSMAP_NIL;
+	     i = p->next) {
+		p = &pm->pieces[i];
+		if (p->piece.start <= last)
+			return p->piece.last >= start;
+	}
+	return false;
+}
+
+static bool pending_overlaps(const struct physmap_pending *pm,
+			     const struct physmap_split *split)
+{
+	unsigned int i;
+
+	for (i = 0; i < split->nr_parts; i++)
+		if (pending_part_busy(pm, split->part[i].page,
+				      split->part[i].start,
+				      split->part[i].last))
+			return true;
+	return split->whole &&
+	       pending_pages_busy(pm, pm->root, pm->levels, 0,
+				  split->first_page, split->last_page);
+}
+
+static u32 pending_alloc_node(struct physmap_pending *pm)
+{
+	u32 node = pm->nr_nodes++;
+
+	memset(pending_node(pm, node), 0, PHYSMAP_NODE_BYTES);
+	return node;
+}
+
+/*
+ * Store @leaf for pages @first..@last below @slot, an entry covering
+ * level_span(@level) pages from page @base. A subtree the range covers
+ * entirely becomes one leaf: the path ends there.
+ */
+static void pending_set_pages(struct physmap_pending *pm, u32 *slot,
+			      unsigned int level, u64 base, u64 first,
+			      u64 last, u32 leaf)
+{
+	unsigned int i, lo, hi;
+	u64 child_span;
+	u32 node;
+
+	/* At level 0 the range always covers the one page: level >= 1 below. */
+	if (first <= base && last - base >= level_span(level) - 1) {
+		*slot = leaf;
+		return;
+	}
+	child_span = level_span(level - 1);
+	if (!*slot)
+		*slot = mk_node_entry(pending_alloc_node(pm), 1);
+	node = entry_ptr(*slot);
+	lo = first > base ? (first - base) / child_span : 0;
+	hi = min_t(u64, (last - base) / child_span, PHYSMAP_NODE_SLOTS - 1);
+	for (i = lo; i <= hi; i++)
+		pending_set_pages(pm, &pending_node(pm, node)[i], level - 1,
+				  base + i * child_span, first, last, leaf);
+}
+
+/* The level-0 entry of @page, creating the nodes on its path. */
+static u32 *pending_page_slot(struct physmap_pending *pm, u64 page)
+{
+	unsigned int level = pm->levels;
+	u32 *slot = &pm->root;
+
+	while (level--) {
+		if (!*slot)
+			*slot = mk_node_entry(pending_alloc_node(pm), 1);
+		slot = &pending_node(pm, entry_ptr(*slot))[slot_of(page, level)];
+	}
+	return slot;
+}
+
+static void pending_add_part(struct physmap_pending *pm, u64 page, u16 start,
+			     u16 last, u32 section)
+{
+	u32 *slot = pending_page_slot(pm, page);
+	struct physmap_pending_subpage *sp;
+	struct physmap_pending_piece *p;
+	u32 *link, i;
+
+	if (!*slot) {
+		i = pm->nr_subpages++;
+		pm->subpages[i].page = page;
+		pm->subpages[i].head = PHYSMAP_NIL;
+		pm->subpages[i].count = 0;
+		*slot = mk_subpage_entry(i);
+	}
+	sp = &pm->subpages[entry_ptr(*slot)];
+	/* Keep the list sorted from the highest offset down. */
+	for (link = &sp->head; *link != PHYSMAP_NIL;
+	     link = &pm->pieces[*link].next)
+		if (pm->pieces[*link].piece.start < start)
+			break;
+	i = pm->nr_pieces++;
+	p = &pm->pieces[i];
+	p->piece.start = start;
+	p->piece.last = last;
+	p->piece.section = section;
+	p->next = *link;
+	*link = i;
+	sp->count++;
+}
+
+/* Make room for one more section, whatever shape it takes. */
+static int pending_reserve(struct physmap_pending *pm)
+{
+	/* Two boundary paths for whole pages, one path per part page. */
+	u64 nodes = (u64)pm->nr_nodes + 4 * pm->levels;
+	int ret;
+
+	ret = physmap_reserve((void **)&pm->sections, &pm->cap_sections,
+			      pm->nr_sections, (u64)pm->nr_sections + 1,
+			      sizeof(*pm->sections));
+	if (!ret)
+		ret = physmap_reserve((void **)&pm->nodes, &pm->cap_nodes,
+				      pm->nr_nodes, nodes, PHYSMAP_NODE_BYTES);
+	if (!ret)
+		ret = physmap_reserve((void **)&pm->subpages,
+				      &pm->cap_subpages, pm->nr_subpages,
+				      (u64)pm->nr_subpages + 2,
+				      sizeof(*pm->subpages));
+	if (!ret)
+		ret = physmap_reserve((void **)&pm->pieces, &pm->cap_pieces,
+				      pm->nr_pieces, (u64)pm->nr_pieces + 2,
+				      sizeof(*pm->pieces));
+	return ret;
+}
+
+/**
+ * physmap_pending_add() - add a section to a pending map
+ * @pm: the pending map.
+ * @sect: the section; its range must satisfy physmap_range_valid().
+ * @max_sections: the most sections the map may hold.
+ * @index: set to the new section's index on success.
+ *
+ * On failure the pending map is left exactly as it was.
+ *
+ * Return: 0, -EINVAL for an invalid range, -EEXIST when the range overlaps
+ * a section already in the map, -ENOSPC past @max_sections, -ENOMEM.
+ */
+int physmap_pending_add(struct physmap_pending *pm,
+			const struct physmap_sect *sect, u32 max_sections,
+			u32 *index)
+{
+	struct physmap_split split;
+	unsigned int i;
+	u32 section;
+
+	if (!physmap_range_valid(sect->start, sect->size))
+		return -EINVAL;
+	physmap_split_range(sect->start, sect->start + (sect->size - 1),
+			    pm->page_shift, &split);
+	if (pending_overlaps(pm, &split))
+		return -EEXIST;
+	if (pm->nr_sections - 1 >= min(max_sections, PHYSMAP_PTR_MAX - 1))
+		return -ENOSPC;
+	if (pending_reserve(pm))
+		return -ENOMEM;
+
+	/* Nothing below can fail: room for the worst case is reserved. */
+	section = pm->nr_sections++;
+	pm->sections[section] = *sect;
+	for (i = 0; i < split.nr_parts; i++)
+		pending_add_part(pm, split.part[i].page, split.part[i].start,
+				 split.part[i].last, section);
+	if (split.whole)
+		pending_set_pages(pm, &pm->root, pm->levels, 0,
+				  split.first_page, split.last_page,
+				  mk_section_entry(section));
+	*index = section;
+	return 0;
+}
+
+/**
+ * struct physmap_compactor - state of one commit
+ * @pm: the pending map being copied.
+ * @nodes: the copy's nodes; NULL while only counting.
+ * @subpages: the copy's sub-pages; NULL while only counting.
+ * @pieces: the copy's pieces; NULL while only counting.
+ * @nr_nodes: nodes the copy holds so far.
+ * @nr_subpages: sub-pages the copy holds so far.
+ * @nr_pieces: pieces the copy holds so far.
+ */
+struct physmap_compactor {
+	const struct physmap_pending *pm;
+	u32 *nodes;
+	struct physmap_subpage *subpages;
+	struct physmap_piece *pieces;
+	u32 nr_nodes;
+	u32 nr_subpages;
+	u32 nr_pieces;
+};
+
+static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
+{
+	const struct physmap_pending *pm = pc->pm;
+	const struct physmap_pending_subpage *sp;
+	struct physmap_piece *pieces;
+	u32 i, n;
+
+	sp = &pm->subpages[entry_ptr(entry)];
+	if (pc->subpages) {
+		pc->subpages[pc->nr_subpages].page = sp->page;
+		pc->subpages[pc->nr_subpages].first = pc->nr_pieces;
+		pc->subpages[pc->nr_subpages].count = sp->count;
+		/* The pending list runs down; the copy runs up. */
+		pieces = &pc->pieces[pc->nr_pieces];
+		for (i = sp->head, n = sp->count; i != PHYSMAP_NIL;
+		     i = pm->pieces[i].next)
+			pieces[--n] = pm->pieces[i].piece;
+	}
+	pc->nr_pieces += sp->count;
+	return mk_subpage_entry(pc->nr_subpages++);
+}
+
+/*
+ * Copy the subtree of @entry, an entry of the pending map, and return the
+ * entry that stands for it in the copy. A node with a single valid child is
+ * left out: the returned entry skips it, or is the child leaf itself.
+ */
+static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
+{
+	unsigned int i, valid = 0, only = 0;
+	const u32 *node;
+	u32 copy, child;
+	u32 *out = NULL;
+
+	if (!entry_skip(entry))
+		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
+						 entry;
+	node = pending_node(pc->pm, entry_ptr(entry));
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		if (node[i]) {
+			valid++;
+			only = i;
+		}
+	}
+	if (valid == 1) {
+		child = compact_entry(pc, node[only]);
+		if (!entry_skip(child))
+			return child;
+		return mk_node_entry(entry_ptr(child), entry_skip(child) + 1);
+	}
+	/* Parents come before their children: lookups walk forward. */
+	copy = pc->nr_nodes++;
+	if (pc->nodes)
+		out = &pc->nodes[(size_t)copy * PHYSMAP_NODE_SLOTS];
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		child = node[i] ? compact_entry(pc, node[i]) : 0;
+		if (out)
+			out[i] = child;
+	}
+	return mk_node_entry(copy, 1);
+}
+
+/* Count skips and the deepest path of the compacted tree below @entry. */
+static unsigned int measure_entry(struct physmap_map *map, u32 entry)
+{
+	unsigned int i, depth = 0;
+	const u32 *node;
+
+	if (!entry_skip(entry))
+		return 0;
+	if (entry_skip(entry) > 1) {
+		map->skip_entries++;
+		map->skipped_levels += entry_skip(entry) - 1;
+	}
+	node = &map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS];
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++)
+		depth = max(depth, measure_entry(map, node[i]));
+	return depth + 1;
+}
+
+/* Carve the map's arrays out of one allocation; return its size or 0. */
+static size_t map_layout(const struct physmap_compactor *pc,
+			 size_t offsets[4])
+{
+	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
+
+	offsets[0] = size;
+	size = size_add(size, array_size(pc->nr_nodes, PHYSMAP_NODE_BYTES));
+	offsets[1] = size;
+	size = size_add(size, array_size(pc->pm->nr_sections,
+					 sizeof(struct physmap_sect)));
+	offsets[2] = size;
+	size = size_add(size, array_size(pc->nr_subpages,
+					 sizeof(struct physmap_subpage)));
+	offsets[3] = size;
+	size = size_add(size, array_size(pc->nr_pieces,
+					 sizeof(struct physmap_piece)));
+	return size == SIZE_MAX ? 0 : size;
+}
+
+/**
+ * physmap_commit() - compact a pending map into a publishable map
+ * @pm: the pending map; it is not changed.
+ * @generation: the generation the new map will carry.
+ *
+ * The copy holds only reachable nodes, in one allocation charged to the
+ * caller's memory cgroup.
+ *
+ * Return: the new map, or NULL when out of memory.
+ */
+struct physmap_map *physmap_commit(const struct physmap_pending *pm,
+				   u64 generation)
+{
+	struct physmap_compactor pc = { .pm = pm };
+	struct physmap_sect *sections;
+	struct physmap_map *map;
+	size_t offsets[4], size;
+	char *base;
+
+	/* A first pass only counts what the copy will hold. */
+	compact_entry(&pc, pm->root);
+	size = map_layout(&pc, offsets);
+	if (!size)
+		return NULL;
+	base = kvmalloc(size, PHYSMAP_GFP);
+	if (!base)
+		return NULL;
+	map = (struct physmap_map *)base;
+	memset(map, 0, sizeof(*map));
+	map->generation = generation;
+	map->bytes = size;
+	map->page_shift = pm->page_shift;
+	map->levels = pm->levels;
+	map->nr_sections = pm->nr_sections;
+	map->nr_nodes = pc.nr_nodes;
+	map->nr_subpages = pc.nr_subpages;
+	map->nr_pieces = pc.nr_pieces;
+	sections = (struct physmap_sect *)(base + offsets[1]);
+	memcpy(sections, pm->sections,
+	       array_size(pm->nr_sections, sizeof(*sections)));
+
+	pc = (struct physmap_compactor){
+		.pm = pm,
+		.nodes = (u32 *)(base + offsets[0]),
+		.subpages = (struct physmap_subpage *)(base + offsets[2]),
+		.pieces = (struct physmap_piece *)(base + offsets[3]),
+	};
+	map->root = compact_entry(&pc, pm->root);
+	map->nodes = pc.nodes;
+	map->sections = sections;
+	map->subpages = pc.subpages;
+	map->pieces = pc.pieces;
+	map->max_depth = measure_entry(map, map->root);
+	return map;
+}
+
+/**
+ * physmap_map_free() - free a map no reader can see any more
+ * @map: the map, or NULL.
+ */
+void physmap_map_free(struct physmap_map *map)
+{
+	kvfree(map);
+}
+
+static void physmap_map_free_rcu(struct rcu_head *head)
+{
+	struct physmap_map *map = container_of(head, struct physmap_map, rcu);
+
+	atomic_long_sub(map->bytes, &physmap_retired);
+	kvfree(map);
+}
+
+/**
+ * physmap_map_retire() - free a map once readers are done with it
+ * @map: a map already unpublished, or NULL.
+ * @max_backlog: the most bytes of retired maps that may wait for grace
+ *               periods, over all maps.
+ *
+ * The map is freed after an RCU grace period. Past @max_backlog the caller
+ * waits for that grace period and frees the map itself, so that a storm of
+ * commits cannot pile up old maps. Callers must be able to sleep, and the
+ * module must call rcu_barrier() before it goes away.
+ */
+void physmap_map_retire(struct physmap_map *map, size_t max_backlog)
+{
+	if (!map)
+		return;
+	if (atomic_long_add_return(map->bytes, &physmap_retired) >
+	    max_backlog) {
+		atomic_long_sub(map->bytes, &physmap_retired);
+		synchronize_rcu();
+		kvfree(map);
+		return;
+	}
+	call_rcu(&map->rcu, physmap_map_free_rcu);
+}
+
+/**
+ * physmap_retired_bytes() - bytes of retired maps waiting for grace periods
+ *
+ * Return: the bytes, over all maps.
+ */
+size_t physmap_retired_bytes(void)
+{
+	return atomic_long_read(&physmap_retired);
+}
+
+static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
+{
+	const struct physmap_subpage *sp = &map->subpages[index];
+	const struct physmap_piece *pieces = &map->pieces[sp->first];
+	u32 offset = addr & ((1ULL << map->page_shift) - 1);
+	u32 lo = 0, hi = sp->count;
+
+	if (addr >> map->page_shift != sp->page)
+		return PHYSMAP_UNASSIGNED;
+	/* Find the last piece that starts at or below @offset. */
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (pieces[mid].start <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && offset <= pieces[lo - 1].last)
+		return pieces[lo - 1].section;
+	return PHYSMAP_UNASSIGNED;
+}
+
+/**
+ * physmap_map_lookup() - the section covering an address
+ * @map: a published map.
+ * @addr: the address.
+ *
+ * Takes no lock and allocates nothing; the caller keeps @map alive, for
+ * instance with rcu_read_lock().
+ *
+ * Return: the section's index, or PHYSMAP_UNASSIGNED.
+ */
+u32 physmap_map_lookup(const struct physmap_map *map, u64 addr)
+{
+	u64 page = addr >> map->page_shift;
+	unsigned int level = map->levels;
+	const struct physmap_sect *sect;
+	u32 entry = map->root;
+
+	while (entry_skip(entry)) {
+		level -= entry_skip(entry);
+		entry = map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS +
+				   slot_of(page, level)];
+	}
+	if (unlikely(entry_is_subpage(entry)))
+		return lookup_subpage(map, entry_ptr(entry), addr);
+	/* Levels may have been skipped: the leaf may not cover @addr. */
+	sect = &map->sections[entry_ptr(entry)];
+	if (addr - sect->start < sect->size)
+		return entry_ptr(entry);
+	return PHYSMAP_UNASSIGNED;
+}
+
+/**
+ * physmap_map_section() - a section of a published map by index
+ * @map: the map.
+ * @index: the section's index, from 1.
+ *
+ * Return: the section, or NULL when @index is 0 or past the last section.
+ */
+const struct physmap_sect *physmap_map_section(const struct physmap_map *map,
+					       u32 index)
+{
+	if (index == PHYSMAP_UNASSIGNED || index >= map->nr_sections)
+		return NULL;
+	return &map->sections[index];
+}
+
+/**
+ * physmap_map_stats() - describe a published map
+ * @map: the map.
+ * @stats: filled in, generation included.
+ */
+void physmap_map_stats(const struct physmap_map *map,
+		       struct physmap_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	stats->generation = map->generation;
+	stats->sections = map->nr_sections - 1;
+	stats->nodes = map->nr_nodes;
+	stats->bytes = map->bytes;
+	stats->page_shift = map->page_shift;
+	stats->levels = map->levels;
+	stats->subpages = map->nr_subpages;
+	stats->subpage_ranges = map->nr_pieces;
+	stats->skip_entries = map->skip_entries;
+	stats->skipped_levels = map->skipped_levels;
+	stats->max_depth = map->max_depth;
+	stats->node_bytes = PHYSMAP_NODE_SLOTS * sizeof(u32);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * QEMU's compressed phys_map radix tree, as a library
+ *
+ * The tree core knows nothing of character devices or user memory: the
+ * device (physmap_main.c) drives it, and the same file builds in userspace
+ * for tests.
+ */
+#ifndef _PHYSMAP_TREE_H
+#define _PHYSMAP_TREE_H
+
+#include <linux/bits.h>
+#include <linux/rcupdate.h>
+#include <linux/types.h>
+
+#include "physmap_ioctl.h"
+
+/* Radix: 9 bits of page number per level, 512 entries per node. */
+#define PHYSMAP_NODE_BITS	9
+#define PHYSMAP_NODE_SLOTS	BIT(PHYSMAP_NODE_BITS)
+
+/*
+ * An entry is a u32: bits 0-2 hold the skip, the number of levels down to
+ * the node the entry points to (0: the entry is a leaf); bit 3 marks a leaf
+ * that is a sub-page; bits 4-31 hold the node, section or sub-page index.
+ * The entry 0 is the leaf of section 0, PHYSMAP_UNASSIGNED, so a zeroed node
+ * is an empty one.
+ */
+#define PHYSMAP_ENTRY_SKIP_MASK	0x7U
+#define PHYSMAP_ENTRY_SUBPAGE	0x8U
+#define PHYSMAP_ENTRY_PTR_SHIFT	4
+/* The most sections, nodes or sub-pages a map can hold. */
+#define PHYSMAP_PTR_MAX		((1U << (32 - PHYSMAP_ENTRY_PTR_SHIFT)) - 1)
+
+/**
+ * struct physmap_sect - a section as the map holds it
+ * @start: first byte.
+ * @size: length in bytes; 0 only for section 0, which covers nothing.
+ * @cookie: the caller's cookie.
+ * @offset: the caller's offset of @start within its region.
+ */
+struct physmap_sect {
+	u64 start;
+	u64 size;
+	u64 cookie;
+	u64 offset;
+};
+
+/**
+ * struct physmap_subpage - a page that resolves per byte
+ * @page: the page number, checked by lookups that skipped levels.
+ * @first: index of its first piece in the map's piece array.
+ * @count: number of pieces, sorted by offset, never overlapping.
+ */
+struct physmap_subpage {
+	u64 page;
+	u32 first;
+	u32 count;
+};
+
+/**
+ * struct physmap_piece - the part of a section that lies inside a sub-page
+ * @start: offset within the page of its first byte.
+ * @last: offset within the page of its last byte.
+ * @section: the section's index.
+ */
+struct physmap_piece {
+	u16 start;
+	u16 last;
+	u32 section;
+};
+
+/**
+ * struct physmap_map - a compacted, published, read-only map
+ * @root: the entry for the whole address space.
+ * @page_shift: log2 of the page size.
+ * @levels: radix levels for @page_shift.
+ * @nodes: @nr_nodes nodes of PHYSMAP_NODE_SLOTS entries each.
+ * @sections: @nr_sections sections, indexed by section index.
+ * @subpages: @nr_subpages sub-pages.
+ * @pieces: @nr_pieces pieces.
+ * @nr_sections: sections, section 0 included.
+ * @nr_nodes: reachable nodes; every node of @nodes is reachable.
+ * @nr_subpages: sub-pages.
+ * @nr_pieces: pieces of all sub-pages.
+ * @skip_entries: entries that skip one level or more.
+ * @skipped_levels: levels skipped by those entries, added up.
+ * @max_depth: the most nodes any lookup visits.
+ * @generation: commit counter of the file the map was published on.
+ * @bytes: bytes of the single allocation holding all of the map.
+ * @rcu: frees the map after a grace period once it is replaced.
+ *
+ * Everything lives in the one allocation that starts with this header; the
+ * fields lookups read come first.
+ */
+struct physmap_map {
+	u32 root;
+	u8 page_shift;
+	u8 levels;
+	const u32 *nodes;
+	const struct physmap_sect *sections;
+	const struct physmap_subpage *subpages;
+	const struct physmap_piece *pieces;
+	u32 nr_sections;
+	u32 nr_nodes;
+	u32 nr_subpages;
+	u32 nr_pieces;
+	u32 skip_entries;
+	u32 skipped_levels;
+	u32 max_depth;
+	u64 generation;
+	size_t bytes;
+	struct rcu_head rcu;
+};
+
+struct physmap_pending;
+
+bool physmap_page_shift_valid(unsigned int page_shift);
+bool physmap_range_valid(u64 start, u64 size);
+
+struct physmap_pending *physmap_pending_create(unsigned int page_shift);
+void physmap_pending_free(struct physmap_pending *pm);
+int physmap_pending_add(struct physmap_pending *pm,
+			const struct physmap_sect *sect, u32 max_sections,
+			u32 *index);
+u32 physmap_pending_sections(const struct physmap_pending *pm);
+
+struct physmap_map *physmap_commit(const struct physmap_pending *pm,
+				   u64 generation);
+void physmap_map_free(struct physmap_map *map);
+void physmap_map_retire(struct physmap_map *map, size_t max_backlog);
+size_t physmap_retired_bytes(void);
+
+u32 physmap_map_lookup(const struct physmap_map *map, u64 addr);
+const struct physmap_sect *physmap_map_section(const struct physmap_map *map,
+					       u32 index);
+void physmap_map_stats(const struct physmap_map *map,
+		       struct physmap_stats *stats);
+
+#endif /* _PHYSMAP_TREE_H */
