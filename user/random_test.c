@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential test of the tree core: random section sets under every
+ * page_shift, each ADD and each lookup held against a sorted-array model.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../physmap_tree.h"
+
+struct range { uint64_t start, last; uint32_t index; };
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static uint32_t model_find(const struct range *r, int n, uint64_t addr)
+{
+	for (int i = 0; i < n; i++)
+		if (addr >= r[i].start && addr <= r[i].last)
+			return r[i].index;
+	return 0;
+}
+
+static int model_overlaps(const struct range *r, int n, uint64_t s, uint64_t l)
+{
+	for (int i = 0; i < n; i++)
+		if (s <= r[i].last && r[i].start <= l)
+			return 1;
+	return 0;
+}
+
+static uint64_t pick_size(unsigned int shift)
+{
+	switch (rnd() % 8) {
+	case 0: return 1;
+	case 1: return 1 + rnd() % (1ULL << shift);
+	case 2: return (1 + rnd() % 4) << shift;
+	case 3: return (1ULL << (shift + 9 * (1 + rnd() % 3))) * (1 + rnd() % 3);
+	case 4: return 1 + rnd() % (1ULL << (shift + 12));
+	case 5: return rnd() >> (rnd() % 64);
+	default: return 1 + rnd() % 100000;
+	}
+}
+
+static uint64_t pick_start(const struct range *r, int n, unsigned int shift)
+{
+	uint64_t a;
+
+	switch (rnd() % 6) {
+	case 0:
+		if (n) {
+			const struct range *x = &r[rnd() % n];
+
+			return x->last + 1 + rnd() % 3;
+		}
+		/* fall through */
+	case 1: return (rnd() >> (rnd() % 64)) & ~((1ULL << shift) - 1);
+	case 2: a = rnd() % (1ULL << 36); return a;
+	case 3: return ~0ULL - rnd() % (1ULL << 20);
+	default: return rnd() >> (rnd() % 64);
+	}
+}
+
+static void check_map(const struct physmap_map *map, const struct range *r,
+		      int n, int round)
+{
+	uint64_t probes[7];
+
+	for (int i = 0; i < n; i++) {
+		probes[0] = r[i].start;
+		probes[1] = r[i].last;
+		probes[2] = r[i].start - 1;
+		probes[3] = r[i].last + 1;
+		probes[4] = r[i].start + (r[i].last - r[i].start) / 2;
+		probes[5] = (r[i].start & ~0xfffULL) + rnd() % 0x2000;
+		probes[6] = r[i].start ^ (1ULL << (rnd() % 64));
+		for (int j = 0; j < 7; j++) {
+			uint32_t want = model_find(r, n, probes[j]);
+			uint32_t got = physmap_map_lookup(map, probes[j]);
+
+			if (want != got) {
+				fprintf(stderr, "round %d: addr %#" PRIx64 " want %u got %u\n",
+					round, probes[j], want, got);
+				exit(1);
+			}
+		}
+	}
+	for (int j = 0; j < 2000; j++) {
+		uint64_t a = rnd() >> (rnd() % 64);
+		uint32_t want = model_find(r, n, a), got = physmap_map_lookup(map, a);
+
+		if (want != got) {
+			fprintf(stderr, "round %d: random addr %#" PRIx64 " want %u got %u\n",
+				round, a, want, got);
+			exit(1);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 2000;
+	static struct range r[400];
+
+	for (int round = 0; round < rounds; round++) {
+		unsigned int shift = 10 + rnd() % 7;
+		struct physmap_pending *pm = physmap_pending_create(shift);
+		int n = 0, want_sections = 1 + rnd() % 300;
+		struct physmap_map *map;
+
+		for (int tries = 0; n < want_sections && tries < 3 * want_sections; tries++) {
+			struct physmap_sect s = { .cookie = tries, .offset = 0 };
+			uint32_t index;
+			int ret, expect;
+
+			s.start = pick_start(r, n, shift);
+			s.size = pick_size(shift);
+			if (!physmap_range_valid(s.start, s.size))
+				expect = -EINVAL;
+			else
+				expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
+					 -EEXIST : 0;
+			ret = physmap_pending_add(pm, &s, 1000000, &index);
+			if (ret != expect) {
+				fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
+					round, s.start, s.size, ret, expect);
+				return 1;
+			}
+			if (!ret) {
+				if (index != (uint32_t)n + 1) {
+					fprintf(stderr, "bad index %u\n", index);
+					return 1;
+				}
+				r[n].start = s.start;
+				r[n].last = s.start + s.size - 1;
+				r[n].index = index;
+				n++;
+			}
+		}
+		map = physmap_commit(pm, round + 1);
+		if (!map) {
+			fprintf(stderr, "commit failed\n");
+			return 1;
+		}
+		check_map(map, r, n, round);
+		physmap_map_free(map);
+		physmap_pending_free(pm);
+	}
+	printf("random_test: %d rounds ok\n", rounds);
+	return 0;
+}

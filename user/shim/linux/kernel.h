@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace stand-in for the few kernel macros physmap_tree.c uses. */
+#ifndef _PHYSMAP_SHIM_KERNEL_H
+#define _PHYSMAP_SHIM_KERNEL_H
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#define U32_MAX			UINT32_MAX
+#define ULL(x)			(x##ULL)
+#define BIT(n)			(1UL << (n))
+#define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
+#define ALIGN(x, a)		(((x) + (a) - 1) & ~((size_t)(a) - 1))
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#define min(a, b)		((a) < (b) ? (a) : (b))
+#define max(a, b)		((a) > (b) ? (a) : (b))
+#define max3(a, b, c)		max(max(a, b), c)
+#define min_t(t, a, b)		min((t)(a), (t)(b))
+
+static inline size_t size_add(size_t a, size_t b)
+{
+	size_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+static inline size_t array_size(size_t n, size_t size)
+{
+	size_t r;
+
+	return __builtin_mul_overflow(n, size, &r) ? SIZE_MAX : r;
+}
+
+/* Allocation: GFP flags are ignored; a test may make allocations fail. */
+typedef unsigned int gfp_t;
+#define GFP_KERNEL_ACCOUNT	0U
+extern unsigned long physmap_shim_fail_nth;	/* 0: never */
+void *physmap_shim_alloc(size_t size, int zero);
+static inline void *kvmalloc(size_t size, gfp_t gfp)
+{
+	return physmap_shim_alloc(size, 0);
+}
+static inline void *kzalloc(size_t size, gfp_t gfp)
+{
+	return physmap_shim_alloc(size, 1);
+}
+static inline void *kvmalloc_array(size_t n, size_t size, gfp_t gfp)
+{
+	size_t bytes = array_size(n, size);
+
+	return bytes == SIZE_MAX ? NULL : physmap_shim_alloc(bytes, 0);
+}
+static inline void kvfree(const void *p)
+{
+	free((void *)p);
+}
+static inline void kfree(const void *p)
+{
+	free((void *)p);
+}
+#endif
