@@ -33,7 +33,8 @@
 
 #include "physmap_tree.h"
 
-#define PHYSMAP_GFP		GFP_KERNEL_ACCOUNT
+/* Sizes come from userspace: fail big allocations quietly, charge the memcg. */
+#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 #define PHYSMAP_NIL		U32_MAX
 /* Alignment of the node array inside a published map's allocation. */
 #define PHYSMAP_MAP_ALIGN	64
