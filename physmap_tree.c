@@ -24,6 +24,7 @@
  * publishes it with RCU and retires the old one with physmap_map_retire().
  */
 #include <linux/atomic.h>
+#include <linux/export.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
@@ -157,6 +158,7 @@ bool physmap_page_shift_valid(unsigned int page_shift)
 	return page_shift >= PHYSMAP_PAGE_SHIFT_MIN &&
 	       page_shift <= PHYSMAP_PAGE_SHIFT_MAX;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_page_shift_valid, PHYSMAP);
 
 /**
  * physmap_range_valid() - whether a byte range can be a section
@@ -169,6 +171,7 @@ bool physmap_range_valid(u64 start, u64 size)
 {
 	return size && start + (size - 1) >= start;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_range_valid, PHYSMAP);
 
 static void physmap_split_range(u64 start, u64 last, unsigned int page_shift,
 				struct physmap_split *split)
@@ -254,6 +257,7 @@ struct physmap_pending *physmap_pending_create(unsigned int page_shift)
 	pm->nr_sections = 1;
 	return pm;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_pending_create, PHYSMAP);
 
 /**
  * physmap_pending_free() - free a pending map
@@ -269,6 +273,7 @@ void physmap_pending_free(struct physmap_pending *pm)
 	kvfree(pm->pieces);
 	kfree(pm);
 }
+EXPORT_SYMBOL_NS_GPL(physmap_pending_free, PHYSMAP);
 
 /**
  * physmap_pending_sections() - sections added to a pending map so far
@@ -280,6 +285,7 @@ u32 physmap_pending_sections(const struct physmap_pending *pm)
 {
 	return pm->nr_sections - 1;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_pending_sections, PHYSMAP);
 
 static inline u32 *pending_node(const struct physmap_pending *pm, u32 node)
 {
@@ -512,6 +518,7 @@ int physmap_pending_add(struct physmap_pending *pm,
 	*index = section;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
 
 /**
  * struct physmap_compactor - state of one commit
@@ -688,6 +695,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	map->max_depth = measure_entry(map, map->root);
 	return map;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_commit, PHYSMAP);
 
 /**
  * physmap_map_free() - free a map no reader can see any more
@@ -697,6 +705,7 @@ void physmap_map_free(struct physmap_map *map)
 {
 	kvfree(map);
 }
+EXPORT_SYMBOL_NS_GPL(physmap_map_free, PHYSMAP);
 
 static void physmap_map_free_rcu(struct rcu_head *head)
 {
@@ -730,6 +739,7 @@ void physmap_map_retire(struct physmap_map *map, size_t max_backlog)
 	}
 	call_rcu(&map->rcu, physmap_map_free_rcu);
 }
+EXPORT_SYMBOL_NS_GPL(physmap_map_retire, PHYSMAP);
 
 /**
  * physmap_retired_bytes() - bytes of retired maps waiting for grace periods
@@ -740,6 +750,7 @@ size_t physmap_retired_bytes(void)
 {
 	return atomic_long_read(&physmap_retired);
 }
+EXPORT_SYMBOL_NS_GPL(physmap_retired_bytes, PHYSMAP);
 
 static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 {
@@ -794,6 +805,7 @@ u32 physmap_map_lookup(const struct physmap_map *map, u64 addr)
 		return entry_ptr(entry);
 	return PHYSMAP_UNASSIGNED;
 }
+EXPORT_SYMBOL_NS_GPL(physmap_map_lookup, PHYSMAP);
 
 /**
  * physmap_map_section() - a section of a published map by index
@@ -809,6 +821,7 @@ const struct physmap_sect *physmap_map_section(const struct physmap_map *map,
 		return NULL;
 	return &map->sections[index];
 }
+EXPORT_SYMBOL_NS_GPL(physmap_map_section, PHYSMAP);
 
 /**
  * physmap_map_stats() - describe a published map
@@ -832,3 +845,4 @@ void physmap_map_stats(const struct physmap_map *map,
 	stats->max_depth = map->max_depth;
 	stats->node_bytes = PHYSMAP_NODE_SLOTS * sizeof(u32);
 }
+EXPORT_SYMBOL_NS_GPL(physmap_map_stats, PHYSMAP);
