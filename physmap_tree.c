@@ -103,6 +103,18 @@ struct physmap_split {
 	} part[2];
 };
 
+/*
+ * QEMU's two seed optimizations as test-only switches: the userspace build
+ * (user/) turns them into variables to measure what each one buys. The
+ * kernel build always has both.
+ */
+#ifndef physmap_early_leaves
+#define physmap_early_leaves	true	/* paths end early */
+#endif
+#ifndef physmap_compaction
+#define physmap_compaction	true	/* commit skips single-child nodes */
+#endif
+
 static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
 
 static inline unsigned int entry_skip(u32 entry)
@@ -389,7 +401,8 @@ static void pending_set_pages(struct physmap_pending *pm, u32 *slot,
 	u32 node;
 
 	/* At level 0 the range always covers the one page: level >= 1 below. */
-	if (first <= base && last - base >= level_span(level) - 1) {
+	if ((physmap_early_leaves || !level) &&
+	    first <= base && last - base >= level_span(level) - 1) {
 		*slot = leaf;
 		return;
 	}
@@ -449,11 +462,28 @@ static void pending_add_part(struct physmap_pending *pm, u64 page, u16 start,
 	sp->count++;
 }
 
-/* Make room for one more section, whatever shape it takes. */
-static int pending_reserve(struct physmap_pending *pm)
+/* The most nodes adding @split can create. */
+static u64 pending_nodes_needed(const struct physmap_pending *pm,
+				const struct physmap_split *split)
 {
 	/* Two boundary paths for whole pages, one path per part page. */
-	u64 nodes = (u64)pm->nr_nodes + 4 * pm->levels;
+	u64 nodes = 4 * pm->levels;
+	unsigned int level;
+
+	if (physmap_early_leaves || !split->whole)
+		return nodes;
+	/* Without early leaves (tests only), every whole page is a leaf. */
+	for (level = 1; level <= pm->levels; level++)
+		nodes += (split->last_page >> (level * PHYSMAP_NODE_BITS)) -
+			 (split->first_page >> (level * PHYSMAP_NODE_BITS)) + 1;
+	return nodes;
+}
+
+/* Make room for one more section, whatever shape it takes. */
+static int pending_reserve(struct physmap_pending *pm,
+			   const struct physmap_split *split)
+{
+	u64 nodes = pm->nr_nodes + pending_nodes_needed(pm, split);
 	int ret;
 
 	ret = physmap_reserve((void **)&pm->sections, &pm->cap_sections,
@@ -502,7 +532,7 @@ int physmap_pending_add(struct physmap_pending *pm,
 		return -EEXIST;
 	if (pm->nr_sections - 1 >= min(max_sections, PHYSMAP_PTR_MAX - 1))
 		return -ENOSPC;
-	if (pending_reserve(pm))
+	if (pending_reserve(pm, &split))
 		return -ENOMEM;
 
 	/* Nothing below can fail: room for the worst case is reserved. */
@@ -526,6 +556,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  * @nodes: the copy's nodes; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
+ * @nodes_size: nodes @nodes has room for.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
@@ -533,6 +564,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
 struct physmap_compactor {
 	const struct physmap_pending *pm;
 	u32 *nodes;
+	u32 nodes_size;
 	struct physmap_subpage *subpages;
 	struct physmap_piece *pieces;
 	u32 nr_nodes;
@@ -564,14 +596,20 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 
 /*
  * Copy the subtree of @entry, an entry of the pending map, and return the
- * entry that stands for it in the copy. A node with a single valid child is
- * left out: the returned entry skips it, or is the child leaf itself.
+ * entry that stands for it in the copy. Two kinds of node are left out, as
+ * the final range check of every lookup allows:
+ *
+ * - a node with a single valid child (QEMU's compaction): the returned entry
+ *   skips it, or is the child leaf itself;
+ * - a node whose valid children all end up as the leaf of one section: the
+ *   returned entry is that leaf. The section covers every page of the node
+ *   that any section covers, so the range check answers the rest.
  */
 static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 {
 	unsigned int i, valid = 0, only = 0;
+	u32 copy, child, same = 0;
 	const u32 *node;
-	u32 copy, child;
 	u32 *out = NULL;
 
 	if (!entry_skip(entry))
@@ -584,7 +622,7 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 			only = i;
 		}
 	}
-	if (valid == 1) {
+	if (valid == 1 && physmap_compaction) {
 		child = compact_entry(pc, node[only]);
 		if (!entry_skip(child))
 			return child;
@@ -592,12 +630,24 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 	}
 	/* Parents come before their children: lookups walk forward. */
 	copy = pc->nr_nodes++;
-	if (pc->nodes)
+	/* A node past the counted ones is one that will be given back. */
+	if (pc->nodes && copy < pc->nodes_size)
 		out = &pc->nodes[(size_t)copy * PHYSMAP_NODE_SLOTS];
 	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
 		child = node[i] ? compact_entry(pc, node[i]) : 0;
 		if (out)
 			out[i] = child;
+		if (child && same != PHYSMAP_NIL)
+			same = !same || child == same ? child : PHYSMAP_NIL;
+	}
+	/*
+	 * Children that all became one section's leaf took no node of the
+	 * copy: this node is the last one taken, so give it back.
+	 */
+	if (physmap_compaction && same != PHYSMAP_NIL && !entry_skip(same) &&
+	    !entry_is_subpage(same)) {
+		pc->nr_nodes--;
+		return same;
 	}
 	return mk_node_entry(copy, 1);
 }
@@ -605,7 +655,7 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 /* Count skips and the deepest path of the compacted tree below @entry. */
 static unsigned int measure_entry(struct physmap_map *map, u32 entry)
 {
-	unsigned int i, depth = 0;
+	unsigned int i, child, depth = 0;
 	const u32 *node;
 
 	if (!entry_skip(entry))
@@ -615,8 +665,10 @@ static unsigned int measure_entry(struct physmap_map *map, u32 entry)
 		map->skipped_levels += entry_skip(entry) - 1;
 	}
 	node = &map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS];
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++)
-		depth = max(depth, measure_entry(map, node[i]));
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		child = measure_entry(map, node[i]);
+		depth = max(depth, child);
+	}
 	return depth + 1;
 }
 
@@ -684,6 +736,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	pc = (struct physmap_compactor){
 		.pm = pm,
 		.nodes = (u32 *)(base + offsets[0]),
+		.nodes_size = map->nr_nodes,
 		.subpages = (struct physmap_subpage *)(base + offsets[2]),
 		.pieces = (struct physmap_piece *)(base + offsets[3]),
 	};
@@ -755,23 +808,23 @@ EXPORT_SYMBOL_NS_GPL(physmap_retired_bytes, PHYSMAP);
 static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 {
 	const struct physmap_subpage *sp = &map->subpages[index];
-	const struct physmap_piece *pieces = &map->pieces[sp->first];
+	const struct physmap_piece *piece = &map->pieces[sp->first];
 	u32 offset = addr & ((1ULL << map->page_shift) - 1);
-	u32 lo = 0, hi = sp->count;
+	u32 n = sp->count, half;
 
 	if (addr >> map->page_shift != sp->page)
 		return PHYSMAP_UNASSIGNED;
-	/* Find the last piece that starts at or below @offset. */
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (pieces[mid].start <= offset)
-			lo = mid + 1;
-		else
-			hi = mid;
+	/*
+	 * The last piece starting at or below @offset, without a branch that
+	 * depends on the data (a sub-page has at least one piece).
+	 */
+	while (n > 1) {
+		half = n / 2;
+		piece = piece[half].start <= offset ? piece + half : piece;
+		n -= half;
 	}
-	if (lo && offset <= pieces[lo - 1].last)
-		return pieces[lo - 1].section;
+	if (piece->start <= offset && offset <= piece->last)
+		return piece->section;
 	return PHYSMAP_UNASSIGNED;
 }
 
