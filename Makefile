@@ -6,12 +6,15 @@
 # make run             boot Debian's cloud kernel in QEMU, load a real QEMU
 #                      memory map and look addresses up
 # make selftests       build the kselftests (standalone)
+# make test-user       the tree core in userspace: unit tests, ASan+UBSan,
+#                      valgrind, a bounded libFuzzer run (user/Makefile)
+# make bench-user      what each seed optimization buys, natively
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: all modules clean check run selftests
+.PHONY: all modules clean check run selftests test-user bench-user
 
 all: modules
 
@@ -30,6 +33,12 @@ selftests:
 
 check:
 	scripts/check.sh
+
+test-user:
+	$(MAKE) -C user test
+
+bench-user:
+	$(MAKE) -C user bench
 
 run:
 	scripts/run.sh

@@ -2,12 +2,31 @@
 /* Allocation for the userspace build of physmap_tree.c, with failures. */
 #include <linux/kernel.h>
 
-unsigned long physmap_shim_fail_nth;
-static unsigned long physmap_shim_allocs;
+#include "knobs.h"
+
+/* Both seed optimizations on, as in the kernel, unless a test says not. */
+bool physmap_knob_early_leaves = true;
+bool physmap_knob_compaction = true;
+
+static unsigned long fail_countdown;	/* 0: never */
+static bool fail_fired;
+
+void physmap_shim_fail_nth(unsigned long nth)
+{
+	fail_countdown = nth;
+	fail_fired = false;
+}
+
+bool physmap_shim_failed(void)
+{
+	return fail_fired;
+}
 
 void *physmap_shim_alloc(size_t size, int zero)
 {
-	if (physmap_shim_fail_nth && ++physmap_shim_allocs == physmap_shim_fail_nth)
+	if (fail_countdown && !--fail_countdown) {
+		fail_fired = true;
 		return NULL;
+	}
 	return zero ? calloc(1, size ? size : 1) : malloc(size ? size : 1);
 }

@@ -17,8 +17,11 @@
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
-#define min(a, b)		((a) < (b) ? (a) : (b))
-#define max(a, b)		((a) > (b) ? (a) : (b))
+/* Like the kernel's: each argument is evaluated once. */
+#define min(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); \
+				   _a < _b ? _a : _b; })
+#define max(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); \
+				   _a > _b ? _a : _b; })
 #define max3(a, b, c)		max(max(a, b), c)
 #define min_t(t, a, b)		min((t)(a), (t)(b))
 
@@ -40,7 +43,9 @@ static inline size_t array_size(size_t n, size_t size)
 typedef unsigned int gfp_t;
 #define GFP_KERNEL_ACCOUNT	0U
 #define __GFP_NOWARN		0U
-extern unsigned long physmap_shim_fail_nth;	/* 0: never */
+/* Make the nth allocation from now fail (0: none); say whether it did. */
+void physmap_shim_fail_nth(unsigned long nth);
+bool physmap_shim_failed(void);
 void *physmap_shim_alloc(size_t size, int zero);
 static inline void *kvmalloc(size_t size, gfp_t gfp)
 {

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential fuzzer of the tree core: the input becomes a page_shift, a
+ * list of sections (aligned, unaligned, one-byte, huge, adjacent, near the
+ * top of the space) and addresses. Every ADD is held against a model of
+ * sorted ranges (EINVAL, EEXIST or success), the map is committed, and every
+ * lookup is held against the model's binary search.
+ *
+ * Built with libFuzzer (clang -fsanitize=fuzzer), or with replay_main.c as a
+ * plain program that replays files, for sanitizers and valgrind.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../physmap_tree.h"
+#include "fuzz_input.h"
+
+#define MAX_SECTIONS	512
+#define MAX_PROBES	1024
+
+struct model_range {
+	uint64_t start, last;
+	uint32_t index;
+};
+
+struct model {
+	struct model_range r[MAX_SECTIONS];
+	unsigned int n;
+};
+
+/* Position of the first range starting above @addr. */
+static unsigned int model_upper(const struct model *m, uint64_t addr)
+{
+	unsigned int lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (m->r[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static uint32_t model_lookup(const struct model *m, uint64_t addr)
+{
+	unsigned int i = model_upper(m, addr);
+
+	if (i && addr <= m->r[i - 1].last)
+		return m->r[i - 1].index;
+	return PHYSMAP_UNASSIGNED;
+}
+
+static int model_add(struct model *m, uint64_t start, uint64_t size,
+		     uint32_t index)
+{
+	uint64_t last;
+	unsigned int i;
+
+	if (!size || start + (size - 1) < start)
+		return -EINVAL;
+	last = start + (size - 1);
+	i = model_upper(m, last);
+	/* The range just below @last must end before @start. */
+	if (i && m->r[i - 1].last >= start)
+		return -EEXIST;
+	if (index == PHYSMAP_UNASSIGNED)
+		return 0;	/* only asked */
+	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(m->r[0]));
+	m->r[i] = (struct model_range){ start, last, index };
+	m->n++;
+	return 0;
+}
+
+static void fail(const char *what, uint64_t a, uint64_t b, uint64_t c)
+{
+	fprintf(stderr, "fuzz_tree: %s: %#" PRIx64 " %#" PRIx64 " %#" PRIx64 "\n",
+		what, a, b, c);
+	abort();
+}
+
+static void check(const struct physmap_map *map, const struct model *m,
+		  uint64_t addr)
+{
+	uint32_t want = model_lookup(m, addr);
+	uint32_t got = physmap_map_lookup(map, addr);
+
+	if (want != got)
+		fail("lookup (addr, want, got)", addr, want, got);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct model m;
+	static uint64_t probes[MAX_PROBES];
+	struct fuzz_input in = { data, size };
+	unsigned int nprobes = 0, i, shift;
+	struct physmap_pending *pm;
+	struct physmap_map *map;
+	uint64_t prev_end = 0;
+
+	m.n = 0;
+	shift = PHYSMAP_PAGE_SHIFT_MIN +
+		fuzz_u8(&in) % (PHYSMAP_PAGE_SHIFT_MAX - PHYSMAP_PAGE_SHIFT_MIN + 1);
+	pm = physmap_pending_create(shift);
+	if (!pm)
+		return 0;
+
+	while (in.size && m.n < MAX_SECTIONS && nprobes < MAX_PROBES) {
+		struct fuzz_record rec;
+		struct physmap_sect s = { 0 };
+		uint32_t index = 0;
+		int want, ret;
+
+		if (!fuzz_record(&in, shift, prev_end, &rec))
+			break;
+		if (rec.probe) {
+			probes[nprobes++] = rec.start;
+			continue;
+		}
+		s.start = rec.start;
+		s.size = rec.size;
+		s.cookie = m.n;
+		want = model_add(&m, s.start, s.size, PHYSMAP_UNASSIGNED);
+		ret = physmap_pending_add(pm, &s, MAX_SECTIONS, &index);
+		if (ret != want)
+			fail("add (start, size, ret)", s.start, s.size, (uint64_t)ret);
+		if (ret)
+			continue;
+		if (index != m.n + 1)
+			fail("index (start, want, got)", s.start, m.n + 1, index);
+		model_add(&m, s.start, s.size, index);
+		prev_end = s.start + (s.size - 1);
+	}
+
+	map = physmap_commit(pm, 1);
+	physmap_pending_free(pm);
+	if (!map)
+		fail("commit", m.n, 0, 0);
+	for (i = 0; i < m.n; i++) {
+		const struct model_range *r = &m.r[i];
+
+		check(map, &m, r->start);
+		check(map, &m, r->last);
+		check(map, &m, r->start - 1);
+		check(map, &m, r->last + 1);
+		check(map, &m, r->start + (r->last - r->start) / 2);
+		/* Same low bits, other upper levels: through skipped levels. */
+		check(map, &m, r->start ^ (1ULL << (20 + i % 44)));
+		check(map, &m, r->last ^ (1ULL << (12 + (i * 7) % 52)));
+	}
+	for (i = 0; i < nprobes; i++)
+		check(map, &m, probes[i]);
+	physmap_map_free(map);
+	return 0;
+}

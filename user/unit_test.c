@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the tree core, built in userspace: every seed behaviour and
+ * the exact shape (nodes, skips, depth) of small maps worked out by hand.
+ *
+ * Page numbers below are for page_shift 12 unless said otherwise: 6 levels;
+ * an entry of the root covers 2^54 pages, one of a node indexed at level L
+ * covers 2^(9 L) pages.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../physmap_tree.h"
+#include "knobs.h"
+
+#define KiB		(1ULL << 10)
+#define MiB		(1ULL << 20)
+#define GiB		(1ULL << 30)
+#define TiB		(1ULL << 40)
+#define TOP		(~0ULL)
+
+static int failures, test_failed;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("#   %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);				\
+			printf("\n");					\
+			test_failed = 1;				\
+		}							\
+	} while (0)
+
+#define CHECK_EQ(want, got)						\
+	CHECK((uint64_t)(want) == (uint64_t)(got), "want %#" PRIx64 " got %#" PRIx64, \
+	      (uint64_t)(want), (uint64_t)(got))
+
+struct sec {
+	uint64_t start, size;
+};
+
+/* Build and commit a map of @n sections; every ADD must succeed. */
+static struct physmap_map *build(unsigned int shift, const struct sec *s,
+				 unsigned int n)
+{
+	struct physmap_pending *pm = physmap_pending_create(shift);
+	struct physmap_map *map;
+	unsigned int i;
+	uint32_t index;
+
+	if (!pm)
+		abort();
+	for (i = 0; i < n; i++) {
+		struct physmap_sect sect = {
+			.start = s[i].start, .size = s[i].size,
+			.cookie = 100 + i, .offset = 7 * i,
+		};
+		int ret = physmap_pending_add(pm, &sect, 1000000, &index);
+
+		CHECK(ret == 0 && index == i + 1, "add %u: ret %d index %u", i,
+		      ret, index);
+	}
+	map = physmap_commit(pm, 1);
+	physmap_pending_free(pm);
+	if (!map)
+		abort();
+	return map;
+}
+
+static void check_shape(const struct physmap_map *map, uint32_t nodes,
+			uint32_t skip_entries, uint32_t skipped_levels,
+			uint32_t max_depth, uint32_t subpages)
+{
+	struct physmap_stats st;
+
+	physmap_map_stats(map, &st);
+	CHECK_EQ(nodes, st.nodes);
+	CHECK_EQ(skip_entries, st.skip_entries);
+	CHECK_EQ(skipped_levels, st.skipped_levels);
+	CHECK_EQ(max_depth, st.max_depth);
+	CHECK_EQ(subpages, st.subpages);
+	CHECK(st.bytes >= sizeof(*map) + (uint64_t)nodes * st.node_bytes,
+	      "bytes %" PRIu64 " for %u nodes", (uint64_t)st.bytes, nodes);
+}
+
+static void check_lookup(const struct physmap_map *map, uint64_t addr,
+			 uint32_t want)
+{
+	uint32_t got = physmap_map_lookup(map, addr);
+
+	CHECK(got == want, "lookup %#" PRIx64 ": want %u got %u", addr, want,
+	      got);
+}
+
+static void test_empty_map(void)
+{
+	struct physmap_map *map = build(12, NULL, 0);
+
+	check_shape(map, 0, 0, 0, 0, 0);
+	CHECK_EQ(0, map->root);
+	check_lookup(map, 0, 0);
+	check_lookup(map, 0x12345678, 0);
+	check_lookup(map, TOP, 0);
+	CHECK(!physmap_map_section(map, 0), "section 0 is not a section");
+	CHECK(!physmap_map_section(map, 1), "no section 1");
+	physmap_map_free(map);
+}
+
+/* One page: six pending nodes, all single-child: the root is the leaf. */
+static void test_one_page_collapses_to_root_leaf(void)
+{
+	static const struct sec s[] = { { 0x5000, 4 * KiB } };
+	struct physmap_map *map = build(12, s, 1);
+
+	check_shape(map, 0, 0, 0, 0, 0);
+	CHECK_EQ(1U << PHYSMAP_ENTRY_PTR_SHIFT, map->root);
+	check_lookup(map, 0x5000, 1);
+	check_lookup(map, 0x5fff, 1);
+	check_lookup(map, 0x4fff, 0);
+	check_lookup(map, 0x6000, 0);
+	/*
+	 * Every level was skipped: an address whose page differs in any
+	 * level's bits reaches section 1 too, and only the range check
+	 * answers it.
+	 */
+	check_lookup(map, 0x5000 + (1ULL << 50), 0);
+	check_lookup(map, 0x5000 + (1ULL << 21), 0);
+	check_lookup(map, 0x5000 ^ (1ULL << 63), 0);
+	physmap_map_free(map);
+}
+
+/* 2 MiB aligned: one leaf at level 1, the path ends there. */
+static void test_early_leaf_at_level_one(void)
+{
+	static const struct sec s[] = { { 6 * MiB, 2 * MiB } };
+	struct physmap_map *map;
+
+	physmap_knob_compaction = false;
+	map = build(12, s, 1);
+	/* Levels 5..1: five nodes, no level-0 node, a leaf at level 1. */
+	check_shape(map, 5, 0, 0, 5, 0);
+	check_lookup(map, 6 * MiB, 1);
+	check_lookup(map, 8 * MiB - 1, 1);
+	check_lookup(map, 8 * MiB, 0);
+	physmap_map_free(map);
+	physmap_knob_compaction = true;
+
+	map = build(12, s, 1);
+	check_shape(map, 0, 0, 0, 0, 0);
+	check_lookup(map, 7 * MiB, 1);
+	check_lookup(map, 6 * MiB - 1, 0);
+	physmap_map_free(map);
+}
+
+/* Without early leaves the same 2 MiB takes a full level-0 node. */
+static void test_no_early_leaves(void)
+{
+	static const struct sec s[] = { { 6 * MiB, 2 * MiB } };
+	struct physmap_map *map;
+
+	physmap_knob_early_leaves = false;
+	map = build(12, s, 1);
+	/*
+	 * The pending map has a level-0 node of 512 leaves of section 1: all
+	 * its valid entries are one section, so commit makes it that leaf.
+	 */
+	check_shape(map, 0, 0, 0, 0, 0);
+	check_lookup(map, 6 * MiB, 1);
+	check_lookup(map, 8 * MiB - 1, 1);
+	check_lookup(map, 8 * MiB, 0);
+	physmap_map_free(map);
+
+	physmap_knob_compaction = false;
+	map = build(12, s, 1);
+	check_shape(map, 6, 0, 0, 6, 0);
+	check_lookup(map, 7 * MiB, 1);
+	physmap_map_free(map);
+	physmap_knob_compaction = true;
+	physmap_knob_early_leaves = true;
+}
+
+/* 16 pages of one section: their level-0 node becomes the section's leaf. */
+static void test_one_section_node_becomes_leaf(void)
+{
+	static const struct sec s[] = {
+		{ 0x10000, 64 * KiB },		/* pages 0x10..0x1f */
+		{ 2 * MiB + 0x5000, 8 * KiB },	/* pages 0x205, 0x206 */
+	};
+	struct physmap_map *map = build(12, s, 1);
+
+	check_shape(map, 0, 0, 0, 0, 0);
+	check_lookup(map, 0x10000, 1);
+	check_lookup(map, 0x1ffff, 1);
+	check_lookup(map, 0xffff, 0);
+	check_lookup(map, 0x20000, 0);
+	check_lookup(map, 0x1000, 0);
+	physmap_map_free(map);
+
+	/* Two such level-0 nodes under one level-1 node: that one stays. */
+	map = build(12, s, 2);
+	check_shape(map, 1, 1, 4, 1, 0);
+	check_lookup(map, 0x15000, 1);
+	check_lookup(map, 0x100000, 0);
+	check_lookup(map, 2 * MiB + 0x5000, 2);
+	check_lookup(map, 2 * MiB + 0x6fff, 2);
+	check_lookup(map, 2 * MiB + 0x7000, 0);
+	check_lookup(map, 2 * MiB, 0);
+	physmap_map_free(map);
+}
+
+/* Two neighbour pages: one level-0 node, reached from the root by skip 6. */
+static void test_skip_to_level_zero(void)
+{
+	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
+	struct physmap_map *map = build(12, s, 2);
+
+	check_shape(map, 1, 1, 5, 1, 0);
+	CHECK_EQ(6, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_lookup(map, 0, 1);
+	check_lookup(map, 0x1fff, 2);
+	check_lookup(map, 0x2000, 0);
+	/* Same level-0 slot, different upper bits: skipped, range-checked. */
+	check_lookup(map, 1ULL << 40, 0);
+	check_lookup(map, (1ULL << 33) | 0x1000, 0);
+	physmap_map_free(map);
+}
+
+/*
+ * Pages 0 and 512: the level-1 node has two children, each a level-0 node
+ * with one leaf; those leaves move up into the level-1 node.
+ */
+static void test_single_child_leaves_move_up(void)
+{
+	static const struct sec s[] = { { 0, 4 * KiB }, { 2 * MiB, 4 * KiB } };
+	struct physmap_map *map = build(12, s, 2);
+
+	check_shape(map, 1, 1, 4, 1, 0);
+	CHECK_EQ(5, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_lookup(map, 0, 1);
+	check_lookup(map, 0xfff, 1);
+	/* Lands in section 1's leaf through level 0, but is outside it. */
+	check_lookup(map, 0x1000, 0);
+	check_lookup(map, 0x1ff000, 0);
+	check_lookup(map, 2 * MiB, 2);
+	check_lookup(map, 2 * MiB + 0x1000, 0);
+	physmap_map_free(map);
+}
+
+/*
+ * 1 TiB at 1 TiB: two leaves at level 3 (slots 2 and 3 of the node indexed
+ * at level 3). Alone, they are one section: the node becomes its leaf. With
+ * 512 GiB of another section at 2 TiB (slot 4), the node stays, and the root
+ * skips 3 levels to it.
+ */
+static void test_large_aligned_section(void)
+{
+	static const struct sec s[] = { { TiB, TiB }, { 2 * TiB, TiB / 2 } };
+	struct physmap_map *map = build(12, s, 1);
+
+	check_shape(map, 0, 0, 0, 0, 0);
+	check_lookup(map, TiB, 1);
+	check_lookup(map, 2 * TiB - 1, 1);
+	check_lookup(map, TiB - 1, 0);
+	physmap_map_free(map);
+
+	map = build(12, s, 2);
+	check_shape(map, 1, 1, 2, 1, 0);
+	CHECK_EQ(3, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_lookup(map, TiB, 1);
+	check_lookup(map, 2 * TiB - 1, 1);
+	check_lookup(map, TiB - 1, 0);
+	check_lookup(map, 2 * TiB, 2);
+	check_lookup(map, 2 * TiB + TiB / 2 - 1, 2);
+	check_lookup(map, 2 * TiB + TiB / 2, 0);
+	/* Slots 2 and 3 again, 2^50 higher: through the skipped levels. */
+	check_lookup(map, TiB + (1ULL << 50), 0);
+	check_lookup(map, TiB + (1ULL << 63), 0);
+	physmap_map_free(map);
+}
+
+/* Two pieces in one page: the root is the sub-page itself. */
+static void test_subpage(void)
+{
+	static const struct sec s[] = {
+		{ 0x1000, 0x100 }, { 0x1200, 0x100 }, { 0x1fff, 1 },
+	};
+	struct physmap_map *map = build(12, s, 3);
+	struct physmap_stats st;
+
+	check_shape(map, 0, 0, 0, 0, 1);
+	physmap_map_stats(map, &st);
+	CHECK_EQ(3, st.subpage_ranges);
+	check_lookup(map, 0xfff, 0);
+	check_lookup(map, 0x1000, 1);
+	check_lookup(map, 0x10ff, 1);
+	check_lookup(map, 0x1100, 0);
+	check_lookup(map, 0x11ff, 0);
+	check_lookup(map, 0x1200, 2);
+	check_lookup(map, 0x12ff, 2);
+	check_lookup(map, 0x1300, 0);
+	check_lookup(map, 0x1ffe, 0);
+	check_lookup(map, 0x1fff, 3);
+	check_lookup(map, 0x2000, 0);
+	/* Another page through the skipped levels: the page check answers. */
+	check_lookup(map, 0x1000 + (1ULL << 30), 0);
+	check_lookup(map, 0x1200 + (1ULL << 21), 0);
+	physmap_map_free(map);
+}
+
+/* A section spanning pages: a sub-page at each end, whole pages between. */
+static void test_unaligned_section_spanning_pages(void)
+{
+	static const struct sec s[] = {
+		{ 0x10800, 0x3000 },	/* 0x10800..0x137ff */
+		{ 0x13800, 0x800 },	/* rest of page 0x13 */
+	};
+	struct physmap_map *map = build(12, s, 2);
+
+	/* Pages 0x10 and 0x13 are sub-pages; 0x11, 0x12 whole leaves. */
+	check_shape(map, 1, 1, 5, 1, 2);
+	check_lookup(map, 0x107ff, 0);
+	check_lookup(map, 0x10800, 1);
+	check_lookup(map, 0x11000, 1);
+	check_lookup(map, 0x12fff, 1);
+	check_lookup(map, 0x137ff, 1);
+	check_lookup(map, 0x13800, 2);
+	check_lookup(map, 0x13fff, 2);
+	check_lookup(map, 0x14000, 0);
+	physmap_map_free(map);
+}
+
+static void test_sections_at_the_top(void)
+{
+	static const struct sec s[] = {
+		{ TOP - 4 * KiB + 1, 4 * KiB },	/* the last page */
+		{ TOP - 3 * 4 * KiB + 1, 4 * KiB + 10 },
+	};
+	struct physmap_map *map = build(12, s, 2);
+
+	check_lookup(map, TOP, 1);
+	check_lookup(map, TOP - 4 * KiB + 1, 1);
+	check_lookup(map, TOP - 4 * KiB, 0);
+	check_lookup(map, TOP - 3 * 4 * KiB + 1, 2);
+	check_lookup(map, TOP - 2 * 4 * KiB + 10, 2);
+	check_lookup(map, TOP - 2 * 4 * KiB + 11, 0);
+	physmap_map_free(map);
+
+	/* The whole space but byte 0, unaligned at the bottom. */
+	{
+		static const struct sec all[] = { { 1, TOP } };
+
+		map = build(16, all, 1);
+		check_lookup(map, 0, 0);
+		check_lookup(map, 1, 1);
+		check_lookup(map, TOP, 1);
+		check_lookup(map, 1ULL << 63, 1);
+		physmap_map_free(map);
+	}
+}
+
+static void test_page_shift_shapes_tree_not_answers(void)
+{
+	static const struct sec s[] = {
+		{ 0, 640 * KiB }, { 0xa0000, 0x20000 }, { 0xfed00000, 0x400 },
+		{ 0xfee00000, MiB }, { 4 * GiB, 6 * GiB }, { 0x1003, 0x10 },
+	};
+	static const uint64_t probes[] = {
+		0, 0x9ffff, 0xa0000, 0xbffff, 0xc0000, 0xfed00000, 0xfed003ff,
+		0xfed00400, 0xfee00000, 0xfeefffff, 4 * GiB - 1, 4 * GiB,
+		10 * GiB - 1, 10 * GiB, TOP,
+	};
+	unsigned int shift, i;
+
+	/* 0x1003 overlaps section 1: use a copy without it first. */
+	for (shift = PHYSMAP_PAGE_SHIFT_MIN; shift <= PHYSMAP_PAGE_SHIFT_MAX;
+	     shift++) {
+		struct physmap_map *map = build(shift, s, 5);
+
+		for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+			uint32_t want = 0, k;
+
+			for (k = 0; k < 5; k++)
+				if (probes[i] - s[k].start < s[k].size)
+					want = k + 1;
+			check_lookup(map, probes[i], want);
+		}
+		physmap_map_free(map);
+	}
+	CHECK(!physmap_page_shift_valid(9), "9 is not a page_shift");
+	CHECK(!physmap_page_shift_valid(17), "17 is not a page_shift");
+}
+
+static void test_add_errors_leave_map_as_it_was(void)
+{
+	struct physmap_pending *pm = physmap_pending_create(12);
+	struct physmap_sect a = { .start = 0x10000, .size = 0x3000 };
+	struct physmap_sect sub = { .start = 0x20010, .size = 0x10 };
+	struct physmap_sect bad;
+	struct physmap_map *map;
+	uint32_t index = 0;
+
+	CHECK_EQ(0, physmap_pending_add(pm, &a, 10, &index));
+	CHECK_EQ(0, physmap_pending_add(pm, &sub, 10, &index));
+	bad = (struct physmap_sect){ .start = 0x12fff, .size = 2 };
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = 0x20000, .size = 0x11 };
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = 0x2001f, .size = 1 };
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = 0, .size = 1ULL << 40 };
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = 5, .size = 0 };
+	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = TOP, .size = 2 };
+	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, &index));
+	bad = (struct physmap_sect){ .start = 0x2000f, .size = 1 };
+	CHECK_EQ(-ENOSPC, physmap_pending_add(pm, &bad, 2, &index));
+	CHECK_EQ(2, physmap_pending_sections(pm));
+	/* Adjacent on both sides of the sub-page piece is fine. */
+	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(3, index);
+	bad.start = 0x20020;
+	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(4, index);
+
+	map = physmap_commit(pm, 1);
+	check_lookup(map, 0x12fff, 1);
+	check_lookup(map, 0x13000, 0);
+	check_lookup(map, 0x2000f, 3);
+	check_lookup(map, 0x20010, 2);
+	check_lookup(map, 0x2001f, 2);
+	check_lookup(map, 0x20020, 4);
+	check_lookup(map, 0x20021, 0);
+	physmap_map_free(map);
+	physmap_pending_free(pm);
+}
+
+/* Lookups of a map, for comparing two maps that must answer the same. */
+static uint64_t answers(const struct physmap_map *map)
+{
+	uint64_t h = 0, addr;
+	unsigned int i;
+
+	for (i = 0; i < 4096; i++) {
+		addr = (uint64_t)i * 0x1001 * 0x101;
+		h = h * 31 + physmap_map_lookup(map, addr);
+		h = h * 31 + physmap_map_lookup(map, addr >> 3);
+	}
+	return h;
+}
+
+/*
+ * Fail every allocation of ADD and COMMIT in turn: -ENOMEM, and the pending
+ * map is still the one before the call.
+ */
+static void test_allocation_failures(void)
+{
+	struct physmap_sect s = { .start = 0x7000f, .size = 5 * MiB + 3 };
+	struct physmap_map *map, *ref;
+	struct physmap_pending *pm;
+	uint64_t want;
+	unsigned long nth;
+	uint32_t index;
+	bool failed;
+	int ret;
+
+	for (nth = 1;; nth++) {
+		struct physmap_sect first = { .start = 0, .size = 0x2345 };
+
+		pm = physmap_pending_create(12);
+		CHECK_EQ(0, physmap_pending_add(pm, &first, 10, &index));
+		ref = physmap_commit(pm, 1);
+		want = answers(ref);
+		physmap_map_free(ref);
+
+		physmap_shim_fail_nth(nth);
+		ret = physmap_pending_add(pm, &s, 10, &index);
+		failed = physmap_shim_failed();
+		physmap_shim_fail_nth(0);
+		map = physmap_commit(pm, 1);
+		if (!failed) {
+			CHECK_EQ(0, ret);
+			physmap_map_free(map);
+			physmap_pending_free(pm);
+			break;
+		}
+		CHECK_EQ(-ENOMEM, ret);
+		CHECK_EQ(1, physmap_pending_sections(pm));
+		CHECK(answers(map) == want, "ADD failing at allocation %lu changed the map",
+		      nth);
+		physmap_map_free(map);
+		physmap_pending_free(pm);
+	}
+	CHECK(nth > 1, "ADD allocated nothing");
+
+	pm = physmap_pending_create(12);
+	CHECK_EQ(0, physmap_pending_add(pm, &s, 10, &index));
+	ref = physmap_commit(pm, 1);
+	want = answers(ref);
+	physmap_map_free(ref);
+	physmap_shim_fail_nth(1);
+	map = physmap_commit(pm, 2);
+	physmap_shim_fail_nth(0);
+	CHECK(!map, "COMMIT with its allocation failing");
+	map = physmap_commit(pm, 2);
+	CHECK(map && answers(map) == want, "pending map changed by a failed COMMIT");
+	physmap_map_free(map);
+	physmap_pending_free(pm);
+
+	physmap_shim_fail_nth(1);
+	CHECK(!physmap_pending_create(12), "create with its allocation failing");
+	physmap_shim_fail_nth(0);
+}
+
+static void test_retire(void)
+{
+	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
+	struct physmap_map *a = build(12, s, 2), *b = build(12, s, 2);
+	size_t bytes = a->bytes;
+
+	rcu_register_thread();
+	/* Under the backlog: freed by a callback after a grace period. */
+	physmap_map_retire(a, 1 << 20);
+	rcu_barrier();
+	CHECK_EQ(0, physmap_retired_bytes());
+	/* Past the backlog: the caller waits and frees it itself. */
+	physmap_map_retire(b, bytes - 1);
+	CHECK_EQ(0, physmap_retired_bytes());
+	physmap_map_retire(NULL, 0);
+	rcu_unregister_thread();
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "empty_map", test_empty_map },
+	{ "one_page_collapses_to_root_leaf", test_one_page_collapses_to_root_leaf },
+	{ "early_leaf_at_level_one", test_early_leaf_at_level_one },
+	{ "no_early_leaves", test_no_early_leaves },
+	{ "one_section_node_becomes_leaf", test_one_section_node_becomes_leaf },
+	{ "skip_to_level_zero", test_skip_to_level_zero },
+	{ "single_child_leaves_move_up", test_single_child_leaves_move_up },
+	{ "large_aligned_section", test_large_aligned_section },
+	{ "subpage", test_subpage },
+	{ "unaligned_section_spanning_pages", test_unaligned_section_spanning_pages },
+	{ "sections_at_the_top", test_sections_at_the_top },
+	{ "page_shift_shapes_tree_not_answers", test_page_shift_shapes_tree_not_answers },
+	{ "add_errors_leave_map_as_it_was", test_add_errors_leave_map_as_it_was },
+	{ "allocation_failures", test_allocation_failures },
+	{ "retire", test_retire },
+};
+
+int main(void)
+{
+	unsigned int i, n = sizeof(tests) / sizeof(tests[0]);
+
+	printf("TAP version 13\n1..%u\n", n);
+	for (i = 0; i < n; i++) {
+		test_failed = 0;
+		tests[i].fn();
+		failures += test_failed;
+		printf("%sok %u %s\n", test_failed ? "not " : "", i + 1,
+		       tests[i].name);
+	}
+	printf("# unit_test: %u passed, %d failed\n", n - failures, failures);
+	return failures ? 1 : 0;
+}
