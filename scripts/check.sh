@@ -12,6 +12,8 @@
 #   checkpatch       checkpatch.pl --strict over the module's sources and
 #                    physmap_ioctl.h; any ERROR/WARNING/CHECK line fails
 #   sparse           make C=2; any warning/error in the project's files fails
+#   user unit/asan/valgrind/fuzz   make -C user test-*: the tree core built
+#                    in userspace (unit tests, ASan+UBSan, valgrind, libFuzzer)
 #   in-tree build    selftests/* + physmap_ioctl.h dropped into a copy of
 #                    tools/testing/selftests as physmap/, built without
 #                    KSFT_DIR both as "make -C tools/testing/selftests
@@ -269,6 +271,19 @@ else
 	show "$LOGS/intree.log"
 	item "in-tree build" fail "see build/logs/intree.log"
 fi
+
+# --- the tree core in userspace (make test-user) -------------------------
+# Unit tests, the random differential test, ASan+UBSan, valgrind, and a
+# bounded libFuzzer run (FUZZ_SECONDS, default 60) with the corpus replay.
+for t in unit asan valgrind fuzz; do
+	step "userspace tree core: $t"
+	if make -C user "test-$t" >"$LOGS/user-$t.log" 2>&1; then
+		item "user $t" pass "$(grep -hE '^(# unit_test|random_test|replay):|stat::number_of_executed_units' "$LOGS/user-$t.log" | tr -s ' ' | paste -sd ';' -)"
+	else
+		show "$LOGS/user-$t.log"
+		item "user $t" fail "see build/logs/user-$t.log"
+	fi
+done
 
 # --- the guest -----------------------------------------------------------
 VM_ITEMS=("guest run" "insmod+devnode" "tests ran" "console clean" taint rmmod)

@@ -26,6 +26,8 @@ PKGS=(
 	qemu-system-x86			# the guest
 	"linux-image-$PHYSMAP_FLAVOUR"	# the guest kernel
 	"linux-headers-$PHYSMAP_FLAVOUR" # its build tree
+	clang libclang-rt-14-dev	# libFuzzer (make test-user)
+	liburcu-dev valgrind		# userspace RCU, memcheck (make test-user)
 )
 
 installed() {
