@@ -17,8 +17,11 @@
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
-#define min(a, b)		((a) < (b) ? (a) : (b))
-#define max(a, b)		((a) > (b) ? (a) : (b))
+/* Each argument evaluated once, as in the kernel. */
+#define min(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); \
+				   _a < _b ? _a : _b; })
+#define max(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); \
+				   _a > _b ? _a : _b; })
 #define max3(a, b, c)		max(max(a, b), c)
 #define min_t(t, a, b)		min((t)(a), (t)(b))
 
