@@ -20,6 +20,11 @@
  *   checking that the address lies in the section (or the page of the
  *   sub-page) it reached.
  *
+ * - Because of that final check, a subtree that holds leaves of one section
+ *   only (and unassigned space) can be that section's leaf: commit does not
+ *   copy it either. A sub-page holding a piece of one section only is that
+ *   section's leaf as well. Nodes remain only where two sections meet.
+ *
  * The published map is read-only and lookups take no lock: the caller
  * publishes it with RCU and retires the old one with physmap_map_retire().
  */
@@ -520,9 +525,14 @@ int physmap_pending_add(struct physmap_pending *pm,
 }
 EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
 
+/* In physmap_compactor.uniform: the subtree holds more than one section. */
+#define PHYSMAP_MIXED		U32_MAX
+
 /**
  * struct physmap_compactor - state of one commit
  * @pm: the pending map being copied.
+ * @uniform: per pending node, the one section its subtree holds, or
+ *           PHYSMAP_MIXED.
  * @nodes: the copy's nodes; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
@@ -532,6 +542,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  */
 struct physmap_compactor {
 	const struct physmap_pending *pm;
+	const u32 *uniform;
 	u32 *nodes;
 	struct physmap_subpage *subpages;
 	struct physmap_piece *pieces;
@@ -563,9 +574,60 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 }
 
 /*
+ * The one section below a pending entry (0 for none), PHYSMAP_MIXED when
+ * there are several; @uniform holds that of every node below @entry.
+ */
+static u32 pending_uniform(const struct physmap_pending *pm,
+			   const u32 *uniform, u32 entry)
+{
+	const struct physmap_pending_subpage *sp;
+
+	if (entry_skip(entry))
+		return uniform[entry_ptr(entry)];
+	if (!entry_is_subpage(entry))
+		return entry_ptr(entry);
+	sp = &pm->subpages[entry_ptr(entry)];
+	return sp->count == 1 ? pm->pieces[sp->head].piece.section :
+				PHYSMAP_MIXED;
+}
+
+/*
+ * The one section of every pending node's subtree, or PHYSMAP_MIXED. Nodes
+ * are allocated after their parents, so walking them backwards meets every
+ * child before its parent. Returns NULL when out of memory.
+ */
+static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
+{
+	u32 *uniform, node, i, u, sect;
+
+	uniform = kvmalloc_array(max(pm->nr_nodes, 1U), sizeof(*uniform),
+				 PHYSMAP_GFP);
+	if (!uniform)
+		return NULL;
+	for (node = pm->nr_nodes; node--;) {
+		const u32 *slots = pending_node(pm, node);
+
+		sect = 0;
+		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+			if (!slots[i])
+				continue;
+			u = pending_uniform(pm, uniform, slots[i]);
+			if (u == PHYSMAP_MIXED || (sect && u != sect)) {
+				sect = PHYSMAP_MIXED;
+				break;
+			}
+			sect = u;
+		}
+		uniform[node] = sect;
+	}
+	return uniform;
+}
+
+/*
  * Copy the subtree of @entry, an entry of the pending map, and return the
- * entry that stands for it in the copy. A node with a single valid child is
- * left out: the returned entry skips it, or is the child leaf itself.
+ * entry that stands for it in the copy. A subtree of one section becomes
+ * that section's leaf. A node with a single valid child is left out: the
+ * returned entry skips it, or is the child leaf itself.
  */
 static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 {
@@ -574,9 +636,11 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 	u32 copy, child;
 	u32 *out = NULL;
 
+	child = pending_uniform(pc->pm, pc->uniform, entry);
+	if (child != PHYSMAP_MIXED)
+		return mk_section_entry(child);
 	if (!entry_skip(entry))
-		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
-						 entry;
+		return compact_subpage(pc, entry);
 	node = pending_node(pc->pm, entry_ptr(entry));
 	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
 		if (node[i]) {
@@ -657,16 +721,21 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	struct physmap_sect *sections;
 	struct physmap_map *map;
 	size_t offsets[4], size;
+	u32 *uniform;
 	char *base;
 
+	uniform = pending_uniform_nodes(pm);
+	if (!uniform)
+		return NULL;
 	/* A first pass only counts what the copy will hold. */
+	pc.uniform = uniform;
 	compact_entry(&pc, pm->root);
 	size = map_layout(&pc, offsets);
-	if (!size)
+	base = size ? kvmalloc(size, PHYSMAP_GFP) : NULL;
+	if (!base) {
+		kvfree(uniform);
 		return NULL;
-	base = kvmalloc(size, PHYSMAP_GFP);
-	if (!base)
-		return NULL;
+	}
 	map = (struct physmap_map *)base;
 	memset(map, 0, sizeof(*map));
 	map->generation = generation;
@@ -683,11 +752,13 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 
 	pc = (struct physmap_compactor){
 		.pm = pm,
+		.uniform = uniform,
 		.nodes = (u32 *)(base + offsets[0]),
 		.subpages = (struct physmap_subpage *)(base + offsets[2]),
 		.pieces = (struct physmap_piece *)(base + offsets[3]),
 	};
 	map->root = compact_entry(&pc, pm->root);
+	kvfree(uniform);
 	map->nodes = pc.nodes;
 	map->sections = sections;
 	map->subpages = pc.subpages;

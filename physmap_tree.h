@@ -15,20 +15,34 @@
 
 #include "physmap_ioctl.h"
 
-/* Radix: 9 bits of page number per level, 512 entries per node. */
-#define PHYSMAP_NODE_BITS	9
+/*
+ * Radix: PHYSMAP_NODE_BITS bits of page number per level. QEMU uses 9 (512
+ * entries, 2 KiB nodes); physmap uses 6 (64 entries, 256-byte nodes), which
+ * holds a 1,000,000-section map in a sixth of the bytes for one more level
+ * (Documentation/physmap.rst, "Performance"). A build may choose another
+ * width to measure it; the entry format holds skips for widths down to 4.
+ */
+#ifndef PHYSMAP_NODE_BITS
+#define PHYSMAP_NODE_BITS	6
+#endif
 #define PHYSMAP_NODE_SLOTS	BIT(PHYSMAP_NODE_BITS)
 
 /*
- * An entry is a u32: bits 0-2 hold the skip, the number of levels down to
- * the node the entry points to (0: the entry is a leaf); bit 3 marks a leaf
- * that is a sub-page; bits 4-31 hold the node, section or sub-page index.
+ * An entry is a u32: bits 0-3 hold the skip, the number of levels down to
+ * the node the entry points to (0: the entry is a leaf); bit 4 marks a leaf
+ * that is a sub-page; bits 5-31 hold the node, section or sub-page index.
  * The entry 0 is the leaf of section 0, PHYSMAP_UNASSIGNED, so a zeroed node
  * is an empty one.
  */
-#define PHYSMAP_ENTRY_SKIP_MASK	0x7U
-#define PHYSMAP_ENTRY_SUBPAGE	0x8U
-#define PHYSMAP_ENTRY_PTR_SHIFT	4
+#define PHYSMAP_ENTRY_SKIP_MASK	0xfU
+#define PHYSMAP_ENTRY_SUBPAGE	0x10U
+#define PHYSMAP_ENTRY_PTR_SHIFT	5
+
+/* The root entry may skip every level: the skip field must hold that. */
+#if (64 - PHYSMAP_PAGE_SHIFT_MIN + PHYSMAP_NODE_BITS - 1) / \
+	PHYSMAP_NODE_BITS > PHYSMAP_ENTRY_SKIP_MASK
+#error "PHYSMAP_NODE_BITS too small for the skip field"
+#endif
 /* The most sections, nodes or sub-pages a map can hold. */
 #define PHYSMAP_PTR_MAX		((1U << (32 - PHYSMAP_ENTRY_PTR_SHIFT)) - 1)
 
