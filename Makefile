@@ -6,12 +6,14 @@
 # make run             boot Debian's cloud kernel in QEMU, load a real QEMU
 #                      memory map and look addresses up
 # make selftests       build the kselftests (standalone)
+# make bench           boot the VM, run the benchmark, write
+#                      Documentation/physmap-bench.{log,txt,png}
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: all modules clean check run selftests
+.PHONY: all modules clean check run selftests bench
 
 all: modules
 
@@ -34,8 +36,12 @@ check:
 run:
 	scripts/run.sh
 
+bench:
+	scripts/bench.sh
+
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(PWD) clean; fi
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
 	$(MAKE) -C selftests clean
+	rm -f bench/pmbench
 	rm -rf build
