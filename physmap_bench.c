@@ -136,39 +136,45 @@ static int pmb_reserve(u32 need)
 	return 0;
 }
 
-/* Bytes held by the objects of a slab cache, from /proc/slabinfo; -1: none. */
-static s64 pmb_slab_bytes(const char *cache)
+/* The first number in a small file, or -1. */
+static s64 pmb_read_number(const char *path)
 {
-	size_t len = strlen(cache), size = 512 * 1024, got = 0;
-	unsigned long active, total, objsize;
+	char buf[64];
 	struct file *f;
 	loff_t pos = 0;
-	s64 ret = -1;
-	char *buf, *p;
 	ssize_t n;
+	s64 val;
 
-	buf = kvmalloc(size, GFP_KERNEL);
-	if (!buf)
-		return -1;
-	f = filp_open("/proc/slabinfo", O_RDONLY, 0);
+	f = filp_open(path, O_RDONLY, 0);
 	if (IS_ERR(f))
-		goto out;
-	while (got < size - 1 &&
-	       (n = kernel_read(f, buf + got, size - 1 - got, &pos)) > 0)
-		got += n;
+		return -1;
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
 	filp_close(f, NULL);
-	buf[got] = 0;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, cache, len) || p[len] != ' ')
-			continue;
-		if (sscanf(p + len, "%lu %lu %lu", &active, &total,
-			   &objsize) == 3)
-			ret = (s64)active * objsize;
-		break;
-	}
-out:
-	kvfree(buf);
-	return ret;
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n ")] = 0;
+	if (kstrtoll(buf, 10, &val))
+		return -1;
+	return val;
+}
+
+/*
+ * Bytes held by the objects of a slab cache: objects in use (as SLUB counts
+ * them: a CPU's current slab counts as in use) times the size of one object
+ * in its slab, from /sys/kernel/slab/CACHE/. The cache must not be merged
+ * with others (slab_nomerge, or slub_debug). -1 when unknown.
+ */
+static s64 pmb_slab_bytes(const char *cache)
+{
+	char path[96];
+	s64 objects, size;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", cache);
+	objects = pmb_read_number(path);
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/slab_size", cache);
+	size = pmb_read_number(path);
+	return objects < 0 || size < 0 ? -1 : objects * size;
 }
 
 /* XArray nodes below @entry. */
@@ -287,6 +293,8 @@ static u64 pmb_maple_bytes(u32 nr)
 		if (pmb_maple_fill(&mts[i], nr))
 			break;
 	after = pmb_slab_bytes("maple_node");
+	if (before < 0 || after < 0)
+		pmb_out("E no /sys/kernel/slab/maple_node/{objects,slab_size}\n");
 	if (i == copies && before >= 0 && after > before)
 		bytes = div_u64(after - before, copies);
 	for (i = 0; i < copies; i++)
