@@ -536,6 +536,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  * @nodes: the copy's nodes; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
+ * @chunks: the copy's chunk tables; NULL while only counting.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
@@ -546,10 +547,26 @@ struct physmap_compactor {
 	u32 *nodes;
 	struct physmap_subpage *subpages;
 	struct physmap_piece *pieces;
+	u32 *chunks;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
 };
+
+/* The chunk table of a sub-page's @count pieces, sorted by offset. */
+static void fill_chunks(u32 *chunks, const struct physmap_piece *pieces,
+			u32 count, unsigned int page_shift)
+{
+	unsigned int shift = page_shift - PHYSMAP_SUBPAGE_CHUNK_BITS;
+	u32 c, i = 0;
+
+	for (c = 0; c < PHYSMAP_SUBPAGE_CHUNKS; c++) {
+		while (i < count && pieces[i].last < c << shift)
+			i++;
+		chunks[c] = i;
+	}
+	chunks[PHYSMAP_SUBPAGE_CHUNKS] = count;
+}
 
 static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 {
@@ -568,6 +585,9 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 		for (i = sp->head, n = sp->count; i != PHYSMAP_NIL;
 		     i = pm->pieces[i].next)
 			pieces[--n] = pm->pieces[i].piece;
+		fill_chunks(&pc->chunks[(size_t)pc->nr_subpages *
+					(PHYSMAP_SUBPAGE_CHUNKS + 1)],
+			    pieces, sp->count, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
 	return mk_subpage_entry(pc->nr_subpages++);
@@ -686,7 +706,7 @@ static unsigned int measure_entry(struct physmap_map *map, u32 entry)
 
 /* Carve the map's arrays out of one allocation; return its size or 0. */
 static size_t map_layout(const struct physmap_compactor *pc,
-			 size_t offsets[4])
+			 size_t offsets[5])
 {
 	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
 
@@ -701,6 +721,11 @@ static size_t map_layout(const struct physmap_compactor *pc,
 	offsets[3] = size;
 	size = size_add(size, array_size(pc->nr_pieces,
 					 sizeof(struct physmap_piece)));
+	size = ALIGN(size, sizeof(u32));
+	offsets[4] = size;
+	size = size_add(size, array_size(pc->nr_subpages,
+					 (PHYSMAP_SUBPAGE_CHUNKS + 1) *
+					 sizeof(u32)));
 	return size == SIZE_MAX ? 0 : size;
 }
 
@@ -720,7 +745,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	struct physmap_compactor pc = { .pm = pm };
 	struct physmap_sect *sections;
 	struct physmap_map *map;
-	size_t offsets[4], size;
+	size_t offsets[5], size;
 	u32 *uniform;
 	char *base;
 
@@ -756,6 +781,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 		.nodes = (u32 *)(base + offsets[0]),
 		.subpages = (struct physmap_subpage *)(base + offsets[2]),
 		.pieces = (struct physmap_piece *)(base + offsets[3]),
+		.chunks = (u32 *)(base + offsets[4]),
 	};
 	map->root = compact_entry(&pc, pm->root);
 	kvfree(uniform);
@@ -763,6 +789,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	map->sections = sections;
 	map->subpages = pc.subpages;
 	map->pieces = pc.pieces;
+	map->chunks = pc.chunks;
 	map->max_depth = measure_entry(map, map->root);
 	return map;
 }
@@ -828,10 +855,20 @@ static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 	const struct physmap_subpage *sp = &map->subpages[index];
 	const struct physmap_piece *pieces = &map->pieces[sp->first];
 	u32 offset = addr & ((1ULL << map->page_shift) - 1);
-	u32 lo = 0, hi = sp->count;
+	const u32 *chunk = &map->chunks[(size_t)index *
+					(PHYSMAP_SUBPAGE_CHUNKS + 1) +
+					(offset >> (map->page_shift -
+						    PHYSMAP_SUBPAGE_CHUNK_BITS))];
+	u32 lo, hi;
 
 	if (addr >> map->page_shift != sp->page)
 		return PHYSMAP_UNASSIGNED;
+	/*
+	 * Pieces before chunk[0] end before this chunk; the one at chunk[1]
+	 * is the last that may start at or below @offset.
+	 */
+	lo = chunk[0];
+	hi = min(chunk[1] + 1, sp->count);
 	/* Find the last piece that starts at or below @offset. */
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;

@@ -46,6 +46,14 @@
 /* The most sections, nodes or sub-pages a map can hold. */
 #define PHYSMAP_PTR_MAX		((1U << (32 - PHYSMAP_ENTRY_PTR_SHIFT)) - 1)
 
+/*
+ * A sub-page's lookup starts from a table of PHYSMAP_SUBPAGE_CHUNKS + 1
+ * piece indexes, one per 1/64 of the page, so that it searches only the
+ * pieces of one chunk.
+ */
+#define PHYSMAP_SUBPAGE_CHUNK_BITS	6
+#define PHYSMAP_SUBPAGE_CHUNKS		BIT(PHYSMAP_SUBPAGE_CHUNK_BITS)
+
 /**
  * struct physmap_sect - a section as the map holds it
  * @start: first byte.
@@ -93,6 +101,9 @@ struct physmap_piece {
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
+ * @chunks: per sub-page, PHYSMAP_SUBPAGE_CHUNKS + 1 piece indexes (from the
+ *          sub-page's first piece): entry c is the first piece that ends at
+ *          or after the start of chunk c; the last one is the piece count.
  * @nr_sections: sections, section 0 included.
  * @nr_nodes: reachable nodes; every node of @nodes is reachable.
  * @nr_subpages: sub-pages.
@@ -115,6 +126,7 @@ struct physmap_map {
 	const struct physmap_sect *sections;
 	const struct physmap_subpage *subpages;
 	const struct physmap_piece *pieces;
+	const u32 *chunks;
 	u32 nr_sections;
 	u32 nr_nodes;
 	u32 nr_subpages;
