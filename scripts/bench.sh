@@ -13,6 +13,8 @@
 # without slub_debug/init_on_free (VM_KDEBUG, default slab_nomerge, so that
 # the maple tree's slab cache is its own). BENCH_OUT changes where the three
 # files go (default Documentation/). VM_TIMEOUT: default 3600 s.
+# BENCH_REPLOT=1 skips the build and the guest and redoes the three files
+# from the last run's build/bench/results.log.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,8 +26,10 @@ OUT=$PHYSMAP_BUILD/bench
 DOC=${BENCH_OUT:-$TOP/Documentation}
 mkdir -p "$OUT" "$DOC"
 
+if [ -z "${BENCH_REPLOT:-}" ]; then
 scripts/deps.sh
 physmap_env
+fi
 # gnuplot draws the plot; only "make bench" needs it
 if ! command -v gnuplot >/dev/null; then
 	sudo=()
@@ -35,6 +39,8 @@ if ! command -v gnuplot >/dev/null; then
 		apt-get install -y -q --no-install-recommends gnuplot-nox </dev/null
 fi
 
+res=$OUT/results.log
+if [ -z "${BENCH_REPLOT:-}" ]; then
 echo "== module build"
 make -j"$(nproc)" KDIR="$KDIR"
 echo "== bench/pmbench"
@@ -50,7 +56,6 @@ VM_MEM=${VM_MEM:-6G} VM_SMP=${VM_SMP:-1} VM_KDEBUG=${VM_KDEBUG-slab_nomerge} \
 	PHYSMAP_TEST_TIMEOUT=${PHYSMAP_TEST_TIMEOUT:-3300} \
 	scripts/vm.sh -t "${VM_TIMEOUT:-3600}" -o "$OUT" \
 	"$PHYSMAP_BUILD/bench.cpio.gz" bench || rc=$?
-res=$OUT/results.log
 if [ "$rc" -ne 0 ] || ! grep -q '^physmap: test-end bench rc=0' "$res"; then
 	echo "bench: the bench job did not finish cleanly (vm.sh rc=$rc):" >&2
 	grep '^physmap: ' "$res" >&2 || true
@@ -65,6 +70,7 @@ if grep -qE '^E |mismatches=[1-9]|ioctl_mismatches=[1-9]' "$res"; then
 	echo "bench: errors or disagreeing answers:" >&2
 	grep -E '^E |mismatches=[1-9]|ioctl_mismatches=[1-9]' "$res" >&2
 	exit 1
+fi
 fi
 
 {
@@ -95,10 +101,15 @@ set xlabel "sections"
 set ylabel "ns per lookup (TCG)"
 set key top left
 set grid
-plot for [s in "physmap maple xarray bsearch"] \
-	"< grep '^" . s . " ' $OUT/plot.dat" using 2:3 with linespoints title s . " (uniform over span)", \
-     for [s in "physmap maple xarray bsearch"] \
-	"< grep '^" . s . " ' $OUT/plot.dat" using 2:4 with linespoints dashtype 2 title s . " (inside sections)"
+names = "physmap maple xarray bsearch"
+plot for [k = 1:4] \
+	"< grep '^" . word(names, k) . " ' $OUT/plot.dat" using 2:3 \
+	with linespoints linecolor k pointtype k \
+	title word(names, k) . " (uniform over span)", \
+     for [k = 1:4] \
+	"< grep '^" . word(names, k) . " ' $OUT/plot.dat" using 2:4 \
+	with linespoints linecolor k pointtype k dashtype 2 \
+	title word(names, k) . " (inside sections)"
 EOF
 cat "$DOC/physmap-bench.txt"
 echo "bench: wrote $DOC/physmap-bench.{log,txt,png}"
