@@ -193,6 +193,7 @@ cp_files=(physmap_main.c physmap_tree.c physmap_tree.h physmap_ioctl.h
 	physmap_bench.c bench/physmap_bench_gen.h)
 for f in physmap_*.c physmap_*.h; do
 	[ -f "$f" ] || continue
+	case "$f" in *.mod.c) continue ;; esac	# kbuild's, not ours
 	case " ${cp_files[*]} " in *" $f "*) ;; *) cp_files+=("$f") ;; esac
 done
 missing=()
