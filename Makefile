@@ -9,12 +9,14 @@
 # make test-user       the tree core in userspace: unit tests, ASan+UBSan,
 #                      valgrind, a bounded libFuzzer run (user/Makefile)
 # make bench-user      what each seed optimization buys, natively
+# make bench           boot the VM, run the benchmark, write
+#                      Documentation/physmap-bench.{log,txt,png}
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: all modules clean check run selftests test-user bench-user
+.PHONY: all modules clean check run selftests test-user bench-user bench
 
 all: modules
 
@@ -43,8 +45,12 @@ bench-user:
 run:
 	scripts/run.sh
 
+bench:
+	scripts/bench.sh
+
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(PWD) clean; fi
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
 	$(MAKE) -C selftests clean
+	rm -f bench/pmbench
 	rm -rf build

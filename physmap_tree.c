@@ -20,6 +20,11 @@
  *   checking that the address lies in the section (or the page of the
  *   sub-page) it reached.
  *
+ * - Because of that final check, a subtree that holds leaves of one section
+ *   only (and unassigned space) can be that section's leaf: commit does not
+ *   copy it either. A sub-page holding a piece of one section only is that
+ *   section's leaf as well. Nodes remain only where two sections meet.
+ *
  * The published map is read-only and lookups take no lock: the caller
  * publishes it with RCU and retires the old one with physmap_map_retire().
  */
@@ -550,27 +555,48 @@ int physmap_pending_add(struct physmap_pending *pm,
 }
 EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
 
+/* In physmap_compactor.uniform: the subtree holds more than one section. */
+#define PHYSMAP_MIXED		U32_MAX
+
 /**
  * struct physmap_compactor - state of one commit
  * @pm: the pending map being copied.
+ * @uniform: per pending node, the one section its subtree holds, or
+ *           PHYSMAP_MIXED.
  * @nodes: the copy's nodes; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
- * @nodes_size: nodes @nodes has room for.
+ * @chunks: the copy's chunk tables; NULL while only counting.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
  */
 struct physmap_compactor {
 	const struct physmap_pending *pm;
+	const u32 *uniform;
 	u32 *nodes;
-	u32 nodes_size;
 	struct physmap_subpage *subpages;
 	struct physmap_piece *pieces;
+	u32 *chunks;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
 };
+
+/* The chunk table of a sub-page's @count pieces, sorted by offset. */
+static void fill_chunks(u32 *chunks, const struct physmap_piece *pieces,
+			u32 count, unsigned int page_shift)
+{
+	unsigned int shift = page_shift - PHYSMAP_SUBPAGE_CHUNK_BITS;
+	u32 c, i = 0;
+
+	for (c = 0; c < PHYSMAP_SUBPAGE_CHUNKS; c++) {
+		while (i < count && pieces[i].last < c << shift)
+			i++;
+		chunks[c] = i;
+	}
+	chunks[PHYSMAP_SUBPAGE_CHUNKS] = count;
+}
 
 static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 {
@@ -589,29 +615,82 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 		for (i = sp->head, n = sp->count; i != PHYSMAP_NIL;
 		     i = pm->pieces[i].next)
 			pieces[--n] = pm->pieces[i].piece;
+		fill_chunks(&pc->chunks[(size_t)pc->nr_subpages *
+					(PHYSMAP_SUBPAGE_CHUNKS + 1)],
+			    pieces, sp->count, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
 	return mk_subpage_entry(pc->nr_subpages++);
 }
 
 /*
+ * The one section below a pending entry (0 for none), PHYSMAP_MIXED when
+ * there are several; @uniform holds that of every node below @entry.
+ */
+static u32 pending_uniform(const struct physmap_pending *pm,
+			   const u32 *uniform, u32 entry)
+{
+	const struct physmap_pending_subpage *sp;
+
+	if (entry_skip(entry))
+		return uniform[entry_ptr(entry)];
+	if (!entry_is_subpage(entry))
+		return entry_ptr(entry);
+	sp = &pm->subpages[entry_ptr(entry)];
+	return sp->count == 1 ? pm->pieces[sp->head].piece.section :
+				PHYSMAP_MIXED;
+}
+
+/*
+ * The one section of every pending node's subtree, or PHYSMAP_MIXED. Nodes
+ * are allocated after their parents, so walking them backwards meets every
+ * child before its parent. Returns NULL when out of memory.
+ */
+static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
+{
+	u32 *uniform, node, i, u, sect;
+
+	uniform = kvmalloc_array(max(pm->nr_nodes, 1U), sizeof(*uniform),
+				 PHYSMAP_GFP);
+	if (!uniform)
+		return NULL;
+	for (node = pm->nr_nodes; node--;) {
+		const u32 *slots = pending_node(pm, node);
+
+		sect = 0;
+		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+			if (!slots[i])
+				continue;
+			u = pending_uniform(pm, uniform, slots[i]);
+			if (u == PHYSMAP_MIXED || (sect && u != sect)) {
+				sect = PHYSMAP_MIXED;
+				break;
+			}
+			sect = u;
+		}
+		uniform[node] = sect;
+	}
+	return uniform;
+}
+
+/*
  * Copy the subtree of @entry, an entry of the pending map, and return the
- * entry that stands for it in the copy. Two kinds of node are left out, as
- * the final range check of every lookup allows:
- *
- * - a node with a single valid child (QEMU's compaction): the returned entry
- *   skips it, or is the child leaf itself;
- * - a node whose valid children all end up as the leaf of one section: the
- *   returned entry is that leaf. The section covers every page of the node
- *   that any section covers, so the range check answers the rest.
+ * entry that stands for it in the copy. A subtree of one section becomes
+ * that section's leaf. A node with a single valid child is left out: the
+ * returned entry skips it, or is the child leaf itself.
  */
 static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 {
 	unsigned int i, valid = 0, only = 0;
-	u32 copy, child, same = 0;
 	const u32 *node;
+	u32 copy, child;
 	u32 *out = NULL;
 
+	if (physmap_compaction) {
+		child = pending_uniform(pc->pm, pc->uniform, entry);
+		if (child != PHYSMAP_MIXED)
+			return mk_section_entry(child);
+	}
 	if (!entry_skip(entry))
 		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
 						 entry;
@@ -630,24 +709,12 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 	}
 	/* Parents come before their children: lookups walk forward. */
 	copy = pc->nr_nodes++;
-	/* A node past the counted ones is one that will be given back. */
-	if (pc->nodes && copy < pc->nodes_size)
+	if (pc->nodes)
 		out = &pc->nodes[(size_t)copy * PHYSMAP_NODE_SLOTS];
 	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
 		child = node[i] ? compact_entry(pc, node[i]) : 0;
 		if (out)
 			out[i] = child;
-		if (child && same != PHYSMAP_NIL)
-			same = !same || child == same ? child : PHYSMAP_NIL;
-	}
-	/*
-	 * Children that all became one section's leaf took no node of the
-	 * copy: this node is the last one taken, so give it back.
-	 */
-	if (physmap_compaction && same != PHYSMAP_NIL && !entry_skip(same) &&
-	    !entry_is_subpage(same)) {
-		pc->nr_nodes--;
-		return same;
 	}
 	return mk_node_entry(copy, 1);
 }
@@ -674,7 +741,7 @@ static unsigned int measure_entry(struct physmap_map *map, u32 entry)
 
 /* Carve the map's arrays out of one allocation; return its size or 0. */
 static size_t map_layout(const struct physmap_compactor *pc,
-			 size_t offsets[4])
+			 size_t offsets[5])
 {
 	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
 
@@ -689,6 +756,11 @@ static size_t map_layout(const struct physmap_compactor *pc,
 	offsets[3] = size;
 	size = size_add(size, array_size(pc->nr_pieces,
 					 sizeof(struct physmap_piece)));
+	size = ALIGN(size, sizeof(u32));
+	offsets[4] = size;
+	size = size_add(size, array_size(pc->nr_subpages,
+					 (PHYSMAP_SUBPAGE_CHUNKS + 1) *
+					 sizeof(u32)));
 	return size == SIZE_MAX ? 0 : size;
 }
 
@@ -708,17 +780,22 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	struct physmap_compactor pc = { .pm = pm };
 	struct physmap_sect *sections;
 	struct physmap_map *map;
-	size_t offsets[4], size;
+	size_t offsets[5], size;
+	u32 *uniform;
 	char *base;
 
+	uniform = pending_uniform_nodes(pm);
+	if (!uniform)
+		return NULL;
 	/* A first pass only counts what the copy will hold. */
+	pc.uniform = uniform;
 	compact_entry(&pc, pm->root);
 	size = map_layout(&pc, offsets);
-	if (!size)
+	base = size ? kvmalloc(size, PHYSMAP_GFP) : NULL;
+	if (!base) {
+		kvfree(uniform);
 		return NULL;
-	base = kvmalloc(size, PHYSMAP_GFP);
-	if (!base)
-		return NULL;
+	}
 	map = (struct physmap_map *)base;
 	memset(map, 0, sizeof(*map));
 	map->generation = generation;
@@ -735,16 +812,19 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 
 	pc = (struct physmap_compactor){
 		.pm = pm,
+		.uniform = uniform,
 		.nodes = (u32 *)(base + offsets[0]),
-		.nodes_size = map->nr_nodes,
 		.subpages = (struct physmap_subpage *)(base + offsets[2]),
 		.pieces = (struct physmap_piece *)(base + offsets[3]),
+		.chunks = (u32 *)(base + offsets[4]),
 	};
 	map->root = compact_entry(&pc, pm->root);
+	kvfree(uniform);
 	map->nodes = pc.nodes;
 	map->sections = sections;
 	map->subpages = pc.subpages;
 	map->pieces = pc.pieces;
+	map->chunks = pc.chunks;
 	map->max_depth = measure_entry(map, map->root);
 	return map;
 }
@@ -808,16 +888,25 @@ EXPORT_SYMBOL_NS_GPL(physmap_retired_bytes, PHYSMAP);
 static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 {
 	const struct physmap_subpage *sp = &map->subpages[index];
-	const struct physmap_piece *piece = &map->pieces[sp->first];
 	u32 offset = addr & ((1ULL << map->page_shift) - 1);
-	u32 n = sp->count, half;
+	const u32 *chunk = &map->chunks[(size_t)index *
+					(PHYSMAP_SUBPAGE_CHUNKS + 1) +
+					(offset >> (map->page_shift -
+						    PHYSMAP_SUBPAGE_CHUNK_BITS))];
+	const struct physmap_piece *piece;
+	u32 n, half;
 
 	if (addr >> map->page_shift != sp->page)
 		return PHYSMAP_UNASSIGNED;
 	/*
-	 * The last piece starting at or below @offset, without a branch that
-	 * depends on the data (a sub-page has at least one piece).
+	 * Pieces before chunk[0] end before this chunk; the one at chunk[1]
+	 * is the last that may start at or below @offset.
 	 */
+	piece = &map->pieces[sp->first + chunk[0]];
+	n = min(chunk[1] + 1, sp->count) - chunk[0];
+	if (!n)
+		return PHYSMAP_UNASSIGNED;
+	/* The last of them that starts at or below @offset, branch-free. */
 	while (n > 1) {
 		half = n / 2;
 		piece = piece[half].start <= offset ? piece + half : piece;

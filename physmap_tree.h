@@ -15,22 +15,44 @@
 
 #include "physmap_ioctl.h"
 
-/* Radix: 9 bits of page number per level, 512 entries per node. */
-#define PHYSMAP_NODE_BITS	9
+/*
+ * Radix: PHYSMAP_NODE_BITS bits of page number per level. QEMU uses 9 (512
+ * entries, 2 KiB nodes); physmap uses 6 (64 entries, 256-byte nodes), which
+ * holds a 1,000,000-section map in a sixth of the bytes for one more level
+ * (Documentation/physmap.rst, "Performance"). A build may choose another
+ * width to measure it; the entry format holds skips for widths down to 4.
+ */
+#ifndef PHYSMAP_NODE_BITS
+#define PHYSMAP_NODE_BITS	6
+#endif
 #define PHYSMAP_NODE_SLOTS	BIT(PHYSMAP_NODE_BITS)
 
 /*
- * An entry is a u32: bits 0-2 hold the skip, the number of levels down to
- * the node the entry points to (0: the entry is a leaf); bit 3 marks a leaf
- * that is a sub-page; bits 4-31 hold the node, section or sub-page index.
+ * An entry is a u32: bits 0-3 hold the skip, the number of levels down to
+ * the node the entry points to (0: the entry is a leaf); bit 4 marks a leaf
+ * that is a sub-page; bits 5-31 hold the node, section or sub-page index.
  * The entry 0 is the leaf of section 0, PHYSMAP_UNASSIGNED, so a zeroed node
  * is an empty one.
  */
-#define PHYSMAP_ENTRY_SKIP_MASK	0x7U
-#define PHYSMAP_ENTRY_SUBPAGE	0x8U
-#define PHYSMAP_ENTRY_PTR_SHIFT	4
+#define PHYSMAP_ENTRY_SKIP_MASK	0xfU
+#define PHYSMAP_ENTRY_SUBPAGE	0x10U
+#define PHYSMAP_ENTRY_PTR_SHIFT	5
+
+/* The root entry may skip every level: the skip field must hold that. */
+#if (64 - PHYSMAP_PAGE_SHIFT_MIN + PHYSMAP_NODE_BITS - 1) / \
+	PHYSMAP_NODE_BITS > PHYSMAP_ENTRY_SKIP_MASK
+#error "PHYSMAP_NODE_BITS too small for the skip field"
+#endif
 /* The most sections, nodes or sub-pages a map can hold. */
 #define PHYSMAP_PTR_MAX		((1U << (32 - PHYSMAP_ENTRY_PTR_SHIFT)) - 1)
+
+/*
+ * A sub-page's lookup starts from a table of PHYSMAP_SUBPAGE_CHUNKS + 1
+ * piece indexes, one per 1/64 of the page, so that it searches only the
+ * pieces of one chunk.
+ */
+#define PHYSMAP_SUBPAGE_CHUNK_BITS	6
+#define PHYSMAP_SUBPAGE_CHUNKS		BIT(PHYSMAP_SUBPAGE_CHUNK_BITS)
 
 /**
  * struct physmap_sect - a section as the map holds it
@@ -79,6 +101,9 @@ struct physmap_piece {
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
+ * @chunks: per sub-page, PHYSMAP_SUBPAGE_CHUNKS + 1 piece indexes (from the
+ *          sub-page's first piece): entry c is the first piece that ends at
+ *          or after the start of chunk c; the last one is the piece count.
  * @nr_sections: sections, section 0 included.
  * @nr_nodes: reachable nodes; every node of @nodes is reachable.
  * @nr_subpages: sub-pages.
@@ -101,6 +126,7 @@ struct physmap_map {
 	const struct physmap_sect *sections;
 	const struct physmap_subpage *subpages;
 	const struct physmap_piece *pieces;
+	const u32 *chunks;
 	u32 nr_sections;
 	u32 nr_nodes;
 	u32 nr_subpages;

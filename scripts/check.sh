@@ -9,6 +9,9 @@
 #                    warnings in the project's files and on modpost WARNINGs
 #   selftests build  make -C selftests KSFT_DIR=<cached kselftest dir>
 #   tools build      make -C tools (only if tools/Makefile or physmapctl.c)
+#   bench build      bench/pmbench (physmap_bench.ko comes with the module
+#                    build); the guest runs "pmbench smoke" as the TAP test
+#                    bench_smoke after the selftests
 #   checkpatch       checkpatch.pl --strict over the module's sources and
 #                    physmap_ioctl.h; any ERROR/WARNING/CHECK line fails
 #   sparse           make C=2; any warning/error in the project's files fails
@@ -174,11 +177,25 @@ if [ -f tools/Makefile ] || [ -f tools/physmapctl.c ]; then
 	fi
 fi
 
+# --- bench driver (the bench module is built with physmap.ko) -------------
+step "bench build"
+rm -f bench/pmbench
+if ${CC:-gcc} -O2 -Wall -Wextra -static -I"$TOP" -I"$TOP/selftests" \
+	-o bench/pmbench bench/pmbench.c selftests/physmap_maps.c \
+	>"$LOGS/bench.log" 2>&1 && [ -f physmap_bench.ko ]; then
+	item "bench build" pass "physmap_bench.ko, bench/pmbench"
+else
+	show "$LOGS/bench.log"
+	item "bench build" fail "see build/logs/bench.log (and build.log for physmap_bench.ko)"
+fi
+
 # --- checkpatch ----------------------------------------------------------
 step "checkpatch --strict"
-cp_files=(physmap_main.c physmap_tree.c physmap_tree.h physmap_ioctl.h)
+cp_files=(physmap_main.c physmap_tree.c physmap_tree.h physmap_ioctl.h
+	physmap_bench.c bench/physmap_bench_gen.h)
 for f in physmap_*.c physmap_*.h; do
 	[ -f "$f" ] || continue
+	case "$f" in *.mod.c) continue ;; esac	# kbuild's, not ours
 	case " ${cp_files[*]} " in *" $f "*) ;; *) cp_files+=("$f") ;; esac
 done
 missing=()

@@ -3,7 +3,7 @@
 #
 # scripts/guest-init.sh - /init of the test initramfs (busybox sh, PID 1).
 #
-# The job comes from the kernel command line: physmap_job=check|run|shell
+# The job comes from the kernel command line: physmap_job=check|run|bench|shell
 # (no dot in the name, so the kernel does not take it for a module
 # parameter). Results go to /dev/ttyS1 (QEMU's second serial port, a file on
 # the host) as plain lines, with markers "physmap: ..." the host parses;
@@ -17,6 +17,10 @@
 #   /physmap/testdata/...        copy of testdata/
 #   /physmap/tools/physmapctl    if built (on PATH)
 #   /physmap/run.args            arguments of physmapctl for the run job
+#   /physmap_bench.ko            the bench module, if built
+#   /physmap/bench/pmbench       its driver: "smoke" in the check job (as
+#                                the test bench_smoke), "full" in the bench
+#                                job
 
 PATH=/physmap/tools:/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -153,6 +157,34 @@ job_check() {
 	else
 		mark "no tests"
 	fi
+	if [ -f /physmap_bench.ko ] && [ -x /physmap/bench/pmbench ]; then
+		bench_run bench_smoke "$test_timeout" smoke
+	fi
+	cd /
+	unload_module
+}
+
+# bench_run NAME SECS MODE: physmap_bench.ko loaded around "pmbench MODE"
+bench_run() {
+	mark "test-begin $1"
+	run_limited 60 insmod /physmap_bench.ko </dev/null >&3 2>&3
+	run_limited "$2" /physmap/bench/pmbench "$3" \
+		/physmap/testdata/qemu-7.2 </dev/null >&3 2>&3
+	_brc=$rc
+	_bwhy=$why
+	echo >&3
+	run_limited 60 rmmod physmap_bench </dev/null >&3 2>&3
+	mark "test-end $1 rc=$_brc $_bwhy"
+}
+
+job_bench() {
+	load_module
+	cd /physmap || mark "no /physmap"
+	if [ -f /physmap_bench.ko ] && [ -x /physmap/bench/pmbench ]; then
+		bench_run bench "$test_timeout" full
+	else
+		mark "no bench"
+	fi
 	cd /
 	unload_module
 }
@@ -178,6 +210,7 @@ mark "begin job=$job kernel=$(uname -r) nproc=$(nproc)"
 case "$job" in
 check) job_check ;;
 run) job_run ;;
+bench) job_bench ;;
 shell)
 	# interactive debugging (scripts/vm.sh -i): a shell on the console
 	echo "physmap-init: shell; exit or reboot -f to stop" >/dev/console

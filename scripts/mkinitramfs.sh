@@ -17,6 +17,10 @@
 #   PHYSMAP_CTL         physmapctl binary (default: tools/physmapctl if any)
 #   PHYSMAP_RUN_ARGS    arguments of physmapctl in the run job
 #   BUSYBOX             static busybox (default: /bin/busybox)
+#   PHYSMAP_BENCH_KO    bench module (default: physmap_bench.ko at the top,
+#                       if built), put at /physmap_bench.ko
+#   PHYSMAP_BENCH       its driver (default: bench/pmbench, if built), put at
+#                       /physmap/bench/pmbench
 #
 # Binaries should be static; dynamic ones get their libraries (from ldd)
 # copied in as well.
@@ -136,6 +140,14 @@ done
 if [ -x "$CTL" ]; then
 	cp "$CTL" "$root/physmap/tools/physmapctl"
 	copy_libs "$CTL"
+fi
+BENCH_KO=${PHYSMAP_BENCH_KO:-$PHYSMAP_TOP/physmap_bench.ko}
+BENCH=${PHYSMAP_BENCH:-$PHYSMAP_TOP/bench/pmbench}
+if [ -r "$BENCH_KO" ] && [ -x "$BENCH" ]; then
+	mkdir -p "$root/physmap/bench"
+	cp "$BENCH_KO" "$root/physmap_bench.ko"
+	cp "$BENCH" "$root/physmap/bench/pmbench"
+	copy_libs "$BENCH"
 fi
 if [ -d "$PHYSMAP_TOP/testdata" ]; then
 	cp -a "$PHYSMAP_TOP/testdata" "$root/physmap/testdata"

@@ -14,7 +14,8 @@
 #
 #   -i   interactive: console on this terminal (job shell by default)
 #
-# Environment: VM_TIMEOUT, VM_MEM (2G), VM_SMP (2), QEMU (qemu-system-x86_64),
+# Environment: VM_TIMEOUT, VM_MEM (2G), VM_SMP (2), VM_KDEBUG (kernel debug
+# options, default "slub_debug=FZP init_on_free=1"), QEMU (qemu-system-x86_64),
 # QEMU_EXTRA (more QEMU arguments), PHYSMAP_TEST_TIMEOUT (per test binary in
 # the guest, default 600 s).
 set -euo pipefail
@@ -61,7 +62,7 @@ console=$outdir/console.log
 results=$outdir/results.log
 rm -f "$console" "$results"
 
-append="console=ttyS0 panic=-1 slub_debug=FZP init_on_free=1"
+append="console=ttyS0 panic=-1 ${VM_KDEBUG-slub_debug=FZP init_on_free=1}"
 append+=" physmap_job=$job physmap_timeout=${PHYSMAP_TEST_TIMEOUT:-600}"
 [ $# -gt 0 ] && append+=" $*"
 

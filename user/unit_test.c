@@ -3,9 +3,14 @@
  * Unit tests of the tree core, built in userspace: every seed behaviour and
  * the exact shape (nodes, skips, depth) of small maps worked out by hand.
  *
- * Page numbers below are for page_shift 12 unless said otherwise: 6 levels;
- * an entry of the root covers 2^54 pages, one of a node indexed at level L
- * covers 2^(9 L) pages.
+ * The file builds twice: with PHYSMAP_NODE_BITS 9 (QEMU's 512-entry nodes)
+ * and 6 (physmap's 64-entry nodes). Every lookup is checked in both builds;
+ * check_shape9() and check_shape6() hold the shapes worked out by hand for
+ * one node width and do nothing in the other build.
+ *
+ * Page numbers below are for page_shift 12 unless said otherwise. With 9-bit
+ * nodes: 6 levels, an entry of a node indexed at level L covers 2^(9 L)
+ * pages; with 6-bit nodes: 9 levels, 2^(6 L) pages.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -42,6 +47,19 @@ struct sec {
 	uint64_t start, size;
 };
 
+/* Shapes that hold for one node width only. */
+#define ANY_WIDTH_SKIP	UINT32_MAX
+#if PHYSMAP_NODE_BITS == 9
+#define check_shape9(map, ...)	check_shape(map, __VA_ARGS__)
+#define check_shape6(map, ...)	check_shape(map, ANY_WIDTH_SKIP, 0, 0, 0, 0)
+#elif PHYSMAP_NODE_BITS == 6
+#define check_shape9(map, ...)	check_shape(map, ANY_WIDTH_SKIP, 0, 0, 0, 0)
+#define check_shape6(map, ...)	check_shape(map, __VA_ARGS__)
+#else
+#error "shapes are worked out for 9-bit and 6-bit nodes"
+#endif
+#define ROOT_SKIP(skip9, skip6)	(PHYSMAP_NODE_BITS == 9 ? (skip9) : (skip6))
+
 /* Build and commit a map of @n sections; every ADD must succeed. */
 static struct physmap_map *build(unsigned int shift, const struct sec *s,
 				 unsigned int n)
@@ -75,6 +93,9 @@ static void check_shape(const struct physmap_map *map, uint32_t nodes,
 			uint32_t max_depth, uint32_t subpages)
 {
 	struct physmap_stats st;
+
+	if (nodes == ANY_WIDTH_SKIP)
+		return;
 
 	physmap_map_stats(map, &st);
 	CHECK_EQ(nodes, st.nodes);
@@ -141,7 +162,7 @@ static void test_early_leaf_at_level_one(void)
 	physmap_knob_compaction = false;
 	map = build(12, s, 1);
 	/* Levels 5..1: five nodes, no level-0 node, a leaf at level 1. */
-	check_shape(map, 5, 0, 0, 5, 0);
+	check_shape9(map, 5, 0, 0, 5, 0);
 	check_lookup(map, 6 * MiB, 1);
 	check_lookup(map, 8 * MiB - 1, 1);
 	check_lookup(map, 8 * MiB, 0);
@@ -175,7 +196,7 @@ static void test_no_early_leaves(void)
 
 	physmap_knob_compaction = false;
 	map = build(12, s, 1);
-	check_shape(map, 6, 0, 0, 6, 0);
+	check_shape9(map, 6, 0, 0, 6, 0);
 	check_lookup(map, 7 * MiB, 1);
 	physmap_map_free(map);
 	physmap_knob_compaction = true;
@@ -201,7 +222,7 @@ static void test_one_section_node_becomes_leaf(void)
 
 	/* Two such level-0 nodes under one level-1 node: that one stays. */
 	map = build(12, s, 2);
-	check_shape(map, 1, 1, 4, 1, 0);
+	check_shape9(map, 1, 1, 4, 1, 0);
 	check_lookup(map, 0x15000, 1);
 	check_lookup(map, 0x100000, 0);
 	check_lookup(map, 2 * MiB + 0x5000, 2);
@@ -217,8 +238,8 @@ static void test_skip_to_level_zero(void)
 	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
 	struct physmap_map *map = build(12, s, 2);
 
-	check_shape(map, 1, 1, 5, 1, 0);
-	CHECK_EQ(6, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_shape9(map, 1, 1, 5, 1, 0);
+	CHECK_EQ(ROOT_SKIP(6, 9), map->root & PHYSMAP_ENTRY_SKIP_MASK);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0x1fff, 2);
 	check_lookup(map, 0x2000, 0);
@@ -237,8 +258,8 @@ static void test_single_child_leaves_move_up(void)
 	static const struct sec s[] = { { 0, 4 * KiB }, { 2 * MiB, 4 * KiB } };
 	struct physmap_map *map = build(12, s, 2);
 
-	check_shape(map, 1, 1, 4, 1, 0);
-	CHECK_EQ(5, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_shape9(map, 1, 1, 4, 1, 0);
+	CHECK_EQ(ROOT_SKIP(5, 8), map->root & PHYSMAP_ENTRY_SKIP_MASK);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xfff, 1);
 	/* Lands in section 1's leaf through level 0, but is outside it. */
@@ -267,8 +288,8 @@ static void test_large_aligned_section(void)
 	physmap_map_free(map);
 
 	map = build(12, s, 2);
-	check_shape(map, 1, 1, 2, 1, 0);
-	CHECK_EQ(3, map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	check_shape9(map, 1, 1, 2, 1, 0);
+	CHECK_EQ(ROOT_SKIP(3, 5), map->root & PHYSMAP_ENTRY_SKIP_MASK);
 	check_lookup(map, TiB, 1);
 	check_lookup(map, 2 * TiB - 1, 1);
 	check_lookup(map, TiB - 1, 0);
@@ -319,8 +340,12 @@ static void test_unaligned_section_spanning_pages(void)
 	};
 	struct physmap_map *map = build(12, s, 2);
 
-	/* Pages 0x10 and 0x13 are sub-pages; 0x11, 0x12 whole leaves. */
-	check_shape(map, 1, 1, 5, 1, 2);
+	/*
+	 * Page 0x13 is shared: a sub-page. Page 0x10 holds one piece of one
+	 * section: its leaf is that section's. 0x11, 0x12: whole leaves.
+	 */
+	check_shape9(map, 1, 1, 5, 1, 1);
+	check_shape6(map, 1, 1, 8, 1, 1);
 	check_lookup(map, 0x107ff, 0);
 	check_lookup(map, 0x10800, 1);
 	check_lookup(map, 0x11000, 1);
@@ -329,6 +354,44 @@ static void test_unaligned_section_spanning_pages(void)
 	check_lookup(map, 0x13800, 2);
 	check_lookup(map, 0x13fff, 2);
 	check_lookup(map, 0x14000, 0);
+	physmap_map_free(map);
+}
+
+/* physmap's 64-entry nodes: 9 levels at page_shift 12, worked by hand. */
+static void test_shapes_of_64_entry_nodes(void)
+{
+	static const struct sec pages01[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
+	static const struct sec pages0_64[] = {
+		{ 0, 4 * KiB }, { 64 * 4 * KiB, 4 * KiB },
+	};
+	static const struct sec large[] = { { TiB, TiB }, { 2 * TiB, TiB / 2 } };
+	struct physmap_map *map;
+
+	/* One level-0 node with two leaves; the root skips all 9 levels. */
+	map = build(12, pages01, 2);
+	check_shape6(map, 1, 1, 8, 1, 0);
+	check_lookup(map, 0x1fff, 2);
+	check_lookup(map, 0x2000, 0);
+	physmap_map_free(map);
+
+	/* Pages 0 and 64: slots 0 and 1 of one level-1 node; root skips 8. */
+	map = build(12, pages0_64, 2);
+	check_shape6(map, 1, 1, 7, 1, 0);
+	check_lookup(map, 0x1000, 0);
+	check_lookup(map, 64 * 4 * KiB, 2);
+	physmap_map_free(map);
+
+	/*
+	 * 1 TiB at 1 TiB is slots 16..31 of the node indexed at level 4
+	 * (2^24 pages per entry), 512 GiB at 2 TiB slots 32..39: one node,
+	 * the root skips 5 levels to it.
+	 */
+	map = build(12, large, 2);
+	check_shape6(map, 1, 1, 4, 1, 0);
+	check_lookup(map, 2 * TiB - 1, 1);
+	check_lookup(map, 2 * TiB, 2);
+	check_lookup(map, 2 * TiB + TiB / 2, 0);
+	check_lookup(map, TiB + (1ULL << 50), 0);
 	physmap_map_free(map);
 }
 
@@ -501,13 +564,23 @@ static void test_allocation_failures(void)
 	ref = physmap_commit(pm, 1);
 	want = answers(ref);
 	physmap_map_free(ref);
-	physmap_shim_fail_nth(1);
-	map = physmap_commit(pm, 2);
-	physmap_shim_fail_nth(0);
-	CHECK(!map, "COMMIT with its allocation failing");
-	map = physmap_commit(pm, 2);
-	CHECK(map && answers(map) == want, "pending map changed by a failed COMMIT");
-	physmap_map_free(map);
+	for (nth = 1;; nth++) {
+		physmap_shim_fail_nth(nth);
+		map = physmap_commit(pm, 2);
+		failed = physmap_shim_failed();
+		physmap_shim_fail_nth(0);
+		if (!failed) {
+			CHECK(map && answers(map) == want, "COMMIT answers");
+			physmap_map_free(map);
+			break;
+		}
+		CHECK(!map, "COMMIT with allocation %lu failing", nth);
+		map = physmap_commit(pm, 2);
+		CHECK(map && answers(map) == want,
+		      "pending map changed by COMMIT failing at allocation %lu", nth);
+		physmap_map_free(map);
+	}
+	CHECK(nth > 1, "COMMIT allocated nothing");
 	physmap_pending_free(pm);
 
 	physmap_shim_fail_nth(1);
@@ -547,6 +620,7 @@ static const struct {
 	{ "large_aligned_section", test_large_aligned_section },
 	{ "subpage", test_subpage },
 	{ "unaligned_section_spanning_pages", test_unaligned_section_spanning_pages },
+	{ "shapes_of_64_entry_nodes", test_shapes_of_64_entry_nodes },
 	{ "sections_at_the_top", test_sections_at_the_top },
 	{ "page_shift_shapes_tree_not_answers", test_page_shift_shapes_tree_not_answers },
 	{ "add_errors_leave_map_as_it_was", test_add_errors_leave_map_as_it_was },

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Synthetic section sets and address streams of the physmap benchmark.
+ *
+ * Plain integer code shared by the bench module (bench/physmap_bench.c) and
+ * userspace (user/bench_size.c), so that both see the same maps and the same
+ * addresses for the same seed. The includer provides u64 and u32.
+ */
+#ifndef _PHYSMAP_BENCH_GEN_H
+#define _PHYSMAP_BENCH_GEN_H
+
+/* Synthetic maps spread over a 48-bit span. */
+#define PMB_SPAN_BITS	48
+
+/* splitmix64: the next value of a fixed-seed generator */
+static inline u64 pmb_rand(u64 *state)
+{
+	u64 z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A value in 0..@n - 1 (@n > 0); the modulo bias is of no concern here. */
+static inline u64 pmb_below(u64 *state, u64 n)
+{
+	return pmb_rand(state) % n;
+}
+
+/**
+ * pmb_synth_section() - section @i of a synthetic map of @n sections
+ * @n: sections in the map.
+ * @i: which one, 0..@n - 1.
+ * @seed: the map's seed.
+ * @start: set to its first byte.
+ * @size: set to its size in bytes.
+ *
+ * The span 0..2^48 - 1 is cut into @n equal slots; section @i lies in the
+ * first half of slot @i, so sections never overlap and come out sorted. Of
+ * four sections, one has a start and size aligned to 2 MiB, one to 4 KiB, one
+ * is small and unaligned (1 byte to 8 KiB) and one large and unaligned. The
+ * section depends only on @n, @i and @seed.
+ */
+static inline void pmb_synth_section(u64 n, u64 i, u64 seed, u64 *start,
+				     u64 *size)
+{
+	u64 slot = (1ULL << PMB_SPAN_BITS) / n;
+	u64 st = seed ^ (i * 0xd1342543de82ef95ULL) ^ (n << 40);
+	u64 base = i * slot, off, sz, max = slot / 4, align;
+
+	pmb_rand(&st);
+	switch (pmb_below(&st, 4)) {
+	case 0:
+		align = 1ULL << 21;
+		break;
+	case 1:
+		align = 1ULL << 12;
+		break;
+	case 2:
+		max = max < 8192 ? max : 8192;
+		align = 1;
+		break;
+	default:
+		align = 1;
+		break;
+	}
+	while (align > 1 && align > max)
+		align >>= 1;
+	off = pmb_below(&st, slot / 2) & ~(align - 1);
+	sz = (1 + pmb_below(&st, max / align)) * align;
+	*start = base + off;
+	*size = sz;
+}
+
+#endif /* _PHYSMAP_BENCH_GEN_H */

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmbench - drive physmap_bench.ko and time the ioctl path of /dev/physmap
+ *
+ *	pmbench full MAPDIR    every map of MAPDIR, the synthetic maps, the
+ *	                       commit series and the ioctl path; prints the
+ *	                       result lines (see physmap_bench.c and the "I"
+ *	                       lines below) for scripts/bench.sh
+ *	pmbench smoke MAPDIR   a short run that checks what it prints (TAP)
+ *
+ * Needs physmap.ko and physmap_bench.ko loaded; mounts debugfs if needed.
+ *
+ * Ioctl lines, per-call times in ps, min over repetitions:
+ *   I map=NAME what=null|lookup|batchK calls=N addrs_per_call=K
+ *     ps_per_call=T ps_per_addr=T
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "physmap_maps.h"
+
+#define DBG		"/sys/kernel/debug"
+#define CTL		DBG "/physmap_bench/ctl"
+#define SECTIONS	DBG "/physmap_bench/sections"
+#define RESULTS		DBG "/physmap_bench/results"
+#define NULL_IOCTL	_IO(PHYSMAP_IOC_TYPE, 0x0f)
+
+struct pmb_sect {
+	__u64 start;
+	__u64 size;
+};
+
+static int ctl(const char *fmt, ...)
+{
+	char cmd[128];
+	va_list ap;
+	int fd, n, ret = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fd = open(CTL, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, n) != n)
+		ret = -errno;
+	close(fd);
+	if (ret)
+		fprintf(stderr, "pmbench: %s: %s\n", cmd, strerror(-ret));
+	return ret;
+}
+
+/* Load a map file's ranges as the bench module's sections. */
+static int load_sections(const struct pm_map *map)
+{
+	struct pmb_sect buf[1024];
+	size_t i, n = 0;
+	int fd, ret = 0;
+
+	if (ctl("clear"))
+		return -1;
+	fd = open(SECTIONS, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i <= map->count && !ret; i++) {
+		if (i == map->count || n == 1024) {
+			if (n && write(fd, buf, n * sizeof(buf[0])) !=
+				 (ssize_t)(n * sizeof(buf[0])))
+				ret = -1;
+			n = 0;
+		}
+		if (i < map->count) {
+			buf[n].start = map->ranges[i].start;
+			buf[n].size = map->ranges[i].last -
+				      map->ranges[i].start + 1;
+			n++;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static char *read_results(void)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(RESULTS, O_RDONLY);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double dmin(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static __u64 rnd_state = 0x10c7a1ULL;
+
+/* Addresses inside the map's sections, uniform over sections. */
+static __u64 *inside_addrs(const struct pm_map *map, size_t n)
+{
+	__u64 *a = malloc(n * sizeof(*a));
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		const struct pm_range *r =
+			&map->ranges[pm_rand64(&rnd_state) % map->count];
+
+		a[i] = r->start + pm_rand64(&rnd_state) %
+				  (r->last - r->start + 1);
+	}
+	return a;
+}
+
+/*
+ * The ioctl path on a published map: a null ioctl (an unknown number: the
+ * same syscall, fd lookup and dispatch, answered ENOTTY), LOOKUP, and
+ * LOOKUP_BATCH at 1, 16, 256 and 4096 addresses per call. Returns the
+ * number of answers that disagreed between LOOKUP and LOOKUP_BATCH, or -1.
+ */
+static int ioctl_path(const char *name, const struct pm_map *map,
+		      size_t naddr, int reps, FILE *out)
+{
+	static const unsigned int ks[] = { 1, 16, 256, 4096 };
+	double best[2 + 4], t;
+	struct physmap_lookup lk;
+	__u32 *idx = calloc(naddr, sizeof(__u32)), *got;
+	__u64 *addrs = inside_addrs(map, naddr), gen;
+	const struct pm_range *failed;
+	int fd, r, k, bad = 0;
+	size_t i, j;
+	double *blk;
+
+	fd = open(PHYSMAP_DEV, O_RDWR);
+	if (fd < 0 || !addrs || !idx ||
+	    pm_map_publish(fd, map, 12, &failed)) {
+		fprintf(stderr, "pmbench: %s: cannot publish\n", name);
+		return -1;
+	}
+	/* touched once, so that no timed call faults */
+	got = calloc(4096, sizeof(__u32));
+	blk = calloc(6 * (naddr / 4096 + 1), sizeof(double));
+	if (!got || !blk)
+		return -1;
+	for (i = 0; i < 6 * (naddr / 4096 + 1); i++)
+		blk[i] = 1e300;
+	/*
+	 * Blocks of 4096 addresses, every measure in turn; each measure's
+	 * time is the sum over blocks of the block's fastest repetition (the
+	 * host is shared: a preempted block counts only where it was).
+	 */
+	for (r = 0; r < reps; r++) {
+		for (j = 0; j + 4096 <= naddr; j += 4096) {
+			double *bb = &blk[6 * (j / 4096)];
+
+			t = now_ns();
+			for (i = j; i < j + 4096; i++)
+				if (ioctl(fd, NULL_IOCTL, &lk) != -1 ||
+				    errno != ENOTTY)
+					bad++;
+			bb[0] = dmin(bb[0], now_ns() - t);
+			t = now_ns();
+			for (i = j; i < j + 4096; i++) {
+				lk.addr = addrs[i];
+				if (ioctl(fd, PHYSMAP_IOC_LOOKUP, &lk))
+					bad++;
+				idx[i] = lk.section.index;
+			}
+			bb[1] = dmin(bb[1], now_ns() - t);
+			for (k = 0; k < 4; k++) {
+				struct physmap_lookup_batch b = { 0 };
+
+				t = now_ns();
+				for (i = j; i + ks[k] <= j + 4096; i += ks[k]) {
+					b.addrs = (__u64)(unsigned long)&addrs[i];
+					b.indexes = (__u64)(unsigned long)got;
+					b.count = ks[k];
+					if (ioctl(fd, PHYSMAP_IOC_LOOKUP_BATCH, &b))
+						bad++;
+				}
+				bb[2 + k] = dmin(bb[2 + k], now_ns() - t);
+			}
+		}
+	}
+	for (k = 0; k < 6; k++) {
+		best[k] = 0;
+		for (j = 0; j + 4096 <= naddr; j += 4096)
+			best[k] += blk[6 * (j / 4096) + k];
+	}
+	/* every answer of one batch call against LOOKUP's */
+	{
+		struct physmap_lookup_batch b = { 0 };
+		size_t n = naddr < 4096 ? naddr : 4096;
+
+		b.addrs = (__u64)(unsigned long)addrs;
+		b.indexes = (__u64)(unsigned long)got;
+		b.count = n;
+		if (ioctl(fd, PHYSMAP_IOC_LOOKUP_BATCH, &b))
+			bad++;
+		for (i = 0; i < n; i++)
+			if (got[i] != idx[i] ||
+			    got[i] != pm_model_index(map, addrs[i]))
+				bad++;
+		gen = b.generation;
+	}
+	fprintf(out, "I map=%s what=null calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
+		name, naddr, best[0] * 1000 / naddr, best[0] * 1000 / naddr);
+	fprintf(out, "I map=%s what=lookup calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
+		name, naddr, best[1] * 1000 / naddr, best[1] * 1000 / naddr);
+	for (k = 0; k < 4; k++) {
+		size_t calls = naddr / ks[k];
+
+		fprintf(out, "I map=%s what=batch%u calls=%zu addrs_per_call=%u ps_per_call=%.0f ps_per_addr=%.0f\n",
+			name, ks[k], calls, ks[k], best[2 + k] * 1000 / calls,
+			best[2 + k] * 1000 / (calls * ks[k]));
+	}
+	fprintf(out, "V map=%s ioctl_mismatches=%d generation=%llu\n", name, bad,
+		(unsigned long long)gen);
+	close(fd);
+	free(addrs);
+	free(idx);
+	free(got);
+	free(blk);
+	return bad;
+}
+
+static int load_map(const char *dir, const char *file, struct pm_map *map,
+		    char *name, size_t name_size)
+{
+	char path[512], err[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	snprintf(name, name_size, "%s", file);
+	if (strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".txt"))
+		name[strlen(name) - 4] = 0;
+	pm_map_init(map);
+	if (pm_map_load(map, path, 0, err, sizeof(err)) ||
+	    pm_model_build(map, NULL)) {
+		fprintf(stderr, "pmbench: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int setup(void)
+{
+	if (access(CTL, W_OK)) {
+		mkdir(DBG, 0755);
+		mount("debugfs", DBG, "debugfs", 0, NULL);
+	}
+	return access(CTL, W_OK);
+}
+
+static int full(const char *dir)
+{
+	static const unsigned int synth[] = { 16, 256, 4096, 65536, 1000000 };
+	static const unsigned int commits[] = { 1000, 10000, 100000, 1000000 };
+	char *files[64], name[128], *res;
+	struct dirent *de;
+	struct pm_map map;
+	size_t nf = 0, i;
+	DIR *d;
+
+	if (setup()) {
+		fprintf(stderr, "pmbench: no %s\n", CTL);
+		return 1;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d)) && nf < 64) {
+		size_t l = strlen(de->d_name);
+
+		if ((l > 11 && !strcmp(de->d_name + l - 11, ".memory.txt")) ||
+		    (l > 7 && !strcmp(de->d_name + l - 7, ".io.txt")))
+			files[nf++] = strdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(files, nf, sizeof(files[0]), cmp_str);
+	for (i = 0; i < nf; i++) {
+		if (load_map(dir, files[i], &map, name, sizeof(name)))
+			return 1;
+		if (!load_sections(&map))
+			ctl("bench %s 65536 5", name);
+		pm_map_free(&map);
+		fprintf(stderr, "pmbench: %s done\n", name);
+	}
+	for (i = 0; i < sizeof(synth) / sizeof(synth[0]); i++) {
+		if (!ctl("synth %u 1", synth[i]))
+			ctl("bench synth-%u 65536 5", synth[i]);
+		fprintf(stderr, "pmbench: synth-%u done\n", synth[i]);
+	}
+	for (i = 0; i < sizeof(commits) / sizeof(commits[0]); i++) {
+		if (!ctl("synth %u 2", commits[i]))
+			ctl("commit commit-%u", commits[i]);
+		fprintf(stderr, "pmbench: commit-%u done\n", commits[i]);
+	}
+	ctl("clear");
+	res = read_results();
+	fputs(res ? res : "E no results\n", stdout);
+	free(res);
+	if (!load_map(dir, "q35_big.booted.memory.txt", &map, name,
+		      sizeof(name))) {
+		ioctl_path(name, &map, 65536, 5, stdout);
+		pm_map_free(&map);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- smoke: a short run, every line checked ---------------------------- */
+
+static int tests;
+
+static void tap(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Check the A and R lines of one benched map in the results. */
+static void check_bench(const char *res, const char *name, unsigned int nsect)
+{
+	static const char *const structs[] = {
+		"physmap", "maple", "xarray", "bsearch"
+	};
+	char want[160], line[512];
+	const char *p;
+	int s;
+
+	for (s = 0; s < 4; s++) {
+		unsigned long long checked = 0, bad = ~0ULL;
+
+		snprintf(want, sizeof(want), "A map=%s struct=%s ", name,
+			 structs[s]);
+		p = strstr(res, want);
+		if (p)
+			sscanf(p + strlen(want), "checked=%llu mismatches=%llu",
+			       &checked, &bad);
+		tap(p && checked >= 3 * 4096 && bad == 0,
+		    "%s: %s agrees with physmap on %llu addresses (%llu mismatches)",
+		    name, structs[s], checked, bad);
+	}
+	for (s = 0; s < 4; s++) {
+		unsigned long long build = 0, bytes = 0, in = 0, span = 0,
+				   loc = 0;
+		unsigned int n = 0;
+
+		snprintf(want, sizeof(want), "R map=%s sections=", name);
+		p = res;
+		while ((p = strstr(p, want))) {
+			char st[16];
+
+			if (sscanf(p + strlen(want),
+				   "%u struct=%15s build_ns=%llu bytes=%llu inside_ps=%llu span_ps=%llu local_ps=%llu",
+				   &n, st, &build, &bytes, &in, &span, &loc) == 7 &&
+			    !strcmp(st, structs[s]))
+				break;
+			p++;
+		}
+		snprintf(line, sizeof(line), "%s: %s: %u sections, build %llu ns, %llu bytes, %llu/%llu/%llu ps per lookup",
+			 name, structs[s], n, build, bytes, in, span, loc);
+		tap(p && n == nsect && build > 0 && in > 0 && span > 0 &&
+		    loc > 0 && bytes > 0, "%s", line);
+	}
+}
+
+static int smoke(const char *dir)
+{
+	char name[128], *res;
+	struct pm_map map;
+	unsigned long long n = 0, bytes = 0, nodes = 0;
+	const char *p;
+	int ok, bad;
+
+	printf("TAP version 13\n1..22\n");
+	ok = !setup();
+	tap(ok, "physmap_bench.ko's debugfs files are there");
+	if (!ok)
+		return 1;
+	tap(!ctl("synth 256 1") && !ctl("bench synth-256 4096 1"),
+	    "bench of a 256-section synthetic map ran");
+	ok = !load_map(dir, "q35_big.booted.memory.txt", &map, name,
+		       sizeof(name)) && !load_sections(&map) &&
+	     !ctl("bench %s 4096 1", name);
+	tap(ok, "bench of q35_big.booted.memory ran");
+	res = read_results();
+	ok = res && !strstr(res, "\nE ") && strncmp(res, "E ", 2);
+	for (p = res; !ok && p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, "E ", 2))
+			printf("# %.*s\n", (int)strcspn(p, "\n"), p);
+	tap(ok, "no error lines");
+	if (!res)
+		res = strdup("");
+	check_bench(res, "synth-256", 256);
+	check_bench(res, name, map.count);
+	free(res);
+
+	ok = !ctl("synth 1000 2") && !ctl("commit commit-1000");
+	res = read_results();
+	p = res ? strstr(res, "C map=commit-1000 ") : NULL;
+	if (p)
+		sscanf(p, "C map=commit-1000 sections=%llu add_ns=%*u commit_ns=%*u bytes=%llu nodes=%llu",
+		       &n, &bytes, &nodes);
+	tap(ok && p && n == 1000 && bytes > 0 && nodes > 0,
+	    "commit of 1000 sections: %llu bytes, %llu nodes", bytes, nodes);
+	free(res);
+	ctl("clear");
+
+	bad = ioctl_path(name, &map, 4096, 2, stdout);
+	tap(bad == 0, "ioctl path: LOOKUP, LOOKUP_BATCH and the model agree, null ioctl is ENOTTY (%d bad)",
+	    bad);
+	pm_map_free(&map);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "full"))
+		return full(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "smoke"))
+		return smoke(argv[2]);
+	fprintf(stderr, "usage: %s full|smoke MAPDIR\n", argv[0]);
+	return 2;
+}
