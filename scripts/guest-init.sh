@@ -17,6 +17,9 @@
 #   /physmap/testdata/...        copy of testdata/
 #   /physmap/tools/physmapctl    if built (on PATH)
 #   /physmap/run.args            arguments of physmapctl for the run job
+#   /physmap/run.stdin           its stdin, if not empty (physmapctl load)
+#   /physmap/tools/tests/...     libphysmap_test, physmapctl_test.sh (TAP,
+#                                run by the check job after the selftests)
 
 PATH=/physmap/tools:/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -153,6 +156,15 @@ job_check() {
 	else
 		mark "no tests"
 	fi
+	# tools/tests: libphysmap and physmapctl against the device (TAP)
+	for t in libphysmap_test physmapctl_test.sh; do
+		[ -x "/physmap/tools/tests/$t" ] || continue
+		mark "test-begin $t"
+		run_limited "$test_timeout" "/physmap/tools/tests/$t" \
+			</dev/null >&3 2>&3
+		echo >&3
+		mark "test-end $t rc=$rc $why"
+	done
 	cd /
 	unload_module
 }
@@ -163,8 +175,11 @@ job_run() {
 	if command -v physmapctl >/dev/null; then
 		args=$(cat /physmap/run.args 2>/dev/null)
 		mark "physmapctl-begin physmapctl $args"
+		# commands for "physmapctl load" on stdin, if make run gave any
+		in=/dev/null
+		[ -s /physmap/run.stdin ] && in=/physmap/run.stdin
 		# shellcheck disable=SC2086
-		run_limited 300 physmapctl $args </dev/null >&3 2>&3
+		run_limited 300 physmapctl $args <"$in" >&3 2>&3
 		echo >&3
 		mark "physmapctl-end rc=$rc $why"
 	else

@@ -16,6 +16,7 @@
 #                       TEST_GEN_PROGS_EXTENDED, TEST_GEN_FILES, TEST_FILES)
 #   PHYSMAP_CTL         physmapctl binary (default: tools/physmapctl if any)
 #   PHYSMAP_RUN_ARGS    arguments of physmapctl in the run job
+#   PHYSMAP_RUN_STDIN   its stdin (commands of "physmapctl load")
 #   BUSYBOX             static busybox (default: /bin/busybox)
 #
 # Binaries should be static; dynamic ones get their libraries (from ldd)
@@ -136,11 +137,20 @@ done
 if [ -x "$CTL" ]; then
 	cp "$CTL" "$root/physmap/tools/physmapctl"
 	copy_libs "$CTL"
+	# device-side tests of libphysmap and physmapctl, if built
+	for f in "$PHYSMAP_TOP"/tools/tests/libphysmap_test \
+		 "$PHYSMAP_TOP"/tools/tests/physmapctl_test.sh; do
+		[ -x "$f" ] || continue
+		mkdir -p "$root/physmap/tools/tests"
+		cp "$f" "$root/physmap/tools/tests/"
+		copy_libs "$f"
+	done
 fi
 if [ -d "$PHYSMAP_TOP/testdata" ]; then
 	cp -a "$PHYSMAP_TOP/testdata" "$root/physmap/testdata"
 fi
 printf '%s\n' "${PHYSMAP_RUN_ARGS:-}" >"$root/physmap/run.args"
+printf '%s' "${PHYSMAP_RUN_STDIN:-}" >"$root/physmap/run.stdin"
 
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
