@@ -6,12 +6,19 @@
 # make run             boot Debian's cloud kernel in QEMU, load a real QEMU
 #                      memory map and look addresses up
 # make selftests       build the kselftests (standalone)
+# make tools           build libphysmap and physmapctl (no kernel needed)
+# make modules_install install physmap.ko into /lib/modules/$(KERNELRELEASE)
+#                      (kbuild's: INSTALL_MOD_PATH, INSTALL_MOD_DIR apply)
+# make install         modules_install, then libphysmap, physmapctl, headers
+#                      and libphysmap.pc under $(DESTDIR)$(PREFIX)
+#                      (PREFIX=/usr/local; INSTALL_MOD_PATH defaults to
+#                      $(DESTDIR))
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: all modules clean check run selftests
+.PHONY: all modules clean check run selftests tools modules_install install
 
 all: modules
 
@@ -28,6 +35,18 @@ modules:
 selftests:
 	$(MAKE) -C selftests
 
+tools:
+	$(MAKE) -C tools
+
+INSTALL_MOD_PATH ?= $(DESTDIR)
+export INSTALL_MOD_PATH
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
+
+install: modules_install
+	$(MAKE) -C tools install
+
 check:
 	scripts/check.sh
 
@@ -38,4 +57,5 @@ clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(PWD) clean; fi
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
 	$(MAKE) -C selftests clean
+	$(MAKE) -C tools clean
 	rm -rf build
