@@ -26,6 +26,8 @@ PKGS=(
 	qemu-system-x86			# the guest
 	"linux-image-$PHYSMAP_FLAVOUR"	# the guest kernel
 	"linux-headers-$PHYSMAP_FLAVOUR" # its build tree
+	dkms				# make check: dkms add/build of dkms.conf
+	pkgconf				# make check: a program built from libphysmap.pc
 )
 
 installed() {
@@ -140,7 +142,7 @@ if ! cache_ok; then
 	trap - EXIT
 fi
 
-for tool in gcc make perl sparse cpio gzip qemu-system-x86_64 timeout; do
+for tool in gcc make perl sparse cpio gzip qemu-system-x86_64 timeout dkms pkg-config; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "deps: $tool not found after installing packages" >&2
 		exit 1
