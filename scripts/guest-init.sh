@@ -73,7 +73,12 @@ taint() { cat /proc/sys/kernel/tainted; }
 run_limited() {
 	_secs=$1
 	shift
-	"$@" &
+	# A background job's stdin is /dev/null unless redirected, and busybox
+	# ash does not take "<&0" for a redirection: pass run_limited's own
+	# stdin on through fd 4.
+	exec 4<&0
+	"$@" <&4 4<&- &
+	exec 4<&-
 	_pid=$!
 	_n=0
 	why=
