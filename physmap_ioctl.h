@@ -142,7 +142,7 @@ struct physmap_stats {
 /** PHYSMAP_TREE_NODE_BITS - bits of page number one tree level resolves */
 #define PHYSMAP_TREE_NODE_BITS		9
 /** PHYSMAP_TREE_NODE_SLOTS - entries of one tree node */
-#define PHYSMAP_TREE_NODE_SLOTS		512	/* 1 << PHYSMAP_TREE_NODE_BITS */
+#define PHYSMAP_TREE_NODE_SLOTS		512U	/* 1 << PHYSMAP_TREE_NODE_BITS */
 
 /**
  * struct physmap_tree_subpage - a page of the tree that resolves per byte
