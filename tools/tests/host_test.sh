@@ -30,7 +30,7 @@ ok() {	# ok STATUS DESCRIPTION [DIAGNOSTIC-FILE...]
 	else
 		echo "not ok $n - $what"
 		for f in "$@"; do
-			[ -f "$f" ] && head -n 8 "$f" | sed 's/^/# /'
+			[ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'
 		done
 	fi
 }
