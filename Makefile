@@ -38,11 +38,13 @@ selftests:
 tools:
 	$(MAKE) -C tools
 
-INSTALL_MOD_PATH ?= $(DESTDIR)
-export INSTALL_MOD_PATH
+# INSTALL_MOD_PATH if given (even from the environment), else DESTDIR;
+# passed on the command line only, never exported to other makes
+PHYSMAP_MOD_PATH = $(or $(INSTALL_MOD_PATH),$(DESTDIR))
 
 modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
+	$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_PATH=$(PHYSMAP_MOD_PATH) \
+		modules_install
 
 install: modules_install
 	$(MAKE) -C tools install

@@ -199,8 +199,17 @@ ok $? "make tools in a clean copy, with no kernel tree (KDIR=/nonexistent)" "$T/
 
 if [ -n "${KDIR:-}" ] && [ -d "$KDIR" ]; then
 	d=$T/root
-	make -C "$T/src" install DESTDIR="$d" PREFIX=/usr KDIR="$KDIR" >"$T/log" 2>&1
+	before=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
+	# DESTDIR alone must keep the module inside it, whatever the
+	# environment says (make check runs under make)
+	INSTALL_MOD_PATH= make -C "$T/src" install DESTDIR="$d" PREFIX=/usr \
+		KDIR="$KDIR" >"$T/log" 2>&1
 	rc=$?
+	after=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
+	if [ "$before" != "$after" ]; then
+		echo "make install put a module outside DESTDIR: $after" >>"$T/log"
+		rc=1
+	fi
 	kver=$(find "$d/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 1)
 	[ $rc -eq 0 ] && [ -n "$kver" ] && [ -f "$d/lib/modules/$kver/extra/physmap.ko" ] &&
 		[ -x "$d/usr/bin/physmapctl" ] && [ -f "$d/usr/lib/libphysmap.a" ] &&
