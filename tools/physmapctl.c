@@ -615,7 +615,11 @@ static void dump_subpages(struct ctl *ctl, const struct physmap_tree_dump *d)
 				       k ? "," : "", p->start, p->last,
 				       p->section);
 			else
-				printf(" %03x..%03x #%u", p->start, p->last,
+				/* six to a line, in columns, no trailing blank */
+				printf("%s %03x..%03x #%-*u",
+				       k && !(k % 6) ? "\n\t\t\t\t    " : "",
+				       p->start, p->last,
+				       (k + 1) % 6 && k + 1 < sp->count ? 4 : 0,
 				       p->section);
 		}
 		fputs(ctl->json ? "]}" : "\n", stdout);
