@@ -586,6 +586,9 @@ static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
 		fputs("],", stdout);
 }
 
+/* under the first piece of "      S0 @<16 hex>..<16 hex>:" */
+#define SUBPAGE_INDENT	"                                             "
+
 static void dump_subpages(struct ctl *ctl, const struct physmap_tree_dump *d)
 {
 	__u32 i, k;
@@ -617,7 +620,7 @@ static void dump_subpages(struct ctl *ctl, const struct physmap_tree_dump *d)
 			else
 				/* six to a line, in columns, no trailing blank */
 				printf("%s %03x..%03x #%-*u",
-				       k && !(k % 6) ? "\n\t\t\t\t    " : "",
+				       k && !(k % 6) ? "\n" SUBPAGE_INDENT : "",
 				       p->start, p->last,
 				       (k + 1) % 6 && k + 1 < sp->count ? 4 : 0,
 				       p->section);

@@ -137,7 +137,7 @@ ds=$(grep -c '^      #[0-9]* @' "$T/dump")
 dsp=$(grep -c '^      S[0-9]* @' "$T/dump")
 # every node's runs cover slots 0..511 exactly
 runs_ok=$(awk '/^      \[/ { if (next_slot != "" && next_slot != 512) bad++; next_slot = 0; next }
-	/^\t/ { split($1, r, /\.\./); if (r[1] != next_slot) bad++;
+	/^\t *[0-9]+(\.\.[0-9]+)? +skip=[0-7]  ptr=/ { split($1, r, /\.\./); if (r[1] != next_slot) bad++;
 		next_slot = (r[2] == "" ? r[1] : r[2]) + 1 }
 	END { if (next_slot != 512) bad++; print bad + 0 }' "$T/dump")
 [ "$rc" -eq 0 ] && [ "$dn" -eq "$nodes" ] && [ "$ds" -eq $((nsec + 1)) ] &&
