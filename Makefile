@@ -11,12 +11,20 @@
 # make bench-user      what each seed optimization buys, natively
 # make bench           boot the VM, run the benchmark, write
 #                      Documentation/physmap-bench.{log,txt,png}
+# make tools           build libphysmap and physmapctl (no kernel needed)
+# make modules_install install physmap.ko into /lib/modules/$(KERNELRELEASE)
+#                      (kbuild's: INSTALL_MOD_PATH, INSTALL_MOD_DIR apply)
+# make install         modules_install, then libphysmap, physmapctl, headers
+#                      and libphysmap.pc under $(DESTDIR)$(PREFIX)
+#                      (PREFIX=/usr/local; INSTALL_MOD_PATH defaults to
+#                      $(DESTDIR))
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: all modules clean check run selftests test-user bench-user bench
+.PHONY: all modules clean check run selftests test-user bench-user bench \
+	tools modules_install install
 
 all: modules
 
@@ -32,6 +40,20 @@ modules:
 
 selftests:
 	$(MAKE) -C selftests
+
+tools:
+	$(MAKE) -C tools
+
+# INSTALL_MOD_PATH if given (even from the environment), else DESTDIR;
+# passed on the command line only, never exported to other makes
+PHYSMAP_MOD_PATH = $(or $(INSTALL_MOD_PATH),$(DESTDIR))
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_PATH=$(PHYSMAP_MOD_PATH) \
+		modules_install
+
+install: modules_install
+	$(MAKE) -C tools install
 
 check:
 	scripts/check.sh
@@ -53,4 +75,5 @@ clean:
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
 	$(MAKE) -C selftests clean
 	rm -f bench/pmbench
+	$(MAKE) -C tools clean
 	rm -rf build

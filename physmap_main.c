@@ -317,6 +317,86 @@ static long physmap_stats(struct physmap_file *pf,
 	return 0;
 }
 
+/*
+ * The internal layout is the UAPI's, so the tree is copied out as it is.
+ */
+static void physmap_tree_layout_check(void)
+{
+	BUILD_BUG_ON(PHYSMAP_ENTRY_SKIP_MASK != PHYSMAP_TREE_SKIP_MASK);
+	BUILD_BUG_ON(PHYSMAP_ENTRY_SUBPAGE != PHYSMAP_TREE_SUBPAGE);
+	BUILD_BUG_ON(PHYSMAP_ENTRY_PTR_SHIFT != PHYSMAP_TREE_PTR_SHIFT);
+	BUILD_BUG_ON(PHYSMAP_NODE_SLOTS != PHYSMAP_TREE_NODE_SLOTS);
+	BUILD_BUG_ON(sizeof(struct physmap_subpage) !=
+		     sizeof(struct physmap_tree_subpage));
+	BUILD_BUG_ON(offsetof(struct physmap_subpage, page) !=
+		     offsetof(struct physmap_tree_subpage, page));
+	BUILD_BUG_ON(offsetof(struct physmap_subpage, first) !=
+		     offsetof(struct physmap_tree_subpage, first));
+	BUILD_BUG_ON(offsetof(struct physmap_subpage, count) !=
+		     offsetof(struct physmap_tree_subpage, count));
+	BUILD_BUG_ON(sizeof(struct physmap_piece) !=
+		     sizeof(struct physmap_tree_piece));
+	BUILD_BUG_ON(offsetof(struct physmap_piece, start) !=
+		     offsetof(struct physmap_tree_piece, start));
+	BUILD_BUG_ON(offsetof(struct physmap_piece, last) !=
+		     offsetof(struct physmap_tree_piece, last));
+	BUILD_BUG_ON(offsetof(struct physmap_piece, section) !=
+		     offsetof(struct physmap_tree_piece, section));
+}
+
+/*
+ * Copy the published tree out. The file's mutex keeps the map alive while
+ * user memory is written (and may fault): only COMMIT, under the same mutex,
+ * replaces and retires it.
+ */
+static long physmap_get_tree(struct physmap_file *pf,
+			     struct physmap_tree __user *utree)
+{
+	const struct physmap_map *map;
+	struct physmap_tree tree;
+	bool room;
+	int ret = 0;
+
+	physmap_tree_layout_check();
+	if (copy_from_user(&tree, utree, sizeof(tree)))
+		return -EFAULT;
+	if (tree.flags)
+		return -EINVAL;
+
+	mutex_lock(&pf->lock);
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	room = !map || (tree.nr_nodes >= map->nr_nodes &&
+			tree.nr_subpages >= map->nr_subpages &&
+			tree.nr_pieces >= map->nr_pieces);
+	if (map && room) {
+		if (copy_to_user(u64_to_user_ptr(tree.nodes), map->nodes,
+				 array_size(map->nr_nodes,
+					    PHYSMAP_NODE_SLOTS * sizeof(u32))) ||
+		    copy_to_user(u64_to_user_ptr(tree.subpages), map->subpages,
+				 array_size(map->nr_subpages,
+					    sizeof(*map->subpages))) ||
+		    copy_to_user(u64_to_user_ptr(tree.pieces), map->pieces,
+				 array_size(map->nr_pieces,
+					    sizeof(*map->pieces))))
+			ret = -EFAULT;
+	}
+	tree.generation = map ? map->generation : 0;
+	tree.nr_nodes = map ? map->nr_nodes : 0;
+	tree.nr_subpages = map ? map->nr_subpages : 0;
+	tree.nr_pieces = map ? map->nr_pieces : 0;
+	tree.root = map ? map->root : 0;
+	tree.page_shift = map ? map->page_shift : 0;
+	tree.levels = map ? map->levels : 0;
+	tree.node_slots = PHYSMAP_NODE_SLOTS;
+	mutex_unlock(&pf->lock);
+	if (ret)
+		return ret;
+
+	if (copy_to_user(utree, &tree, sizeof(tree)))
+		return -EFAULT;
+	return room ? 0 : -E2BIG;
+}
+
 static long physmap_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -338,6 +418,8 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 		return physmap_get_section(pf, uarg);
 	case PHYSMAP_IOC_STATS:
 		return physmap_stats(pf, uarg);
+	case PHYSMAP_IOC_GET_TREE:
+		return physmap_get_tree(pf, uarg);
 	default:
 		return -ENOTTY;
 	}

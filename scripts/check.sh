@@ -12,6 +12,14 @@
 #   bench build      bench/pmbench (physmap_bench.ko comes with the module
 #                    build); the guest runs "pmbench smoke" as the TAP test
 #                    bench_smoke after the selftests
+#   physmapctl       one item per TAP line of tools/tests/host_test.sh: every
+#                    --help, usage and file error, the missing-module message
+#                    (no /dev/physmap on the host), the map readers against
+#                    testdata/, progress on a terminal, make tools without a
+#                    kernel, make install + a program built from the .pc
+#   dkms build       dkms add + build of a copy of the sources against the
+#                    cloud kernel headers (-k $KVER), every dkms tree and key
+#                    in a scratch directory, removed afterwards
 #   checkpatch       checkpatch.pl --strict over the module's sources and
 #                    physmap_ioctl.h; any ERROR/WARNING/CHECK line fails
 #   sparse           make C=2; any warning/error in the project's files fails
@@ -187,6 +195,72 @@ if ${CC:-gcc} -O2 -Wall -Wextra -static -I"$TOP" -I"$TOP/selftests" \
 else
 	show "$LOGS/bench.log"
 	item "bench build" fail "see build/logs/bench.log (and build.log for physmap_bench.ko)"
+fi
+
+# --- physmapctl and libphysmap on the host (no device) --------------------
+if [ -x tools/tests/host_test.sh ] && [ -x tools/physmapctl ]; then
+	step "physmapctl host tests"
+	KDIR="$KDIR" tools/tests/host_test.sh >"$LOGS/host_test.log" 2>&1
+	while IFS= read -r l; do
+		case "$l" in
+		"ok "*"# SKIP"*) echo "check: SKIP ${l#ok }" ;;
+		"ok "*) item physmapctl pass "${l#ok * - }" ;;
+		"not ok "*) item physmapctl fail "${l#not ok * - }" ;;
+		esac
+	done <"$LOGS/host_test.log"
+	if ! grep -qE '^(not )?ok ' "$LOGS/host_test.log"; then
+		show "$LOGS/host_test.log"
+		item physmapctl fail "tools/tests/host_test.sh reported nothing"
+	fi
+fi
+
+# --- dkms add/build against the cloud kernel headers ---------------------
+# A copy of the sources, and dkms's source, dkms and install trees and its
+# signing key, all in a scratch directory removed afterwards: the machine's
+# /usr/src and /var/lib/dkms stay as they were.
+dkms_check() {
+	local t ver ko vermagic rc=0
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	[ -n "$ver" ] || { echo "no PACKAGE_VERSION in dkms.conf"; return 1; }
+	t=$(mktemp -d "${TMPDIR:-/tmp}/physmap-dkms.XXXXXX") || return 1
+	mkdir -p "$t/src/physmap-$ver" "$t/dkms" "$t/install"
+	cp Kbuild Makefile dkms.conf physmap_*.c physmap_*.h "$t/src/physmap-$ver/"
+	local o=(--sourcetree "$t/src" --dkmstree "$t/dkms" --installtree "$t/install")
+	export mok_signing_key=$t/mok.key mok_certificate=$t/mok.pub
+	if dkms add -m physmap -v "$ver" "${o[@]}" &&
+			dkms build -m physmap -v "$ver" -k "$KVER" "${o[@]}"; then
+		ko=$(find "$t/dkms/physmap/$ver/$KVER" -name 'physmap.ko*' | head -n 1)
+		vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null)
+		echo "built: ${ko#"$t"/} vermagic: $vermagic"
+		dkms status "${o[@]}"
+		if [ -z "$ko" ] || [ "${vermagic%% *}" != "$KVER" ]; then
+			echo "no physmap.ko for $KVER"
+			rc=1
+		fi
+	else
+		rc=1
+		cat "$t"/dkms/physmap/"$ver"/build/make.log 2>/dev/null
+	fi
+	unset mok_signing_key mok_certificate
+	rm -rf "$t"
+	return $rc
+}
+if [ -f dkms.conf ]; then
+	step "dkms add/build (-k $KVER)"
+	before=$(ls -d /var/lib/dkms/physmap /usr/src/physmap-* 2>/dev/null)
+	if ! command -v dkms >/dev/null; then
+		item "dkms build" fail "dkms not installed (scripts/deps.sh)"
+	elif dkms_check >"$LOGS/dkms.log" 2>&1; then
+		after=$(ls -d /var/lib/dkms/physmap /usr/src/physmap-* 2>/dev/null)
+		if [ "$before" != "$after" ]; then
+			item "dkms build" fail "left behind: $after"
+		else
+			item "dkms build" pass "$(grep '^built: ' "$LOGS/dkms.log" | sed 's/^built: //')"
+		fi
+	else
+		show "$LOGS/dkms.log"
+		item "dkms build" fail "see build/logs/dkms.log"
+	fi
 fi
 
 # --- checkpatch ----------------------------------------------------------

@@ -28,6 +28,8 @@ PKGS=(
 	"linux-headers-$PHYSMAP_FLAVOUR" # its build tree
 	clang libclang-rt-14-dev	# libFuzzer (make test-user)
 	liburcu-dev valgrind		# userspace RCU, memcheck (make test-user)
+	dkms				# make check: dkms add/build of dkms.conf
+	pkgconf				# make check: a program built from libphysmap.pc
 )
 
 installed() {
@@ -142,7 +144,7 @@ if ! cache_ok; then
 	trap - EXIT
 fi
 
-for tool in gcc make perl sparse cpio gzip qemu-system-x86_64 timeout; do
+for tool in gcc make perl sparse cpio gzip qemu-system-x86_64 timeout dkms pkg-config; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "deps: $tool not found after installing packages" >&2
 		exit 1

@@ -21,6 +21,9 @@
 #   /physmap/bench/pmbench       its driver: "smoke" in the check job (as
 #                                the test bench_smoke), "full" in the bench
 #                                job
+#   /physmap/run.stdin           its stdin, if not empty (physmapctl load)
+#   /physmap/tools/tests/...     libphysmap_test, physmapctl_test.sh (TAP,
+#                                run by the check job after the selftests)
 
 PATH=/physmap/tools:/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -74,7 +77,12 @@ taint() { cat /proc/sys/kernel/tainted; }
 run_limited() {
 	_secs=$1
 	shift
-	"$@" &
+	# A background job's stdin is /dev/null unless redirected, and busybox
+	# ash does not take "<&0" for a redirection: pass run_limited's own
+	# stdin on through fd 4.
+	exec 4<&0
+	"$@" <&4 4<&- &
+	exec 4<&-
 	_pid=$!
 	_n=0
 	why=
@@ -157,6 +165,15 @@ job_check() {
 	else
 		mark "no tests"
 	fi
+	# tools/tests: libphysmap and physmapctl against the device (TAP)
+	for t in libphysmap_test physmapctl_test.sh; do
+		[ -x "/physmap/tools/tests/$t" ] || continue
+		mark "test-begin $t"
+		run_limited "$test_timeout" "/physmap/tools/tests/$t" \
+			</dev/null >&3 2>&3
+		echo >&3
+		mark "test-end $t rc=$rc $why"
+	done
 	if [ -f /physmap_bench.ko ] && [ -x /physmap/bench/pmbench ]; then
 		bench_run bench_smoke "$test_timeout" smoke
 	fi
@@ -195,8 +212,11 @@ job_run() {
 	if command -v physmapctl >/dev/null; then
 		args=$(cat /physmap/run.args 2>/dev/null)
 		mark "physmapctl-begin physmapctl $args"
+		# commands for "physmapctl load" on stdin, if make run gave any
+		in=/dev/null
+		[ -s /physmap/run.stdin ] && in=/physmap/run.stdin
 		# shellcheck disable=SC2086
-		run_limited 300 physmapctl $args </dev/null >&3 2>&3
+		run_limited 300 physmapctl $args <"$in" >&3 2>&3
 		echo >&3
 		mark "physmapctl-end rc=$rc $why"
 	else

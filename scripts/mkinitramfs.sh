@@ -16,6 +16,7 @@
 #                       TEST_GEN_PROGS_EXTENDED, TEST_GEN_FILES, TEST_FILES)
 #   PHYSMAP_CTL         physmapctl binary (default: tools/physmapctl if any)
 #   PHYSMAP_RUN_ARGS    arguments of physmapctl in the run job
+#   PHYSMAP_RUN_STDIN   its stdin (commands of "physmapctl load")
 #   BUSYBOX             static busybox (default: /bin/busybox)
 #   PHYSMAP_BENCH_KO    bench module (default: physmap_bench.ko at the top,
 #                       if built), put at /physmap_bench.ko
@@ -140,6 +141,14 @@ done
 if [ -x "$CTL" ]; then
 	cp "$CTL" "$root/physmap/tools/physmapctl"
 	copy_libs "$CTL"
+	# device-side tests of libphysmap and physmapctl, if built
+	for f in "$PHYSMAP_TOP"/tools/tests/libphysmap_test \
+		 "$PHYSMAP_TOP"/tools/tests/physmapctl_test.sh; do
+		[ -x "$f" ] || continue
+		mkdir -p "$root/physmap/tools/tests"
+		cp "$f" "$root/physmap/tools/tests/"
+		copy_libs "$f"
+	done
 fi
 BENCH_KO=${PHYSMAP_BENCH_KO:-$PHYSMAP_TOP/physmap_bench.ko}
 BENCH=${PHYSMAP_BENCH:-$PHYSMAP_TOP/bench/pmbench}
@@ -153,6 +162,7 @@ if [ -d "$PHYSMAP_TOP/testdata" ]; then
 	cp -a "$PHYSMAP_TOP/testdata" "$root/physmap/testdata"
 fi
 printf '%s\n' "${PHYSMAP_RUN_ARGS:-}" >"$root/physmap/run.args"
+printf '%s' "${PHYSMAP_RUN_STDIN:-}" >"$root/physmap/run.stdin"
 
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |

@@ -2,17 +2,28 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # scripts/run.sh - what "make run" runs: build physmap.ko and
-# tools/physmapctl, boot the cloud kernel in QEMU, load the module and look
-# a few addresses up in a real QEMU memory map:
+# tools/physmapctl, boot the cloud kernel in QEMU, load the module, load a
+# real QEMU memory map (the raw output of QEMU's "info mtree -f -d") and
+# look a few telling addresses up in it, then print the map's stats:
 #
-#   physmapctl lookup [--page-shift N] FILE ADDR...
+#   physmapctl load [--page-shift N] --view VIEW MAP  <<EOF
+#   lookup ADDR...
+#   stats
+#   EOF
 #
 # Environment:
 #   PHYSMAP_MAP         map file as the guest sees it (default
-#                       /physmap/testdata/qemu-7.2/q35_big.booted.memory.txt;
-#                       testdata/ is at /physmap/testdata in the guest)
-#   PHYSMAP_ADDRS       addresses to look up (default: a handful around RAM,
-#                       VGA, HPET, the APIC, the BIOS, and holes)
+#                       /physmap/testdata/qemu-7.2/q35_big.booted.dispatch.txt;
+#                       testdata/ is at /physmap/testdata in the guest): raw
+#                       "info mtree -f" output or a map file of testdata/
+#   PHYSMAP_VIEW        flat view of raw output: memory (default), io, or an
+#                       address space's name
+#   PHYSMAP_ADDRS       addresses to look up (default: RAM, the reset vector
+#                       in the BIOS ROM, MMIO sub-pages of the HPET and xHCI
+#                       with the hole next to the HPET in its page, holes
+#                       above RAM, above 4 GiB and at the top)
+#   PHYSMAP_COMMANDS    commands of "physmapctl load" after the lookups, one
+#                       per word (default: stats; add dump for the tree)
 #   PHYSMAP_PAGE_SHIFT  passed as --page-shift if set
 #   VM_TIMEOUT          guest time limit (default 600 s)
 # Logs: build/run/console.log (kernel), build/run/results.log (guest output).
@@ -49,8 +60,10 @@ if [ -n "$ctl_missing" ]; then
 	echo "run: booting anyway, to load and unload the module."
 fi
 
-map=${PHYSMAP_MAP:-/physmap/testdata/qemu-7.2/q35_big.booted.memory.txt}
-addrs=${PHYSMAP_ADDRS:-0x0 0x9fc00 0x9ffff 0xa0000 0xfed00000 0xfed00400 0xfee00000 0xfffffff0 0x100000000 0x3fffffffffff 0xffffffffffffffff}
+map=${PHYSMAP_MAP:-/physmap/testdata/qemu-7.2/q35_big.booted.dispatch.txt}
+view=${PHYSMAP_VIEW:-memory}
+addrs=${PHYSMAP_ADDRS:-0x1000 0x12345678 0xfffffff0 0xfed00000 0xfed003ff 0xfed00400 0xfeb7f030 0x80000000 0x100000000 0xffffffffffffffff}
+commands=${PHYSMAP_COMMANDS:-stats}
 case "$map" in
 /physmap/testdata/*)
 	if [ ! -f "testdata/${map#/physmap/testdata/}" ]; then
@@ -58,15 +71,20 @@ case "$map" in
 		exit 1
 	fi ;;
 esac
-args="lookup ${PHYSMAP_PAGE_SHIFT:+--page-shift $PHYSMAP_PAGE_SHIFT }$map $addrs"
+args="load ${PHYSMAP_PAGE_SHIFT:+--page-shift $PHYSMAP_PAGE_SHIFT }--view $view $map"
+stdin="lookup $addrs"$'\n'
+for c in $commands; do
+	stdin+="$c"$'\n'
+done
 
 echo "== initramfs"
 ctl=$TOP/tools/physmapctl
 [ -z "$ctl_missing" ] || ctl=/nonexistent	# no stale binary
-PHYSMAP_TESTS="" PHYSMAP_CTL=$ctl PHYSMAP_RUN_ARGS="$args" \
+PHYSMAP_TESTS="" PHYSMAP_CTL=$ctl PHYSMAP_RUN_ARGS="$args" PHYSMAP_RUN_STDIN="$stdin" \
 	scripts/mkinitramfs.sh "$PHYSMAP_BUILD/run.cpio.gz"
 
-echo "== guest: physmapctl $args"
+echo "== guest: physmapctl $args, with on stdin:"
+printf '%s' "$stdin" | sed 's/^/    /'
 rc=0
 scripts/vm.sh -t "${VM_TIMEOUT:-600}" -o "$OUT" "$PHYSMAP_BUILD/run.cpio.gz" run || rc=$?
 res=$OUT/results.log

@@ -1015,11 +1015,14 @@ TEST_F(physmap, unknown_ioctl)
 		_IOW(PHYSMAP_IOC_TYPE, 0x01, struct physmap_section),
 		_IOR(PHYSMAP_IOC_TYPE, 0x03, struct physmap_lookup),
 		_IOW(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats),
+		_IOR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_tree),
+		_IOWR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_stats),
 	};
 	const unsigned long known[] = {
 		PHYSMAP_IOC_BEGIN, PHYSMAP_IOC_ADD, PHYSMAP_IOC_COMMIT,
 		PHYSMAP_IOC_LOOKUP, PHYSMAP_IOC_LOOKUP_BATCH,
 		PHYSMAP_IOC_GET_SECTION, PHYSMAP_IOC_STATS,
+		PHYSMAP_IOC_GET_TREE,
 	};
 	__u64 arg[64];
 	struct pm_map map;
@@ -1542,6 +1545,281 @@ TEST_F_TIMEOUT(physmap_ps, real_maps, 180)
 		ASSERT_LE((__u64)stats.nodes * stats.node_bytes, stats.bytes);
 		ASSERT_GE(stats.levels, stats.max_depth);
 		ASSERT_LE(stats.subpages, stats.subpage_ranges);
+		free(list.addrs);
+		pm_map_free(&map);
+		free(files[f]);
+	}
+	free(files);
+}
+
+/* PHYSMAP_IOC_GET_TREE: the published tree, copied out */
+struct tree_copy {
+	struct physmap_tree tree;
+	__u32 *nodes;
+	struct physmap_tree_subpage *subpages;
+	struct physmap_tree_piece *pieces;
+};
+
+static int get_tree_flags(int fd, struct physmap_tree *tree, __u32 flags)
+{
+	tree->flags = flags;
+	return raw_ioctl(fd, PHYSMAP_IOC_GET_TREE, tree);
+}
+
+/* ask for the sizes with no room, then copy the tree out */
+static void get_tree(struct __test_metadata *_metadata, int fd,
+		     struct tree_copy *tc)
+{
+	struct physmap_tree *t = &tc->tree;
+	int ret;
+
+	memset(tc, 0, sizeof(*tc));
+	ret = get_tree_flags(fd, t, 0);
+	ASSERT_TRUE(ret == 0 || ret == -E2BIG) TH_LOG("GET_TREE: %s", strerror(-ret));
+	ASSERT_EQ(ret == 0, !t->nr_nodes && !t->nr_subpages && !t->nr_pieces);
+	tc->nodes = malloc(((size_t)t->nr_nodes * PHYSMAP_TREE_NODE_SLOTS + 1) *
+			   sizeof(*tc->nodes));
+	tc->subpages = malloc((t->nr_subpages + 1) * sizeof(*tc->subpages));
+	tc->pieces = malloc((t->nr_pieces + 1) * sizeof(*tc->pieces));
+	ASSERT_TRUE(tc->nodes && tc->subpages && tc->pieces);
+	t->nodes = (uintptr_t)tc->nodes;
+	t->subpages = (uintptr_t)tc->subpages;
+	t->pieces = (uintptr_t)tc->pieces;
+	ret = get_tree_flags(fd, t, 0);
+	ASSERT_EQ(0, ret) TH_LOG("GET_TREE: %s", strerror(-ret));
+	ASSERT_EQ(PHYSMAP_TREE_NODE_SLOTS, t->node_slots);
+}
+
+static void tree_copy_free(struct tree_copy *tc)
+{
+	free(tc->nodes);
+	free(tc->subpages);
+	free(tc->pieces);
+}
+
+/*
+ * A lookup done in userspace on the copied tree, the way
+ * Documentation/physmap.rst describes it: the index of the section whose
+ * leaf the walk reaches, before the final range check (done by the caller).
+ * Asserts that every pointer stays inside the copy.
+ */
+static __u32 tree_walk(struct __test_metadata *_metadata,
+		       const struct tree_copy *tc, __u64 addr, bool *subpage)
+{
+	const struct physmap_tree *t = &tc->tree;
+	__u64 page = addr >> t->page_shift;
+	unsigned int level = t->levels;
+	__u32 entry = t->root;
+
+	while (entry & PHYSMAP_TREE_SKIP_MASK) {
+		__u32 node = entry >> PHYSMAP_TREE_PTR_SHIFT;
+		unsigned int slot;
+
+		ASSERT_LE(entry & PHYSMAP_TREE_SKIP_MASK, level);
+		level -= entry & PHYSMAP_TREE_SKIP_MASK;
+		ASSERT_LT(node, t->nr_nodes);
+		slot = (page >> (level * PHYSMAP_TREE_NODE_BITS)) &
+		       (PHYSMAP_TREE_NODE_SLOTS - 1);
+		entry = tc->nodes[(size_t)node * PHYSMAP_TREE_NODE_SLOTS + slot];
+	}
+	*subpage = entry & PHYSMAP_TREE_SUBPAGE;
+	if (*subpage) {
+		const struct physmap_tree_subpage *sp;
+		__u32 off = addr & ((1ULL << t->page_shift) - 1);
+		__u32 i;
+
+		ASSERT_LT(entry >> PHYSMAP_TREE_PTR_SHIFT, t->nr_subpages);
+		sp = &tc->subpages[entry >> PHYSMAP_TREE_PTR_SHIFT];
+		ASSERT_LE((__u64)sp->first + sp->count, t->nr_pieces);
+		if (sp->page != page)
+			return PHYSMAP_UNASSIGNED;
+		for (i = 0; i < sp->count; i++) {
+			const struct physmap_tree_piece *p = &tc->pieces[sp->first + i];
+
+			ASSERT_LE(p->start, p->last);
+			if (i)
+				ASSERT_LT(tc->pieces[sp->first + i - 1].last, p->start);
+			if (off >= p->start && off <= p->last)
+				return p->section;
+		}
+		return PHYSMAP_UNASSIGNED;
+	}
+	return entry >> PHYSMAP_TREE_PTR_SHIFT;
+}
+
+/* the copied tree answers every address as the model does */
+static void check_tree(struct __test_metadata *_metadata, int fd,
+		       const struct pm_map *map, const __u64 *addrs,
+		       size_t count)
+{
+	struct physmap_stats stats;
+	struct tree_copy tc;
+	__u32 skips = 0, skipped = 0;
+	size_t i;
+
+	get_stats(_metadata, fd, &stats);
+	get_tree(_metadata, fd, &tc);
+	ASSERT_EQ(stats.generation, tc.tree.generation);
+	ASSERT_EQ(stats.nodes, tc.tree.nr_nodes);
+	ASSERT_EQ(stats.subpages, tc.tree.nr_subpages);
+	ASSERT_EQ(stats.subpage_ranges, tc.tree.nr_pieces);
+	ASSERT_EQ(stats.page_shift, tc.tree.page_shift);
+	ASSERT_EQ(stats.levels, tc.tree.levels);
+	/* STATS counts skipping entries over the root and every node */
+	for (i = 0; i <= (size_t)tc.tree.nr_nodes * PHYSMAP_TREE_NODE_SLOTS; i++) {
+		__u32 e = i ? tc.nodes[i - 1] : tc.tree.root;
+
+		if ((e & PHYSMAP_TREE_SKIP_MASK) > 1) {
+			skips++;
+			skipped += (e & PHYSMAP_TREE_SKIP_MASK) - 1;
+		}
+		if (!(e & PHYSMAP_TREE_SKIP_MASK) && !(e & PHYSMAP_TREE_SUBPAGE))
+			ASSERT_GE(map->count, (size_t)(e >> PHYSMAP_TREE_PTR_SHIFT));
+	}
+	ASSERT_EQ(stats.skip_entries, skips);
+	ASSERT_EQ(stats.skipped_levels, skipped);
+
+	for (i = 0; i < count; i++) {
+		__u32 want = pm_model_index(map, addrs[i]);
+		bool subpage;
+		__u32 got = tree_walk(_metadata, &tc, addrs[i], &subpage);
+
+		/* the final range check of a leaf reached over skipped levels */
+		if (!subpage && got != PHYSMAP_UNASSIGNED) {
+			const struct pm_range *r = &map->ranges[got - 1];
+
+			if (addrs[i] < r->start || addrs[i] > r->last)
+				got = PHYSMAP_UNASSIGNED;
+		}
+		ASSERT_EQ(want, got) TH_LOG("tree walk of %#llx", addrs[i]);
+	}
+	tree_copy_free(&tc);
+}
+
+TEST_F(physmap, get_tree_before_commit)
+{
+	struct physmap_tree tree;
+
+	memset(&tree, 0xa5, sizeof(tree));
+	tree.nr_nodes = tree.nr_subpages = tree.nr_pieces = 0;
+	ASSERT_EQ(0, get_tree_flags(self->fd, &tree, 0));
+	ASSERT_EQ(0ULL, tree.generation);
+	ASSERT_EQ(0U, tree.nr_nodes);
+	ASSERT_EQ(0U, tree.nr_subpages);
+	ASSERT_EQ(0U, tree.nr_pieces);
+	ASSERT_EQ(0U, tree.root);
+	ASSERT_EQ(PHYSMAP_TREE_NODE_SLOTS, tree.node_slots);
+	/* a pending map is not the published one */
+	ASSERT_EQ(0, pm_add(self->fd, 0x1000, 0x10, 1, 0, NULL));
+	ASSERT_EQ(0, get_tree_flags(self->fd, &tree, 0));
+	ASSERT_EQ(0ULL, tree.generation);
+	ASSERT_EQ(0U, tree.nr_subpages);
+}
+
+TEST_F(physmap, get_tree_rejects_bad_arguments)
+{
+	struct physmap_stats stats;
+	struct physmap_tree tree;
+	struct tree_copy tc;
+	struct bad_mem bm;
+	struct pm_map map;
+	__u32 *nodes;
+	size_t node_words;
+
+	pm_map_init(&map);
+	add_ok(_metadata, self->fd, &map, 0x10000, 0x10);	/* a sub-page */
+	add_ok(_metadata, self->fd, &map, 0x10020, 0x10);
+	add_ok(_metadata, self->fd, &map, 1ULL << 40, 1ULL << 30);
+	commit_ok(_metadata, self->fd);
+	model_build(_metadata, &map);
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_LT(0U, stats.nodes);
+	ASSERT_EQ(1U, stats.subpages);
+	ASSERT_EQ(2U, stats.subpage_ranges);
+	get_tree(_metadata, self->fd, &tc);
+
+	/* flags: EINVAL, nothing written */
+	tree = tc.tree;
+	tree.root = POISON32;
+	ASSERT_EQ(-EINVAL, get_tree_flags(self->fd, &tree, 1));
+	ASSERT_EQ(POISON32, tree.root);
+	ASSERT_EQ(-EINVAL, get_tree_flags(self->fd, &tree, 0x80000000U));
+
+	/* too little room in any array: E2BIG, the counts, arrays untouched */
+	node_words = (size_t)stats.nodes * PHYSMAP_TREE_NODE_SLOTS;
+	nodes = malloc(node_words * sizeof(*nodes));
+	ASSERT_NE(NULL, nodes);
+	for (int which = 0; which < 3; which++) {
+		memset(nodes, 0xa5, node_words * sizeof(*nodes));
+		memset(tc.subpages, 0xa5, sizeof(*tc.subpages));
+		memset(tc.pieces, 0xa5, 2 * sizeof(*tc.pieces));
+		tree = tc.tree;
+		tree.nodes = (uintptr_t)nodes;
+		tree.nr_nodes = stats.nodes - (which == 0);
+		tree.nr_subpages = stats.subpages - (which == 1);
+		tree.nr_pieces = stats.subpage_ranges - (which == 2);
+		tree.root = POISON32;
+		ASSERT_EQ(-E2BIG, get_tree_flags(self->fd, &tree, 0));
+		ASSERT_EQ(stats.nodes, tree.nr_nodes);
+		ASSERT_EQ(stats.subpages, tree.nr_subpages);
+		ASSERT_EQ(stats.subpage_ranges, tree.nr_pieces);
+		ASSERT_EQ(tc.tree.root, tree.root);
+		ASSERT_EQ(1ULL, tree.generation);
+		ASSERT_EQ(POISON32, nodes[0]);
+		ASSERT_EQ(POISON32, nodes[node_words - 1]);
+		ASSERT_EQ(POISON32, tc.pieces[1].section);
+		ASSERT_EQ(POISON64, tc.subpages[0].page);
+	}
+	free(nodes);
+
+	/* a bad structure, or a bad array pointer with room: EFAULT */
+	bad_mem_init(_metadata, &bm);
+	check_efault(_metadata, self->fd, &bm, "GET_TREE", PHYSMAP_IOC_GET_TREE,
+		     &tc.tree, sizeof(tc.tree), true);
+	tree = tc.tree;
+	tree.nodes = (uintptr_t)KERNEL_PTR;
+	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
+	tree = tc.tree;
+	tree.subpages = (uintptr_t)bm.unmapped;
+	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
+	tree = tc.tree;
+	tree.pieces = (uintptr_t)bm.ro_page;
+	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
+
+	/* nothing changed, and the tree still answers as the model */
+	check_nothing_pending(_metadata, self->fd, &map, 1);
+	{
+		__u64 addrs[] = { 0x10000, 0x1000f, 0x10010, 0x10020, 0x1002f,
+				  0x10030, 0xffff, 1ULL << 40, (1ULL << 40) - 1,
+				  (1ULL << 40) + (1ULL << 30), 0, TOP };
+
+		check_tree(_metadata, self->fd, &map, addrs, ARRAY_SIZE(addrs));
+	}
+	tree_copy_free(&tc);
+	pm_map_free(&map);
+}
+
+TEST_F_TIMEOUT(physmap_ps, get_tree_walks_like_lookup, 180)
+{
+	const char *dir = maps_dir();
+	struct dirent **files;
+	int nfiles, f;
+
+	nfiles = scandir(dir, &files, is_map_file, alphasort);
+	ASSERT_LE(MIN_MAP_FILES, nfiles)
+		TH_LOG("%d map files in %s (set PHYSMAP_MAPS)", nfiles, dir);
+
+	for (f = 0; f < nfiles; f++) {
+		struct addr_list list = { 0 };
+		struct pm_map map;
+
+		load_map(_metadata, &map, dir, files[f]->d_name);
+		publish(_metadata, self->fd, &map, variant->page_shift);
+		addrs_push_edges(_metadata, &list, &map);
+		addrs_push_random(_metadata, &list, f, map.sorted[0]->start,
+				  map.sorted[map.count - 1]->last, 2000);
+		addrs_push_random(_metadata, &list, f + 1000, 0, TOP, 500);
+		check_tree(_metadata, self->fd, &map, list.addrs, list.count);
 		free(list.addrs);
 		pm_map_free(&map);
 		free(files[f]);

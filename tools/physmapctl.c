@@ -1,86 +1,221 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * physmapctl - load a map file into /dev/physmap and query it
+ * physmapctl - load QEMU memory maps into /dev/physmap and query them
  *
- *	physmapctl lookup [--page-shift N] FILE ADDR...
- *	physmapctl stats [--page-shift N] FILE
+ *	physmapctl [OPTIONS] load FILE		serve lookups read from stdin
+ *	physmapctl [OPTIONS] lookup FILE ADDR...
+ *	physmapctl [OPTIONS] stats FILE
+ *	physmapctl [OPTIONS] dump FILE
+ *	physmapctl [OPTIONS] parse FILE		check and print, no device
  *
- * FILE is a map in the format of testdata/README.md. Every line becomes a
- * section of a new address space (cookie: the line number; offset: the
- * line's @offset), which is committed and then queried.
+ * FILE is a map in the format of testdata/ or the raw output of QEMU's
+ * "info mtree -f". Every section becomes a section of a new address space
+ * of /dev/physmap with its line number as cookie. An address space lives as
+ * long as its file descriptor, so a map stays loaded for as long as
+ * physmapctl runs: "load" keeps it and answers commands from stdin, the
+ * other commands load, answer and exit. See "physmapctl --help".
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "physmap_maps.h"
+#include "libphysmap.h"
+#include "mapfile.h"
 
-#define EXIT_USAGE	1
-#define EXIT_FILE	2
-#define EXIT_DEVICE	3
+/* exit statuses */
+#define EXIT_OK		0
+#define EXIT_USAGE	1	/* bad command line */
+#define EXIT_FILE	2	/* FILE unreadable, malformed or overlapping */
+#define EXIT_NODEV	3	/* /dev/physmap cannot be opened */
+#define EXIT_DEVICE	4	/* an ioctl failed */
+#define EXIT_INPUT	5	/* load: a command read from stdin was bad */
 
-static const char usage_text[] =
-	"usage: physmapctl lookup [--page-shift N] FILE ADDR...\n"
-	"       physmapctl stats [--page-shift N] FILE\n"
-	"       physmapctl --help\n"
-	"\n"
-	"Loads FILE, a map of lines \"<start> <last> <kind> <name> [@<offset>]\"\n"
-	"(hex, last inclusive), into a new " PHYSMAP_DEV " address space, one\n"
-	"section per line with the line number as cookie, and commits it.\n"
-	"\n"
-	"  lookup  print, for each ADDR (hex, 0x optional), the section covering\n"
-	"          it: [start-last], name, cookie and the offset of ADDR within\n"
-	"          its region; or \"unassigned\"\n"
-	"  stats   print the shape and size of the committed map\n"
-	"\n"
-	"  --page-shift N  page size of the tree: 0 (12), or 10..16\n"
-	"\n"
-	"Exit status: 0 ok, 1 usage error, 2 error in FILE, 3 device error.\n";
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-static int usage_error(const char *fmt, const char *arg)
+#define MAX_SECTIONS_PARAM "/sys/module/physmap/parameters/max_sections"
+
+/* progress is shown on a terminal for loads past these sizes, or slow ones */
+#define PROGRESS_BYTES		(4UL << 20)
+#define PROGRESS_SECTIONS	100000UL
+#define PROGRESS_AFTER_MS	500
+#define PROGRESS_EVERY_MS	100
+
+enum cmd { CMD_NONE, CMD_LOAD, CMD_LOOKUP, CMD_STATS, CMD_DUMP, CMD_PARSE,
+	   CMD_HELP };
+
+/* which options a command takes */
+#define OPT_PAGE_SHIFT	0x1
+#define OPT_VIEW	0x2
+#define OPT_DEVICE	0x4
+#define OPT_QUIET	0x8
+
+struct command {
+	const char *name;
+	enum cmd cmd;
+	unsigned int opts;
+	const char *usage;
+	const char *help;
+};
+
+static const char common_help[] =
+	"\n"
+	"FILE is a map, one section per line, in the format of testdata/:\n"
+	"    <start> <last> <kind> <name> [@<offset>]      (hex, last inclusive)\n"
+	"or the raw output of QEMU's monitor command \"info mtree -f\" (also with\n"
+	"-d), of which --view picks one flat view. Every section is added with\n"
+	"its line number in FILE as cookie; the map is committed, then queried.\n"
+	"\n"
+	"Options:\n"
+	"  --page-shift N   page size of the tree: 10..16, or 0 for 12 (it shapes\n"
+	"                   the tree, never the answers)\n"
+	"  --view VIEW      mtree files: memory (default), io, or the name of any\n"
+	"                   address space (AS \"...\") of the file\n"
+	"  --json, -j       JSON output: one object per line\n"
+	"  --device PATH    the device (default " PHYSMAP_DEVICE ", or $PHYSMAP_DEVICE)\n"
+	"  --quiet, -q      no progress on the terminal\n"
+	"  --help, -h       this help\n";
+
+static const char exit_help[] =
+	"\n"
+	"Exit status: 0 ok; 1 usage error; 2 bad FILE (the message gives the\n"
+	"line and what is wrong); 3 " PHYSMAP_DEVICE " cannot be opened (module\n"
+	"not loaded, no permission); 4 the device refused an operation; 5 (load)\n"
+	"some command read from stdin was bad.\n";
+
+static const struct command commands[] = {
+	{ "load", CMD_LOAD, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
+	  "physmapctl load [--page-shift N] [--view VIEW] [--json] FILE",
+	  "Load FILE and keep it loaded, answering commands read from stdin, one\n"
+	  "per line, until end of input or \"quit\":\n"
+	  "  ADDR...  or  lookup ADDR...   the sections covering the addresses\n"
+	  "  stats                         shape and size of the map\n"
+	  "  dump                          the compacted tree\n"
+	  "  reload                        read FILE again and commit it: lookups\n"
+	  "                                see the old map or the new one\n"
+	  "  help, quit\n"
+	  "Each answer is flushed at once, so physmapctl load can run as a\n"
+	  "coprocess of a script. A map lives as long as the process that\n"
+	  "loaded it: /dev/physmap keeps one address space per open file.\n" },
+	{ "lookup", CMD_LOOKUP, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
+	  "physmapctl lookup [--page-shift N] [--view VIEW] [--json] FILE ADDR...",
+	  "Load FILE and print, for each ADDR (hex, 0x optional), the section\n"
+	  "covering it: its index, [first-last] range, kind and name from FILE,\n"
+	  "its cookie (the line of FILE) and the offset of ADDR within its\n"
+	  "memory region; or \"unassigned\".\n" },
+	{ "stats", CMD_STATS, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
+	  "physmapctl stats [--page-shift N] [--view VIEW] [--json] FILE",
+	  "Load FILE and print the shape and size of the committed map: sections,\n"
+	  "nodes, bytes, sub-pages, skips, depth (PHYSMAP_IOC_STATS).\n" },
+	{ "dump", CMD_DUMP, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
+	  "physmapctl dump [--page-shift N] [--view VIEW] [--json] FILE",
+	  "Load FILE and print the compacted tree the kernel walks\n"
+	  "(PHYSMAP_IOC_GET_TREE) in the layout of QEMU's \"info mtree -d\":\n"
+	  "sections, sub-pages and nodes, runs of equal entries folded, each\n"
+	  "entry with its skip and what it points to: [N] a node, #N a section,\n"
+	  "SN a sub-page.\n" },
+	{ "parse", CMD_PARSE, OPT_VIEW,
+	  "physmapctl parse [--view VIEW] [--json] FILE",
+	  "Read and check FILE without the device, and print its sections in the\n"
+	  "format of testdata/ (with --view, this turns \"info mtree -f\" output\n"
+	  "into a map file).\n" },
+	{ "help", CMD_HELP, 0,
+	  "physmapctl help [COMMAND]",
+	  "Print the help of physmapctl, or of COMMAND.\n" },
+};
+
+struct ctl {
+	enum cmd cmd;
+	const char *path;
+	const char *view;
+	const char *device;
+	unsigned int page_shift;
+	bool json;
+	bool quiet;
+	struct mf_map map;
+	int fd;
+};
+
+struct progress {
+	bool on;
+	const char *what;
+	struct timespec start;
+	long last_ms;
+	bool shown;
+};
+
+static void usage(FILE *out)
 {
+	size_t i;
+
+	fputs("usage: physmapctl [OPTIONS] COMMAND [OPTIONS] ARGS\n\n", out);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %s\n", commands[i].usage);
+	fputs("  physmapctl COMMAND --help\n"
+	      "\n"
+	      "Loads a QEMU memory map into " PHYSMAP_DEVICE " (physmap.ko, QEMU's\n"
+	      "phys_map radix tree in the kernel) and looks addresses up in it.\n",
+	      out);
+	fputs(common_help, out);
+	fputs(exit_help, out);
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: %s\n\n%s", c->usage, c->help);
+	if (c->cmd != CMD_HELP) {
+		fputs(common_help, stdout);
+		fputs(exit_help, stdout);
+	}
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
 	fputs("physmapctl: ", stderr);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs("\nTry 'physmapctl --help'.\n", stderr);
 	return EXIT_USAGE;
 }
 
-/* hex, with or without 0x, at most 64 bits */
+/* hex, 0x optional, at most 64 bits */
 static int parse_addr(const char *s, __u64 *addr)
 {
-	__u64 v = 0;
-	const char *p;
+	char *end;
 
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	if (!*s)
+	if (s[0] == '-' || s[0] == '+' || s[0] == ' ' || !s[0])
 		return -1;
-	for (p = s; *p; p++) {
-		int digit;
-
-		if (*p >= '0' && *p <= '9')
-			digit = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			digit = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			digit = *p - 'A' + 10;
-		else
-			return -1;
-		if (v >> 60)
-			return -1;
-		v = (v << 4) | digit;
-	}
-	*addr = v;
+	errno = 0;
+	*addr = strtoull(s, &end, 16);
+	if (errno || *end || end == s ||
+	    ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) && !s[2]))
+		return -1;
 	return 0;
 }
 
-static int parse_page_shift(const char *s, __u32 *page_shift)
+static int parse_page_shift(const char *s, unsigned int *page_shift)
 {
 	char *end;
 	unsigned long v;
@@ -94,89 +229,276 @@ static int parse_page_shift(const char *s, __u32 *page_shift)
 	return 0;
 }
 
-static int open_device(void)
+/* --- progress on a terminal ------------------------------------------- */
+
+static long elapsed_ms(const struct timespec *since)
 {
-	int fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
+	struct timespec now;
 
-	if (fd < 0) {
-		int err = errno;
-
-		fprintf(stderr, "physmap: cannot open " PHYSMAP_DEV ": %s%s\n",
-			strerror(err),
-			err == ENOENT || err == ENODEV || err == ENXIO ?
-			" (is physmap loaded? try: sudo modprobe physmap)" : "");
-	}
-	return fd;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* BEGIN, ADD every range, COMMIT; returns an exit status */
-static int publish(int fd, const char *path, const struct pm_map *map,
-		   __u32 page_shift)
+static void progress_start(struct progress *p, const struct ctl *ctl,
+			   const char *what)
 {
-	const struct pm_range *failed;
+	memset(p, 0, sizeof(*p));
+	p->on = !ctl->quiet && isatty(STDERR_FILENO);
+	p->what = what;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+/* done of total units; big says the whole job is a long one */
+static void progress_show(struct progress *p, size_t done, size_t total,
+			  bool big, const char *unit)
+{
+	long ms;
+
+	if (!p->on)
+		return;
+	ms = elapsed_ms(&p->start);
+	if (!big && ms < PROGRESS_AFTER_MS)
+		return;
+	if (p->shown && ms - p->last_ms < PROGRESS_EVERY_MS && done < total)
+		return;
+	p->last_ms = ms;
+	p->shown = true;
+	if (total)
+		fprintf(stderr, "\rphysmapctl: %s: %zu/%zu %s (%zu%%)\033[K",
+			p->what, done, total, unit, done * 100 / total);
+	else
+		fprintf(stderr, "\rphysmapctl: %s: %zu %s\033[K", p->what,
+			done, unit);
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	p->shown = false;
+}
+
+static void read_progress(void *arg, size_t done, size_t total)
+{
+	progress_show(arg, done >> 10, total >> 10,
+		      total >= PROGRESS_BYTES, "KiB");
+}
+
+/* --- loading ----------------------------------------------------------- */
+
+static int read_map(struct ctl *ctl, struct mf_map *map)
+{
+	struct progress p;
+	char err[1024];
 	int ret;
 
-	ret = pm_map_publish(fd, map, page_shift, &failed);
-	if (!ret)
-		return 0;
-	if (!failed) {
-		fprintf(stderr, "physmapctl: committing %s: %s\n", path,
-			strerror(-ret));
-		return EXIT_DEVICE;
+	progress_start(&p, ctl, "reading");
+	mf_map_init(map);
+	ret = mf_load(map, ctl->path, ctl->view, read_progress, &p, err,
+		      sizeof(err));
+	progress_end(&p);
+	if (ret) {
+		fprintf(stderr, "physmapctl: %s\n", err);
+		mf_map_free(map);
+		return EXIT_FILE;
 	}
-	fprintf(stderr, "physmapctl: %s:%u: cannot add [0x%llx-0x%llx]: %s\n",
-		path, failed->line, (unsigned long long)failed->start,
-		(unsigned long long)failed->last, strerror(-ret));
-	/* the line itself is wrong (overlap, ...), or the device failed */
-	return ret == -EINVAL || ret == -EEXIST ? EXIT_FILE : EXIT_DEVICE;
+	return EXIT_OK;
 }
 
-static int do_lookup(int fd, const struct pm_map *map, char **addrs,
-		     int count)
+static int open_device(struct ctl *ctl)
 {
-	int i, ret;
+	const char *hint;
+	int err;
 
-	for (i = 0; i < count; i++) {
-		struct physmap_lookup lookup;
-		const struct physmap_section *s = &lookup.section;
-		const char *name = "?";
-		__u64 addr;
+	ctl->fd = physmap_open(ctl->device);
+	if (ctl->fd >= 0)
+		return EXIT_OK;
+	err = errno;
+	fprintf(stderr, "physmapctl: cannot open %s: %s\n", ctl->device,
+		strerror(err));
+	hint = physmap_open_hint(err);
+	if (hint)
+		fprintf(stderr, "physmapctl: %s\n", hint);
+	return EXIT_NODEV;
+}
 
-		/* addresses were checked before the map was loaded */
-		parse_addr(addrs[i], &addr);
-		ret = pm_lookup(fd, addr, &lookup);
-		if (ret) {
-			fprintf(stderr, "physmapctl: lookup 0x%llx: %s\n",
-				(unsigned long long)addr, strerror(-ret));
+static void device_error(const struct ctl *ctl, const char *what, int err)
+{
+	fprintf(stderr, "physmapctl: %s: %s\n", what, strerror(err));
+	if (err == ENOTTY)
+		fprintf(stderr, "physmapctl: is %s a physmap device of this version?\n",
+			ctl->device);
+}
+
+/* BEGIN, ADD every section of map, COMMIT */
+static int publish(struct ctl *ctl, const struct mf_map *map)
+{
+	struct progress p;
+	size_t i;
+
+	if (physmap_begin(ctl->fd, ctl->page_shift)) {
+		device_error(ctl, "begin", errno);
+		return EXIT_DEVICE;
+	}
+	progress_start(&p, ctl, "adding sections");
+	for (i = 0; i < map->count; i++) {
+		const struct mf_section *s = &map->sections[i];
+		__u32 index;
+
+		if (!(i & 4095))
+			progress_show(&p, i, map->count,
+				      map->count >= PROGRESS_SECTIONS,
+				      "sections");
+		if (physmap_add(ctl->fd, s->start, s->last - s->start + 1,
+				s->line, s->offset, &index)) {
+			int err = errno;
+			char limit[32] = "";
+			FILE *f;
+
+			progress_end(&p);
+			fprintf(stderr, "physmapctl: %s:%u: cannot add [0x%llx-0x%llx] %s: %s\n",
+				ctl->path, s->line,
+				(unsigned long long)s->start,
+				(unsigned long long)s->last, s->name,
+				strerror(err));
+			f = err == ENOSPC ? fopen(MAX_SECTIONS_PARAM, "r") : NULL;
+			if (f) {
+				if (fgets(limit, sizeof(limit), f))
+					limit[strcspn(limit, "\n")] = '\0';
+				fclose(f);
+				fprintf(stderr, "physmapctl: a map holds at most %s sections (%s)\n",
+					limit, MAX_SECTIONS_PARAM);
+			}
+			if (err == ENOTTY)
+				device_error(ctl, "add", err);
 			return EXIT_DEVICE;
 		}
-		if (s->index == PHYSMAP_UNASSIGNED) {
-			printf("0x%llx unassigned\n", (unsigned long long)addr);
-			continue;
+		if (index != i + 1) {
+			progress_end(&p);
+			fprintf(stderr, "physmapctl: %s:%u: the device gave index %u, expected %zu\n",
+				ctl->path, s->line, index, i + 1);
+			return EXIT_DEVICE;
 		}
-		if (s->index <= map->count)
-			name = map->ranges[s->index - 1].name;
-		printf("0x%llx [0x%llx-0x%llx] %s cookie=%llu offset=0x%llx\n",
-		       (unsigned long long)addr, (unsigned long long)s->start,
-		       (unsigned long long)(s->start + s->size - 1), name,
-		       (unsigned long long)s->cookie,
-		       (unsigned long long)(s->offset + (addr - s->start)));
 	}
-	return 0;
+	progress_show(&p, map->count, map->count, false, "sections");
+	progress_end(&p);
+	if (physmap_commit(ctl->fd)) {
+		device_error(ctl, "commit", errno);
+		return EXIT_DEVICE;
+	}
+	return EXIT_OK;
 }
 
-static int do_stats(int fd)
+/* read FILE, open the device, publish; on failure nothing is left open */
+static int load(struct ctl *ctl)
+{
+	int ret = read_map(ctl, &ctl->map);
+
+	if (ret)
+		return ret;
+	ret = open_device(ctl);
+	if (!ret) {
+		ret = publish(ctl, &ctl->map);
+		if (ret)
+			physmap_close(ctl->fd);
+	}
+	if (ret)
+		mf_map_free(&ctl->map);
+	return ret;
+}
+
+/* --- output ------------------------------------------------------------ */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* the map file's section of a device section, or NULL */
+static const struct mf_section *file_section(const struct ctl *ctl,
+					     const struct physmap_section *s)
+{
+	const struct mf_section *fs;
+
+	if (s->index == PHYSMAP_UNASSIGNED || s->index > ctl->map.count)
+		return NULL;
+	fs = &ctl->map.sections[s->index - 1];
+	return fs->line == s->cookie ? fs : NULL;
+}
+
+static int lookup_one(struct ctl *ctl, __u64 addr)
+{
+	const struct mf_section *fs;
+	struct physmap_section s;
+	__u64 generation;
+
+	if (physmap_lookup(ctl->fd, addr, &s, &generation)) {
+		device_error(ctl, "lookup", errno);
+		return EXIT_DEVICE;
+	}
+	fs = file_section(ctl, &s);
+	if (ctl->json) {
+		printf("{\"addr\":\"0x%llx\",\"generation\":%llu,\"index\":%u",
+		       (unsigned long long)addr,
+		       (unsigned long long)generation, s.index);
+		if (s.index != PHYSMAP_UNASSIGNED) {
+			printf(",\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"kind\":",
+			       (unsigned long long)s.start,
+			       (unsigned long long)(s.start + s.size - 1));
+			json_string(fs ? fs->kind : "?");
+			fputs(",\"name\":", stdout);
+			json_string(fs ? fs->name : "?");
+			printf(",\"cookie\":%llu,\"offset\":\"0x%llx\"",
+			       (unsigned long long)s.cookie,
+			       (unsigned long long)(s.offset + (addr - s.start)));
+		}
+		puts("}");
+	} else if (s.index == PHYSMAP_UNASSIGNED) {
+		printf("0x%llx  unassigned\n", (unsigned long long)addr);
+	} else {
+		printf("0x%llx  #%u [0x%llx-0x%llx] %s %s  cookie=%llu offset=0x%llx\n",
+		       (unsigned long long)addr, s.index,
+		       (unsigned long long)s.start,
+		       (unsigned long long)(s.start + s.size - 1),
+		       fs ? fs->kind : "?", fs ? fs->name : "?",
+		       (unsigned long long)s.cookie,
+		       (unsigned long long)(s.offset + (addr - s.start)));
+	}
+	return EXIT_OK;
+}
+
+static int print_stats(struct ctl *ctl)
 {
 	struct physmap_stats st;
-	int ret = pm_stats(fd, &st);
 
-	if (ret) {
-		fprintf(stderr, "physmapctl: stats: %s\n", strerror(-ret));
+	if (physmap_stats(ctl->fd, &st)) {
+		device_error(ctl, "stats", errno);
 		return EXIT_DEVICE;
+	}
+	if (ctl->json) {
+		printf("{\"generation\":%llu,\"sections\":%u,\"nodes\":%u,\"bytes\":%llu,\"page_shift\":%u,\"levels\":%u,\"subpages\":%u,\"subpage_ranges\":%u,\"skip_entries\":%u,\"skipped_levels\":%u,\"max_depth\":%u,\"node_bytes\":%u}\n",
+		       (unsigned long long)st.generation, st.sections,
+		       st.nodes, (unsigned long long)st.bytes, st.page_shift,
+		       st.levels, st.subpages, st.subpage_ranges,
+		       st.skip_entries, st.skipped_levels, st.max_depth,
+		       st.node_bytes);
+		return EXIT_OK;
 	}
 	printf("generation:     %llu\n", (unsigned long long)st.generation);
 	printf("sections:       %u\n", st.sections);
-	printf("nodes:          %u\n", st.nodes);
+	printf("nodes:          %u (%u bytes each)\n", st.nodes, st.node_bytes);
 	printf("bytes:          %llu\n", (unsigned long long)st.bytes);
 	printf("page_shift:     %u\n", st.page_shift);
 	printf("levels:         %u\n", st.levels);
@@ -185,83 +507,468 @@ static int do_stats(int fd)
 	printf("skip_entries:   %u\n", st.skip_entries);
 	printf("skipped_levels: %u\n", st.skipped_levels);
 	printf("max_depth:      %u\n", st.max_depth);
-	printf("node_bytes:     %u\n", st.node_bytes);
-	return 0;
+	return EXIT_OK;
 }
+
+static unsigned int entry_skip(__u32 e)
+{
+	return e & PHYSMAP_TREE_SKIP_MASK;
+}
+
+static __u32 entry_ptr(__u32 e)
+{
+	return e >> PHYSMAP_TREE_PTR_SHIFT;
+}
+
+/* " ptr=[N]" a node, " ptr=#N" a section, " ptr=SN" a sub-page */
+static void print_entry_text(unsigned int first, unsigned int last, __u32 e)
+{
+	if (first == last)
+		printf("\t%3u      ", first);
+	else
+		printf("\t%3u..%-3u ", first, last);
+	printf(" skip=%u ", entry_skip(e));
+	if (entry_skip(e))
+		printf(" ptr=[%u]\n", entry_ptr(e));
+	else if (e & PHYSMAP_TREE_SUBPAGE)
+		printf(" ptr=S%u\n", entry_ptr(e));
+	else
+		printf(" ptr=#%u\n", entry_ptr(e));
+}
+
+static void print_entry_json(unsigned int first, unsigned int last, __u32 e,
+			     bool comma)
+{
+	printf("%s{\"first\":%u,\"last\":%u,\"skip\":%u,\"%s\":%u}",
+	       comma ? "," : "", first, last, entry_skip(e),
+	       entry_skip(e) ? "node" :
+	       e & PHYSMAP_TREE_SUBPAGE ? "subpage" : "section",
+	       entry_ptr(e));
+}
+
+static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
+{
+	__u32 i;
+
+	if (ctl->json) {
+		fputs("\"sections\":[", stdout);
+	} else {
+		puts("    Physical sections");
+		puts("      #0 @0000000000000000..ffffffffffffffff (noname) [unassigned]");
+	}
+	for (i = 1; i <= st->sections; i++) {
+		const struct mf_section *fs;
+		struct physmap_section s;
+
+		if (physmap_get_section(ctl->fd, i, &s))
+			memset(&s, 0, sizeof(s));
+		fs = file_section(ctl, &s);
+		if (ctl->json) {
+			printf("%s{\"index\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"cookie\":%llu,\"offset\":\"0x%llx\",\"kind\":",
+			       i > 1 ? "," : "", i,
+			       (unsigned long long)s.start,
+			       (unsigned long long)(s.start + s.size - 1),
+			       (unsigned long long)s.cookie,
+			       (unsigned long long)s.offset);
+			json_string(fs ? fs->kind : "?");
+			fputs(",\"name\":", stdout);
+			json_string(fs ? fs->name : "?");
+			putchar('}');
+		} else {
+			printf("      #%u @%016llx..%016llx %s [%s] line %llu\n",
+			       i, (unsigned long long)s.start,
+			       (unsigned long long)(s.start + s.size - 1),
+			       fs ? fs->name : "?", fs ? fs->kind : "?",
+			       (unsigned long long)s.cookie);
+		}
+	}
+	if (ctl->json)
+		fputs("],", stdout);
+}
+
+/* under the first piece of "      S0 @<16 hex>..<16 hex>:" */
+#define SUBPAGE_INDENT	"                                             "
+
+static void dump_subpages(struct ctl *ctl, const struct physmap_tree_dump *d)
+{
+	__u32 i, k;
+
+	if (ctl->json)
+		fputs("\"subpages\":[", stdout);
+	else
+		printf("    Sub-pages (%u, %u pieces)\n", d->tree.nr_subpages,
+		       d->tree.nr_pieces);
+	for (i = 0; i < d->tree.nr_subpages; i++) {
+		const struct physmap_tree_subpage *sp = &d->subpages[i];
+		__u64 base = sp->page << d->tree.page_shift;
+
+		if (ctl->json)
+			printf("%s{\"index\":%u,\"start\":\"0x%llx\",\"pieces\":[",
+			       i ? "," : "", i, (unsigned long long)base);
+		else
+			printf("      S%u @%016llx..%016llx:", i,
+			       (unsigned long long)base,
+			       (unsigned long long)(base +
+						    (1ULL << d->tree.page_shift) - 1));
+		for (k = 0; k < sp->count && sp->first + k < d->tree.nr_pieces; k++) {
+			const struct physmap_tree_piece *p = &d->pieces[sp->first + k];
+
+			if (ctl->json)
+				printf("%s{\"first\":%u,\"last\":%u,\"section\":%u}",
+				       k ? "," : "", p->start, p->last,
+				       p->section);
+			else
+				/* six to a line, in columns, no trailing blank */
+				printf("%s %03x..%03x #%-*u",
+				       k && !(k % 6) ? "\n" SUBPAGE_INDENT : "",
+				       p->start, p->last,
+				       (k + 1) % 6 && k + 1 < sp->count ? 4 : 0,
+				       p->section);
+		}
+		fputs(ctl->json ? "]}" : "\n", stdout);
+	}
+	if (ctl->json)
+		fputs("],", stdout);
+}
+
+static void dump_nodes(struct ctl *ctl, const struct physmap_tree_dump *d)
+{
+	__u32 n;
+
+	if (ctl->json)
+		fputs("\"nodes\":[", stdout);
+	else
+		printf("    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
+		       PHYSMAP_TREE_NODE_BITS, d->tree.levels,
+		       entry_ptr(d->tree.root), entry_skip(d->tree.root));
+	for (n = 0; n < d->tree.nr_nodes; n++) {
+		const __u32 *node = &d->nodes[(size_t)n * PHYSMAP_TREE_NODE_SLOTS];
+		unsigned int j, first = 0;
+		bool comma = false;
+
+		if (ctl->json)
+			printf("%s[", n ? "," : "");
+		else
+			printf("      [%u]\n", n);
+		for (j = 1; j <= PHYSMAP_TREE_NODE_SLOTS; j++) {
+			if (j < PHYSMAP_TREE_NODE_SLOTS && node[j] == node[first])
+				continue;
+			if (ctl->json)
+				print_entry_json(first, j - 1, node[first], comma);
+			else
+				print_entry_text(first, j - 1, node[first]);
+			comma = true;
+			first = j;
+		}
+		if (ctl->json)
+			putchar(']');
+	}
+	if (ctl->json)
+		putchar(']');
+}
+
+/* the layout of QEMU's "info mtree -d" (mtree_print_dispatch()) */
+static int dump(struct ctl *ctl)
+{
+	struct physmap_tree_dump d;
+	struct physmap_stats st;
+
+	if (physmap_stats(ctl->fd, &st)) {
+		device_error(ctl, "stats", errno);
+		return EXIT_DEVICE;
+	}
+	if (physmap_get_tree(ctl->fd, &d)) {
+		device_error(ctl, "get tree", errno);
+		return EXIT_DEVICE;
+	}
+	if (ctl->json) {
+		printf("{\"file\":");
+		json_string(ctl->path);
+		printf(",\"generation\":%llu,\"page_shift\":%u,\"levels\":%u,\"root\":{\"skip\":%u,\"node\":%u},",
+		       (unsigned long long)d.tree.generation,
+		       d.tree.page_shift, d.tree.levels,
+		       entry_skip(d.tree.root), entry_ptr(d.tree.root));
+	} else {
+		printf("physmap: %s, generation %llu, page_shift %u\n",
+		       ctl->path, (unsigned long long)d.tree.generation,
+		       d.tree.page_shift);
+		puts("  Dispatch");
+	}
+	dump_sections(ctl, &st);
+	dump_subpages(ctl, &d);
+	dump_nodes(ctl, &d);
+	if (ctl->json)
+		puts("}");
+	physmap_tree_dump_free(&d);
+	return EXIT_OK;
+}
+
+static void print_parsed(const struct ctl *ctl)
+{
+	size_t i;
+
+	for (i = 0; i < ctl->map.count; i++) {
+		const struct mf_section *s = &ctl->map.sections[i];
+
+		if (ctl->json) {
+			printf("{\"line\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"kind\":",
+			       s->line, (unsigned long long)s->start,
+			       (unsigned long long)s->last);
+			json_string(s->kind);
+			fputs(",\"name\":", stdout);
+			json_string(s->name);
+			printf(",\"offset\":\"0x%llx\"}\n",
+			       (unsigned long long)s->offset);
+			continue;
+		}
+		printf("%llx %llx %s %s", (unsigned long long)s->start,
+		       (unsigned long long)s->last, s->kind, s->name);
+		if (s->offset)
+			printf(" @%016llx", (unsigned long long)s->offset);
+		putchar('\n');
+	}
+}
+
+/* --- load: commands from stdin ----------------------------------------- */
+
+static int reload(struct ctl *ctl)
+{
+	struct mf_map map;
+	struct physmap_stats st;
+	int ret = read_map(ctl, &map);
+
+	if (ret)
+		return ret;
+	ret = publish(ctl, &map);
+	if (ret) {
+		mf_map_free(&map);
+		return ret;
+	}
+	mf_map_free(&ctl->map);
+	ctl->map = map;
+	if (!physmap_stats(ctl->fd, &st))
+		fprintf(stderr, "physmapctl: reloaded %s: %u sections, generation %llu\n",
+			ctl->path, st.sections, (unsigned long long)st.generation);
+	return EXIT_OK;
+}
+
+static int serve(struct ctl *ctl)
+{
+	unsigned int line_nr = 0;
+	char *line = NULL;
+	size_t size = 0;
+	int status = EXIT_OK;
+
+	while (getline(&line, &size, stdin) >= 0) {
+		char *word, *save = NULL;
+		int ret = EXIT_OK;
+		bool lookup = false;
+
+		line_nr++;
+		word = strtok_r(line, " \t\r\n", &save);
+		if (!word || word[0] == '#')
+			continue;
+		if (!strcmp(word, "quit") || !strcmp(word, "exit"))
+			break;
+		if (!strcmp(word, "stats")) {
+			ret = print_stats(ctl);
+		} else if (!strcmp(word, "dump")) {
+			ret = dump(ctl);
+		} else if (!strcmp(word, "reload")) {
+			ret = reload(ctl);
+		} else if (!strcmp(word, "help")) {
+			fputs(find_command("load")->help, stdout);
+		} else if (!strcmp(word, "lookup")) {
+			lookup = true;
+			word = strtok_r(NULL, " \t\r\n", &save);
+			if (!word) {
+				fprintf(stderr, "physmapctl: stdin:%u: lookup without an address\n",
+					line_nr);
+				ret = EXIT_INPUT;
+			}
+		} else {
+			lookup = true;
+		}
+		for (; lookup && word; word = strtok_r(NULL, " \t\r\n", &save)) {
+			__u64 addr;
+
+			if (parse_addr(word, &addr)) {
+				fprintf(stderr, "physmapctl: stdin:%u: '%s' is neither a command nor an address (hex); try: help\n",
+					line_nr, word);
+				ret = EXIT_INPUT;
+				break;
+			}
+			ret = lookup_one(ctl, addr);
+			if (ret)
+				break;
+		}
+		fflush(stdout);
+		/* a device error outweighs bad input */
+		if (ret && status != EXIT_DEVICE)
+			status = ret == EXIT_FILE ? EXIT_INPUT : ret;
+	}
+	free(line);
+	return status;
+}
+
+/* --- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "page-shift", required_argument, NULL, 'p' },
+		{ "view", required_argument, NULL, 'v' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	__u32 page_shift = 0;
-	const char *command, *path;
-	char err[512];
-	struct pm_map map;
-	bool lookup;
-	int opt, fd, i, ret;
+	struct ctl ctl = { .fd = -1 };
+	const struct command *cmd;
+	unsigned int given = 0;
+	bool help = false;
+	char **args;
+	int nargs, opt, i, ret;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (argc < 2)
-		return usage_error("%s", "missing command");
-	command = argv[1];
-	if (strcmp(command, "lookup") && strcmp(command, "stats"))
-		return usage_error("unknown command '%s'", command);
-	lookup = !strcmp(command, "lookup");
-
-	/* options of the command, anywhere after it: argv[1] acts as argv[0] */
-	argc--;
-	argv++;
+	ctl.device = getenv("PHYSMAP_DEVICE");
+	if (!ctl.device || !*ctl.device)
+		ctl.device = PHYSMAP_DEVICE;
+	/* GNU getopt: options anywhere, before or after the command */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":jqhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (parse_page_shift(optarg, &page_shift))
-				return usage_error("bad page shift '%s' (0, or 10..16)",
-						   optarg);
+			if (parse_page_shift(optarg, &ctl.page_shift))
+				return usage_error("bad --page-shift '%s': want 0, or %u..%u",
+						   optarg, PHYSMAP_PAGE_SHIFT_MIN,
+						   PHYSMAP_PAGE_SHIFT_MAX);
+			given |= OPT_PAGE_SHIFT;
+			break;
+		case 'v':
+			if (!*optarg)
+				return usage_error("empty --view");
+			ctl.view = optarg;
+			given |= OPT_VIEW;
+			break;
+		case 'd':
+			ctl.device = optarg;
+			given |= OPT_DEVICE;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'q':
+			ctl.quiet = true;
+			given |= OPT_QUIET;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+			help = true;
+			break;
+		case 'V':
+			printf("physmapctl %s\n", LIBPHYSMAP_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			return usage_error("bad option, or option without its value: '%s'",
+			return usage_error("unknown option '%s'",
 					   argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		return usage_error("%s", "missing FILE");
-	path = argv[optind++];
-	if (lookup && optind >= argc)
-		return usage_error("%s", "missing ADDR");
-	if (!lookup && optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	for (i = optind; i < argc; i++) {
+	args = argv + optind;
+	nargs = argc - optind;
+	cmd = nargs ? find_command(args[0]) : NULL;
+	if (nargs && !cmd)
+		return usage_error("unknown command '%s'", args[0]);
+	if (cmd) {
+		args++;
+		nargs--;
+	}
+
+	if (help || (cmd && cmd->cmd == CMD_HELP)) {
+		const struct command *about = help ? cmd : NULL;
+
+		if (cmd && cmd->cmd == CMD_HELP && nargs) {
+			about = find_command(args[0]);
+			if (!about)
+				return usage_error("unknown command '%s'", args[0]);
+		}
+		if (about)
+			command_help(about);
+		else
+			usage(stdout);
+		return EXIT_OK;
+	}
+	if (!cmd)
+		return usage_error("missing command (load, lookup, stats, dump, parse)");
+	if (given & ~cmd->opts) {
+		unsigned int bad = given & ~cmd->opts;
+
+		return usage_error("%s takes no %s option", cmd->name,
+				   bad & OPT_PAGE_SHIFT ? "--page-shift" :
+				   bad & OPT_VIEW ? "--view" :
+				   bad & OPT_DEVICE ? "--device" : "--quiet");
+	}
+	if (!nargs)
+		return usage_error("%s: missing FILE", cmd->name);
+	ctl.cmd = cmd->cmd;
+	ctl.path = args[0];
+	if (cmd->cmd == CMD_LOOKUP && nargs < 2)
+		return usage_error("lookup: missing ADDR");
+	if (cmd->cmd != CMD_LOOKUP && nargs > 1)
+		return usage_error("%s: unexpected argument '%s'", cmd->name,
+				   args[1]);
+	for (i = 1; i < nargs; i++) {
 		__u64 addr;
 
-		if (parse_addr(argv[i], &addr))
-			return usage_error("bad address '%s' (hex)", argv[i]);
+		if (parse_addr(args[i], &addr))
+			return usage_error("lookup: bad address '%s': want hex, at most 64 bits",
+					   args[i]);
 	}
 
-	pm_map_init(&map);
-	if (pm_map_load(&map, path, 0, err, sizeof(err))) {
-		fprintf(stderr, "physmapctl: %s\n", err);
-		return EXIT_FILE;
+	if (cmd->cmd == CMD_PARSE) {
+		ret = read_map(&ctl, &ctl.map);
+		if (!ret)
+			print_parsed(&ctl);
+		mf_map_free(&ctl.map);
+		return ret;
 	}
-	fd = open_device();
-	if (fd < 0) {
-		pm_map_free(&map);
-		return EXIT_DEVICE;
+
+	ret = load(&ctl);
+	if (ret)
+		return ret;
+	switch (cmd->cmd) {
+	case CMD_LOAD:
+		if (!ctl.quiet) {
+			struct physmap_stats st = { 0 };
+
+			physmap_stats(ctl.fd, &st);
+			fprintf(stderr, "physmapctl: loaded %s: %u sections, generation %llu; reading commands from stdin (help, quit)\n",
+				ctl.path, st.sections,
+				(unsigned long long)st.generation);
+		}
+		ret = serve(&ctl);
+		break;
+	case CMD_LOOKUP:
+		for (i = 1; i < nargs && !ret; i++) {
+			__u64 addr;
+
+			parse_addr(args[i], &addr);
+			ret = lookup_one(&ctl, addr);
+		}
+		break;
+	case CMD_STATS:
+		ret = print_stats(&ctl);
+		break;
+	case CMD_DUMP:
+		ret = dump(&ctl);
+		break;
+	default:
+		break;
 	}
-	ret = publish(fd, path, &map, page_shift);
-	if (!ret)
-		ret = lookup ? do_lookup(fd, &map, argv + optind, argc - optind) :
-			       do_stats(fd);
-	close(fd);
-	pm_map_free(&map);
+	physmap_close(ctl.fd);
+	mf_map_free(&ctl.map);
 	return ret;
 }

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * libphysmap - a small C library over the /dev/physmap UAPI
+ * (see libphysmap.h)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "libphysmap.h"
+
+/* how often a split batch or a tree copy starts again before EAGAIN */
+#define PHYSMAP_RETRIES	16
+
+int physmap_open(const char *path)
+{
+	return open(path ? path : PHYSMAP_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+int physmap_close(int fd)
+{
+	return close(fd);
+}
+
+int physmap_begin(int fd, unsigned int page_shift)
+{
+	struct physmap_begin begin = { .page_shift = page_shift };
+
+	return ioctl(fd, PHYSMAP_IOC_BEGIN, &begin) ? -1 : 0;
+}
+
+int physmap_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
+		__u32 *index)
+{
+	struct physmap_section section = {
+		.start = start,
+		.size = size,
+		.cookie = cookie,
+		.offset = offset,
+	};
+
+	if (ioctl(fd, PHYSMAP_IOC_ADD, &section))
+		return -1;
+	if (index)
+		*index = section.index;
+	return 0;
+}
+
+int physmap_commit(int fd)
+{
+	return ioctl(fd, PHYSMAP_IOC_COMMIT) ? -1 : 0;
+}
+
+int physmap_lookup(int fd, __u64 addr, struct physmap_section *section,
+		   __u64 *generation)
+{
+	struct physmap_lookup lookup = { .addr = addr };
+
+	if (ioctl(fd, PHYSMAP_IOC_LOOKUP, &lookup))
+		return -1;
+	*section = lookup.section;
+	if (generation)
+		*generation = lookup.generation;
+	return 0;
+}
+
+int physmap_lookup_batch(int fd, const __u64 *addrs, __u32 *indexes,
+			 size_t count, __u64 *generation)
+{
+	int tries;
+
+	for (tries = 0; tries < PHYSMAP_RETRIES; tries++) {
+		__u64 first = 0;
+		size_t done = 0;
+		bool same = true;
+
+		do {
+			struct physmap_lookup_batch batch = {
+				.addrs = (uintptr_t)(addrs + done),
+				.indexes = (uintptr_t)(indexes + done),
+				.count = count - done < PHYSMAP_BATCH_MAX ?
+					 count - done : PHYSMAP_BATCH_MAX,
+			};
+
+			if (ioctl(fd, PHYSMAP_IOC_LOOKUP_BATCH, &batch))
+				return -1;
+			if (!done)
+				first = batch.generation;
+			else if (batch.generation != first)
+				same = false;
+			done += batch.count;
+		} while (same && done < count);
+		if (same) {
+			if (generation)
+				*generation = first;
+			return 0;
+		}
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int physmap_get_section(int fd, __u32 index, struct physmap_section *section)
+{
+	memset(section, 0, sizeof(*section));
+	section->index = index;
+	return ioctl(fd, PHYSMAP_IOC_GET_SECTION, section) ? -1 : 0;
+}
+
+int physmap_stats(int fd, struct physmap_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	return ioctl(fd, PHYSMAP_IOC_STATS, stats) ? -1 : 0;
+}
+
+void physmap_tree_dump_free(struct physmap_tree_dump *dump)
+{
+	free(dump->nodes);
+	free(dump->subpages);
+	free(dump->pieces);
+	dump->nodes = NULL;
+	dump->subpages = NULL;
+	dump->pieces = NULL;
+}
+
+/* calloc of n items, at least one so that NULL only means failure */
+static void *alloc_items(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size);
+}
+
+int physmap_get_tree(int fd, struct physmap_tree_dump *dump)
+{
+	struct physmap_tree *t = &dump->tree;
+	int tries;
+
+	memset(dump, 0, sizeof(*dump));
+	if (ioctl(fd, PHYSMAP_IOC_GET_TREE, t) && errno != E2BIG)
+		return -1;
+	for (tries = 0; tries < PHYSMAP_RETRIES; tries++) {
+		struct physmap_tree ask = *t;
+
+		physmap_tree_dump_free(dump);
+		dump->nodes = alloc_items((size_t)t->nr_nodes *
+					  PHYSMAP_TREE_NODE_SLOTS,
+					  sizeof(*dump->nodes));
+		dump->subpages = alloc_items(t->nr_subpages,
+					     sizeof(*dump->subpages));
+		dump->pieces = alloc_items(t->nr_pieces, sizeof(*dump->pieces));
+		if (!dump->nodes || !dump->subpages || !dump->pieces) {
+			physmap_tree_dump_free(dump);
+			errno = ENOMEM;
+			return -1;
+		}
+		ask.nodes = (uintptr_t)dump->nodes;
+		ask.subpages = (uintptr_t)dump->subpages;
+		ask.pieces = (uintptr_t)dump->pieces;
+		ask.flags = 0;
+		if (!ioctl(fd, PHYSMAP_IOC_GET_TREE, &ask)) {
+			*t = ask;
+			return 0;
+		}
+		if (errno != E2BIG) {
+			int err = errno;
+
+			physmap_tree_dump_free(dump);
+			errno = err;
+			return -1;
+		}
+		/* a commit changed the sizes: ask again with the new ones */
+		*t = ask;
+	}
+	physmap_tree_dump_free(dump);
+	errno = EAGAIN;
+	return -1;
+}
+
+const char *physmap_open_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return "is physmap loaded? try: sudo modprobe physmap";
+	case EACCES:
+	case EPERM:
+		return PHYSMAP_DEVICE " is root-only by default; a udev rule can hand it to a group (Documentation/99-physmap.rules.example)";
+	default:
+		return NULL;
+	}
+}

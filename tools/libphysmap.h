@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * libphysmap - a small C library over the /dev/physmap UAPI
+ *
+ * Every function returns 0 (physmap_open(): a file descriptor) on success,
+ * and -1 with errno set on failure, like the system calls it wraps: the
+ * errnos are those of the ioctls (Documentation/physmap.rst), plus EINVAL
+ * for arguments the library itself rejects. No function prints anything.
+ *
+ * Build with: cc ... $(pkg-config --cflags --libs libphysmap)
+ * and include <physmap/libphysmap.h>.
+ */
+#ifndef _LIBPHYSMAP_H
+#define _LIBPHYSMAP_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "physmap_ioctl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** PHYSMAP_DEVICE - the device node physmap_open() opens by default */
+#define PHYSMAP_DEVICE		"/dev/physmap"
+
+/** LIBPHYSMAP_VERSION - version of the library and of its pkg-config file */
+#define LIBPHYSMAP_VERSION	"0.1.0"
+
+/**
+ * physmap_open() - open an address space of /dev/physmap
+ * @path: device node; NULL for PHYSMAP_DEVICE.
+ *
+ * Every open file description is an independent address space; the maps it
+ * holds go away with its last file descriptor. The descriptor is opened
+ * read-write and close-on-exec.
+ *
+ * Return: a file descriptor, or -1 with errno set (ENOENT: no such node,
+ * typically because the module is not loaded; EACCES: see
+ * Documentation/99-physmap.rules.example).
+ */
+int physmap_open(const char *path);
+
+/**
+ * physmap_close() - close a descriptor from physmap_open()
+ * @fd: the descriptor.
+ *
+ * Return: 0, or -1 with errno set.
+ */
+int physmap_close(int fd);
+
+/**
+ * physmap_begin() - drop any pending map and start an empty one
+ * @fd: an open address space.
+ * @page_shift: 0 (PHYSMAP_PAGE_SHIFT_DEFAULT) or PHYSMAP_PAGE_SHIFT_MIN..
+ *              PHYSMAP_PAGE_SHIFT_MAX.
+ *
+ * Return: 0, or -1 with errno set (EINVAL, ENOMEM).
+ */
+int physmap_begin(int fd, unsigned int page_shift);
+
+/**
+ * physmap_add() - add a section to the pending map
+ * @fd: an open address space.
+ * @start: first byte.
+ * @size: bytes; not 0, and the section must not pass 2^64 - 1.
+ * @cookie: the caller's value, returned by lookups.
+ * @offset: the caller's offset of @start within its region.
+ * @index: if not NULL, receives the section's index (1, 2, 3, ...).
+ *
+ * Return: 0, or -1 with errno set (EINVAL, EEXIST: overlaps a section of
+ * the pending map, ENOSPC: past the module's max_sections, ENOMEM).
+ */
+int physmap_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
+		__u32 *index);
+
+/**
+ * physmap_commit() - compact the pending map and publish it
+ * @fd: an open address space.
+ *
+ * Return: 0, or -1 with errno set (EINVAL: nothing pending, ENOMEM).
+ */
+int physmap_commit(int fd);
+
+/**
+ * physmap_lookup() - the section covering an address
+ * @fd: an open address space.
+ * @addr: the address.
+ * @section: receives the section; index PHYSMAP_UNASSIGNED and every other
+ *           field 0 when no section covers @addr.
+ * @generation: if not NULL, receives the generation of the map that
+ *              answered (0: nothing committed yet).
+ *
+ * Return: 0, or -1 with errno set.
+ */
+int physmap_lookup(int fd, __u64 addr, struct physmap_section *section,
+		   __u64 *generation);
+
+/**
+ * physmap_lookup_batch() - section indexes of many addresses, one map
+ * @fd: an open address space.
+ * @addrs: @count addresses.
+ * @indexes: receives @count section indexes (PHYSMAP_UNASSIGNED: none).
+ * @count: any number; batches of more than PHYSMAP_BATCH_MAX addresses are
+ *         split into several ioctls.
+ * @generation: if not NULL, receives the generation of the map that
+ *              answered every address.
+ *
+ * All answers come from one published map: when a commit lands between
+ * two ioctls of a split batch, the batch starts again, up to 16 times.
+ *
+ * Return: 0, or -1 with errno set (EAGAIN: the map kept changing).
+ */
+int physmap_lookup_batch(int fd, const __u64 *addrs, __u32 *indexes,
+			 size_t count, __u64 *generation);
+
+/**
+ * physmap_get_section() - a section of the published map by index
+ * @fd: an open address space.
+ * @index: the section's index, from 1.
+ * @section: receives the section.
+ *
+ * Return: 0, or -1 with errno set (ENOENT: index 0 or past the last).
+ */
+int physmap_get_section(int fd, __u32 index, struct physmap_section *section);
+
+/**
+ * physmap_stats() - shape and size of the published map
+ * @fd: an open address space.
+ * @stats: receives the figures (all 0 but node_bytes before a commit).
+ *
+ * Return: 0, or -1 with errno set.
+ */
+int physmap_stats(int fd, struct physmap_stats *stats);
+
+/**
+ * struct physmap_tree_dump - a copy of the published tree
+ * @tree: root entry, page_shift, levels, counts and generation.
+ * @nodes: @tree.nr_nodes nodes of PHYSMAP_TREE_NODE_SLOTS entries.
+ * @subpages: @tree.nr_subpages sub-pages.
+ * @pieces: @tree.nr_pieces pieces of the sub-pages.
+ */
+struct physmap_tree_dump {
+	struct physmap_tree tree;
+	__u32 *nodes;
+	struct physmap_tree_subpage *subpages;
+	struct physmap_tree_piece *pieces;
+};
+
+/**
+ * physmap_get_tree() - copy the published tree (PHYSMAP_IOC_GET_TREE)
+ * @fd: an open address space.
+ * @dump: filled in; free it with physmap_tree_dump_free().
+ *
+ * Asks for the sizes, allocates and copies; if a commit changes the sizes
+ * in between, it asks again, up to 16 times.
+ *
+ * Return: 0, or -1 with errno set (ENOMEM, EAGAIN, ENOTTY: a module without
+ * PHYSMAP_IOC_GET_TREE).
+ */
+int physmap_get_tree(int fd, struct physmap_tree_dump *dump);
+
+/**
+ * physmap_tree_dump_free() - free what physmap_get_tree() allocated
+ * @dump: the copy; its arrays are set to NULL.
+ */
+void physmap_tree_dump_free(struct physmap_tree_dump *dump);
+
+/**
+ * physmap_open_hint() - advice for a failed physmap_open()
+ * @err: its errno.
+ *
+ * Return: a sentence to show the user ("is physmap loaded? try: sudo
+ * modprobe physmap" for ENOENT, ENODEV and ENXIO), or NULL.
+ */
+const char *physmap_open_hint(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LIBPHYSMAP_H */

@@ -1,0 +1,254 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/tests/host_test.sh - what of libphysmap and physmapctl can be tested
+# on the build host, without the module: every --help, every usage and file
+# error with its exit status and message, the missing-module message (the
+# host has no /dev/physmap), the map file readers against testdata/,
+# progress on a terminal, "make tools" without a kernel, and "make install"
+# into a scratch root with a program built from the installed pkg-config
+# file. Prints TAP; make check counts every line.
+#
+# Environment: KDIR (a kernel build tree for the make install test; the
+# test is skipped without one).
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+CTL=$TOP/tools/physmapctl
+MAPS=$TOP/testdata/qemu-7.2
+MEM=$MAPS/q35_big.booted.memory.txt
+T=$(mktemp -d "${TMPDIR:-/tmp}/physmapctl-host.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+n=0
+ok() {	# ok STATUS DESCRIPTION [DIAGNOSTIC-FILE...]
+	local st=$1 what=$2
+	shift 2
+	n=$((n + 1))
+	if [ "$st" -eq 0 ]; then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what"
+		for f in "$@"; do
+			[ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'
+		done
+	fi
+}
+
+# run WANT-RC ARGS...: physmapctl with ARGS, output in $T/out and $T/err;
+# true if it exits WANT-RC
+run() {
+	local want=$1
+	shift
+	"$CTL" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	[ "$rc" -eq "$want" ]
+}
+
+# err_is WANT-RC REGEX DESCRIPTION ARGS...: exit status and a stderr line
+err_is() {
+	local want=$1 re=$2 what=$3 st
+	shift 3
+	run "$want" "$@" && grep -qE -- "$re" "$T/err"
+	st=$?
+	# the description without the scratch directory and regex anchors
+	what="$what: exit $want, ${re//"$T"/TMP}"
+	ok "$st" "$(printf '%s' "$what" | sed 's/[$^\\]//g')" "$T/err"
+}
+
+echo "TAP version 13"
+
+# --- help ---------------------------------------------------------------
+run 0 --help && grep -q '^usage: physmapctl ' "$T/out" &&
+	for c in load lookup stats dump parse; do
+		grep -q "^  physmapctl $c " "$T/out" || exit 1
+	done && grep -q 'Exit status' "$T/out" && [ ! -s "$T/err" ]
+ok $? "physmapctl --help: usage of every command and the exit statuses"
+run 0 -h && cmp -s "$T/out" <("$CTL" --help)
+ok $? "physmapctl -h is --help"
+for c in load lookup stats dump parse help; do
+	run 0 "$c" --help && grep -q "^usage: physmapctl $c" "$T/out" &&
+		cp "$T/out" "$T/h1" && run 0 help "$c" && cmp -s "$T/h1" "$T/out"
+	ok $? "physmapctl $c --help, and help $c, print the help of $c"
+done
+run 0 load --help && grep -q 'reload' "$T/out" && grep -q 'quit' "$T/out"
+ok $? "load --help lists the stdin commands"
+run 0 --version && grep -qE '^physmapctl [0-9]+\.[0-9]+\.[0-9]+$' "$T/out"
+ok $? "--version"
+
+# --- usage errors: exit 1 -----------------------------------------------
+err_is 1 "^physmapctl: missing command" "no command"
+err_is 1 "^Try 'physmapctl --help'" "no command, hint" 
+err_is 1 "^physmapctl: unknown command 'frob'" "unknown command" frob
+err_is 1 "^physmapctl: unknown option '--frob'" "unknown option" lookup --frob "$MEM" 0
+err_is 1 "^physmapctl: option '--page-shift' needs a value" "option without its value" lookup "$MEM" 0 --page-shift
+err_is 1 "^physmapctl: lookup: missing FILE" "lookup without FILE" lookup
+err_is 1 "^physmapctl: lookup: missing ADDR" "lookup without ADDR" lookup "$MEM"
+err_is 1 "^physmapctl: lookup: bad address 'xyz'" "bad address" lookup "$MEM" 0x10 xyz
+err_is 1 "^physmapctl: lookup: bad address '0x10000000000000000'" "address past 64 bits" lookup "$MEM" 0x10000000000000000
+err_is 1 "^physmapctl: lookup: bad address '-1'" "negative address" lookup "$MEM" -- -1
+for ps in 9 17 x -1; do
+	err_is 1 "^physmapctl: bad --page-shift '$ps': want 0, or 10..16" "--page-shift $ps" stats --page-shift "$ps" "$MEM"
+done
+err_is 1 "^physmapctl: stats: unexpected argument 'extra'" "stats with two files" stats "$MEM" extra
+err_is 1 "^physmapctl: parse takes no --page-shift option" "parse --page-shift" parse --page-shift 12 "$MEM"
+err_is 1 "^physmapctl: unknown command 'frob'" "help of an unknown command" help frob
+err_is 1 "^physmapctl: empty --view" "empty --view" parse --view= "$MEM"
+
+# --- file errors: exit 2, line and what -----------------------------------
+printf '0 fff ram a\n' >"$T/good"
+bad() {	# bad LINE-CONTENT REGEX DESCRIPTION: line 3 of a file is LINE-CONTENT
+	printf '0 fff ram a\n\n%s\n' "$1" >"$T/bad"
+	err_is 2 "^physmapctl: $T/bad:3: $2" "$3" parse "$T/bad"
+}
+err_is 2 "^physmapctl: $T/none: No such file or directory" "missing file" lookup "$T/none" 0
+bad 'zz fff ram b' "bad start address" "bad start address"
+bad '1000 1zz ram b' "bad last address" "bad last address"
+bad '2000 1fff ram b' "last address below start address" "last below start"
+bad '1000 1fff ram' "missing kind or name" "missing name"
+bad '1000 1fff ram b @00000000000000zz' "bad @offset" "bad @offset"
+bad '0 ffffffffffffffff ram all' "range covers the whole 64-bit space" "the whole 64-bit space"
+bad '1000 1fff ramramramramram b' "kind too long" "kind too long"
+printf '0 fff ram a\n1000 1fff ram b\n1800 27ff i/o c\n' >"$T/ovl"
+err_is 2 "^physmapctl: $T/ovl:3: \[0x1800-0x27ff\] c overlaps line 2 \[0x1000-0x1fff\] b$" "overlapping sections: both lines" parse "$T/ovl"
+: >"$T/empty"
+err_is 2 "^physmapctl: $T/empty: no sections" "empty file" parse "$T/empty"
+err_is 2 "^physmapctl: $T: " "a directory" parse "$T"
+printf 'address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n' >"$T/mtree"
+err_is 2 "^physmapctl: $T/mtree:1: this is \"info mtree\" output" "info mtree without -f" parse "$T/mtree"
+err_is 2 "no flat view of address space \"nosuch\" \(the file has \"memory\", " "--view of a missing address space" parse --view nosuch "$MAPS/pc.booted.dispatch.txt"
+cat >"$T/mtree" <<'EOM'
+FlatView #0
+ AS "memory", root: system
+ Root memory region: system
+  0000000000000000-000000000009ffff (prio 0, ram): pc.ram
+  00000000000a0000-00000000000bffff (prio 1 i/o): vga-lowmem
+
+FlatView #1
+ AS "I/O", root: io
+ Root memory region: io
+  0000000000000000-0000000000000007 (prio 0, i/o): dma-chan
+EOM
+err_is 2 "^physmapctl: $T/mtree:5: bad priority" "bad line in the wanted flat view" parse --view memory "$T/mtree"
+run 0 parse --view io "$T/mtree" && [ "$(cat "$T/out")" = "0 7 i/o dma-chan" ]
+ok $? "a bad line in a flat view not asked for is not read" "$T/err"
+
+# --- the readers against testdata ------------------------------------------
+diffs=
+for f in "$MAPS"/*.memory.txt "$MAPS"/*.io.txt; do
+	"$CTL" parse "$f" 2>&1 | cmp -s - "$f" || diffs+=" $(basename "$f")"
+done
+[ -z "$diffs" ]
+ok $? "parse of every testdata map prints it back unchanged${diffs:+:$diffs}"
+for v in memory io; do
+	diffs=
+	for f in "$MAPS"/*.dispatch.txt; do
+		"$CTL" parse --view "$v" "$f" 2>&1 |
+			cmp -s - "${f%.dispatch.txt}.$v.txt" || diffs+=" $(basename "$f")"
+	done
+	[ -z "$diffs" ]
+	ok $? "parse --view $v of raw 'info mtree -f -d' output equals the $v maps${diffs:+:$diffs}"
+done
+"$CTL" --json parse "$MEM" >"$T/out" 2>&1
+[ "$(grep -c '^{"line":[0-9]*,"start":"0x[0-9a-f]*","last":"0x[0-9a-f]*","kind":"[^"]*","name":"[^"]*","offset":"0x[0-9a-f]*"}$' "$T/out")" -eq "$(grep -c . "$MEM")" ]
+ok $? "parse --json: one object per section" "$T/out"
+
+# --- no device -----------------------------------------------------------
+hint='^physmapctl: is physmap loaded\? try: sudo modprobe physmap$'
+if [ ! -e /dev/physmap ]; then
+	for c in "lookup $MEM 0" "stats $MEM" "dump $MEM" "load $MEM"; do
+		# shellcheck disable=SC2086
+		run 3 $c && grep -q '^physmapctl: cannot open /dev/physmap: No such file or directory$' "$T/err" &&
+			grep -qE "$hint" "$T/err"
+		ok $? "${c%% *} without /dev/physmap: exit 3, the modprobe hint" "$T/err"
+	done
+else
+	echo "ok $((n += 1)) - # SKIP this host has a /dev/physmap"
+fi
+PHYSMAP_DEVICE=$T/none run 3 lookup "$MEM" 0 && grep -q "^physmapctl: cannot open $T/none: " "$T/err" &&
+	grep -qE "$hint" "$T/err"
+ok $? "PHYSMAP_DEVICE names the device" "$T/err"
+err_is 4 "^physmapctl: begin: Inappropriate ioctl for device" "a device that is not physmap" lookup --device /dev/null "$MEM" 0
+err_is 4 "^physmapctl: is /dev/null a physmap device" "a device that is not physmap, hint" lookup --device /dev/null "$MEM" 0
+err_is 2 "^physmapctl: $T/ovl:3: " "a bad file is refused before the device is opened" lookup --device "$T/none" "$T/ovl" 0
+
+# --- progress on a terminal ------------------------------------------------
+awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "%x %x ram s%d\n", i * 4096, i * 4096 + 4095 - (i % 2) * 2048, i }' >"$T/big"
+if command -v script >/dev/null; then
+	script -qec "$CTL lookup --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
+	grep -q 'physmapctl: reading: [0-9]*/[0-9]* KiB ([0-9]*%)' "$T/tty" &&
+		grep -q 'is physmap loaded' "$T/tty"
+	ok $? "a million sections: progress on a terminal" "$T/tty"
+	script -qec "$CTL lookup -q --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
+	! grep -q 'reading:' "$T/tty"
+	ok $? "--quiet: no progress on a terminal" "$T/tty"
+else
+	echo "ok $((n += 1)) - # SKIP no script(1) for a terminal"
+fi
+run 3 lookup --device "$T/none" "$T/big" 0 && ! grep -q 'reading' "$T/err"
+ok $? "no progress when stderr is not a terminal" "$T/err"
+
+# --- building and installing ----------------------------------------------
+mkdir -p "$T/src"
+(cd "$TOP" && git ls-files -z 2>/dev/null | xargs -0 -I{} cp --parents {} "$T/src/") ||
+	cp -a "$TOP/." "$T/src/"
+make -C "$T/src" tools KDIR=/nonexistent >"$T/log" 2>&1 &&
+	[ -x "$T/src/tools/physmapctl" ] && [ -f "$T/src/tools/libphysmap.a" ] &&
+	[ -f "$T/src/tools/libphysmap.so.0.1.0" ]
+ok $? "make tools in a clean copy, with no kernel tree (KDIR=/nonexistent)" "$T/log"
+
+if [ -n "${KDIR:-}" ] && [ -d "$KDIR" ]; then
+	d=$T/root
+	before=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
+	# DESTDIR alone must keep the module inside it, whatever the
+	# environment says (make check runs under make)
+	INSTALL_MOD_PATH= make -C "$T/src" install DESTDIR="$d" PREFIX=/usr \
+		KDIR="$KDIR" >"$T/log" 2>&1
+	rc=$?
+	after=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
+	if [ "$before" != "$after" ]; then
+		echo "make install put a module outside DESTDIR: $after" >>"$T/log"
+		rc=1
+	fi
+	kver=$(find "$d/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 1)
+	[ $rc -eq 0 ] && [ -n "$kver" ] && [ -f "$d/lib/modules/$kver/extra/physmap.ko" ] &&
+		[ -x "$d/usr/bin/physmapctl" ] && [ -f "$d/usr/lib/libphysmap.a" ] &&
+		[ -L "$d/usr/lib/libphysmap.so" ] && [ -f "$d/usr/lib/libphysmap.so.0.1.0" ] &&
+		[ -f "$d/usr/include/physmap/libphysmap.h" ] &&
+		[ -f "$d/usr/include/physmap/physmap_ioctl.h" ] &&
+		grep -q '^prefix=/usr$' "$d/usr/lib/pkgconfig/libphysmap.pc"
+	ok $? "make install DESTDIR=... PREFIX=/usr: module (kbuild's modules_install), tool, libraries, headers, .pc" "$T/log"
+
+	cat >"$T/user.c" <<'EOC'
+#include <errno.h>
+#include <stdio.h>
+#include <physmap/libphysmap.h>
+
+int main(void)
+{
+	int fd = physmap_open("/nonexistent/physmap");
+
+	if (fd != -1 || errno != ENOENT)
+		return 1;
+	printf("%s\n", physmap_open_hint(errno));
+	return 0;
+}
+EOC
+	pc() {
+		PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
+			pkg-config "$@" libphysmap
+	}
+	# shellcheck disable=SC2046
+	cc -Wall -Werror "$T/user.c" $(pc --cflags --libs) -o "$T/user" >"$T/log" 2>&1 &&
+		LD_LIBRARY_PATH=$d/usr/lib "$T/user" | grep -q 'sudo modprobe physmap' &&
+		readelf -d "$T/user" | grep -q 'NEEDED.*libphysmap.so.0'
+	ok $? "a program built with pkg-config --cflags --libs libphysmap links the shared library and runs" "$T/log"
+	# shellcheck disable=SC2046
+	cc -Wall -Werror -static "$T/user.c" $(pc --cflags --libs --static) -o "$T/user" >"$T/log" 2>&1 &&
+		"$T/user" | grep -q 'sudo modprobe physmap'
+	ok $? "the same, linked statically" "$T/log"
+else
+	echo "ok $((n += 1)) - # SKIP make install: no KDIR"
+fi
+
+echo "1..$n"
