@@ -36,9 +36,21 @@ static bool fails(int ret, int err)
 	return ret == -1 && errno == err;
 }
 
+/*
+ * Sections 4k and 4k + 1 share a page (a 32-byte piece, then the rest from
+ * 0x800 on): one sub-page every four sections. A page partly covered by one
+ * section alone needs no sub-page.
+ */
 static __u64 sect_start(unsigned int i)
 {
-	return 0x100000ULL * i + (i % 4 ? 0 : 0x10);
+	switch (i % 4) {
+	case 0:
+		return 0x100000ULL * i + 0x10;
+	case 1:
+		return 0x100000ULL * (i - 1) + 0x800;
+	default:
+		return 0x100000ULL * i;
+	}
 }
 
 static __u64 sect_size(unsigned int i)
