@@ -40,6 +40,7 @@ static inline size_t array_size(size_t n, size_t size)
 typedef unsigned int gfp_t;
 #define GFP_KERNEL_ACCOUNT	0U
 #define __GFP_NOWARN		0U
+#define __GFP_RETRY_MAYFAIL	0U
 extern unsigned long physmap_shim_fail_nth;	/* 0: never */
 void *physmap_shim_alloc(size_t size, int zero);
 static inline void *kvmalloc(size_t size, gfp_t gfp)
