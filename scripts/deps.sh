@@ -26,6 +26,8 @@ PKGS=(
 	qemu-system-x86			# the guest
 	"linux-image-$PHYSMAP_FLAVOUR"	# the guest kernel
 	"linux-headers-$PHYSMAP_FLAVOUR" # its build tree
+	bc bison flex libelf-dev libssl-dev # the debug kernel (debug-kernel.sh)
+	gcc-multilib libc6-dev-i386	# 32-bit selftests (compat ioctls)
 )
 
 installed() {
