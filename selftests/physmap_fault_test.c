@@ -479,19 +479,28 @@ static void fault_every_nth(struct __test_metadata *_metadata,
  * pass every N up to HUGE_EVERY_N fails, then every HUGE_STRIDE-th: the
  * rest are more pages of the same vmalloc area.
  */
+/* a fresh fd publishing self->published, with the huge map pending */
+static int huge_pending(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fault) *self)
+{
+	const struct pm_range *overlap;
+	int fd = open_physmap(_metadata);
+
+	ASSERT_EQ(0, pm_map_publish(fd, &self->published, 12, &overlap));
+	ASSERT_EQ(0, pm_begin(fd, 12));
+	add_ranges(_metadata, fd, &self->huge, 0, self->huge.count);
+	return fd;
+}
+
 static void fault_huge_commit(struct __test_metadata *_metadata,
 			      FIXTURE_DATA(fault) *self, int every,
 			      struct tally *t, __u64 *bytes)
 {
-	const struct pm_range *overlap;
 	struct physmap_stats st;
 	unsigned long n = 1;
 	int fd, ret, injected;
 
-	fd = open_physmap(_metadata);
-	ASSERT_EQ(0, pm_map_publish(fd, &self->published, 12, &overlap));
-	ASSERT_EQ(0, pm_begin(fd, 12));
-	add_ranges(_metadata, fd, &self->huge, 0, self->huge.count);
+	fd = huge_pending(_metadata, self);
 	for (;;) {
 		arm(_metadata, self->nth_fd, n);
 		ret = pm_commit(fd);
@@ -508,8 +517,17 @@ static void fault_huge_commit(struct __test_metadata *_metadata,
 		ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
 			TH_LOG("COMMIT-vmalloc, fault %lu: %s", n,
 			       strerror(-ret));
-		if (!ret)
+		if (!injected)
 			break;
+		if (!ret) {
+			/* absorbed: published; build it all again */
+			expect_map(_metadata, fd, &self->huge, 2,
+				   "COMMIT-vmalloc", n);
+			close(fd);
+			fd = huge_pending(_metadata, self);
+			n++;
+			continue;
+		}
 		expect_map(_metadata, fd, &self->published, 1,
 			   "COMMIT-vmalloc", n);
 		n += every || n < HUGE_EVERY_N ? 1 : HUGE_STRIDE;
@@ -620,7 +638,13 @@ TEST_F_TIMEOUT(fault, commit_vmalloc, 900)
 	       slab ? "every N" : "every N to 32, then every 37th", t.max_nth);
 	fflush(stdout);
 	ASSERT_LT(HUGE_MIN_BYTES, bytes);
-	ASSERT_LT(0UL, t.enomem);
+	/*
+	 * vmalloc absorbs single failures (the bulk page allocator falls
+	 * back to single pages, vmap_area allocation purges and retries):
+	 * what must hold is that faults were injected and each was either
+	 * ENOMEM or absorbed with the right map published.
+	 */
+	ASSERT_LT(0UL, t.injected);
 }
 
 TEST_HARNESS_MAIN
