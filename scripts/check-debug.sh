@@ -313,7 +313,7 @@ fi
 
 # counts the tests print for the record: fault, stress, fuzz
 COUNTS=$(awk '/^physmap: test-begin / { bin = $3 }
-	/^# physmap-(fault|stress|fuzz|storm|memcg|rmmod) / { sub(/^# /, ""); print "    " bin ": " $0 }' "$RES")
+	/^# physmap-(fault|stress|fuzz|storm|memcg|rmmod)[ :]/ { sub(/^# /, ""); print "    " bin ": " $0 }' "$RES")
 nfault=$(grep -c '^# physmap-fault ' "$RES")
 if [ "$nfault" -gt 0 ]; then
 	item "fault counts" pass "$nfault lines (see counts)"
