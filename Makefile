@@ -3,6 +3,9 @@
 # make                 build physmap.ko against the running kernel (KDIR=...)
 # make check           install what is missing, run every test, end with
 #                      "N passed, N failed"
+# make check-debug     the debug-kernel tier of "make check" alone (KASAN,
+#                      lockdep, kmemleak, fault injection; the kernel is
+#                      built once into ~/.cache/physmap)
 # make run             boot Debian's cloud kernel in QEMU, load a real QEMU
 #                      memory map and look addresses up
 # make selftests       build the kselftests (standalone)
@@ -24,7 +27,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 .PHONY: all modules clean check run selftests test-user bench-user bench \
-	tools modules_install install
+	tools modules_install install check-debug
 
 all: modules
 
@@ -63,6 +66,9 @@ test-user:
 
 bench-user:
 	$(MAKE) -C user bench
+
+check-debug:
+	scripts/check-debug.sh
 
 run:
 	scripts/run.sh

@@ -39,8 +39,14 @@
 
 #include "physmap_tree.h"
 
-/* Sizes come from userspace: fail big allocations quietly, charge the memcg. */
-#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+/*
+ * Sizes come from userspace: fail big allocations quietly, charge the memcg,
+ * and past the memcg's limit fail with ENOMEM rather than invoke the OOM
+ * killer (kvmalloc's vmalloc fallback charges page by page, and without
+ * __GFP_RETRY_MAYFAIL an ADD over memory.max killed its caller).
+ */
+#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | \
+				 __GFP_RETRY_MAYFAIL)
 #define PHYSMAP_NIL		U32_MAX
 /* Alignment of the node array inside a published map's allocation. */
 #define PHYSMAP_MAP_ALIGN	64

@@ -540,4 +540,23 @@ else
 	item rmmod fail "${rm_st:-no record}$(grep -q '^physmap: module still loaded' "$RES" && echo ', module still loaded')"
 fi
 
+# --- the debug kernel tier (scripts/check-debug.sh) ----------------------
+# KASAN, lockdep, kmemleak, fault injection, 32-bit selftests; its items
+# and TAP results count here too. PHYSMAP_DEBUG_TIER=0 leaves it out.
+if [ "${PHYSMAP_DEBUG_TIER:-1}" != 0 ]; then
+	step "debug tier (scripts/check-debug.sh)"
+	scripts/check-debug.sh 2>&1 | tee "$LOGS/debug-tier.log"
+	dline=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/debug-tier.log" | tail -n 1)
+	if [ -n "$dline" ]; then
+		PASSED=$((PASSED + $(echo "$dline" | cut -d' ' -f1)))
+		FAILED=$((FAILED + $(echo "$dline" | cut -d' ' -f3)))
+		while IFS= read -r l; do
+			SUMMARY+=("$l")
+		done < <(sed -n 's/^\(  \(PASS\|FAIL\)  debug .*\)$/\1/p' "$LOGS/debug-tier.log")
+		SUMMARY+=("  (debug tier: $dline, TAP included; see build/logs/debug-tier.log)")
+	else
+		item "debug tier" fail "scripts/check-debug.sh ended without a count"
+	fi
+fi
+
 finish

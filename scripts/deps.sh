@@ -30,6 +30,8 @@ PKGS=(
 	liburcu-dev valgrind		# userspace RCU, memcheck (make test-user)
 	dkms				# make check: dkms add/build of dkms.conf
 	pkgconf				# make check: a program built from libphysmap.pc
+	bc bison flex libelf-dev libssl-dev # the debug kernel (debug-kernel.sh)
+	gcc-multilib libc6-dev-i386	# 32-bit selftests (compat ioctls)
 )
 
 installed() {

@@ -3,7 +3,7 @@
 #
 # scripts/guest-init.sh - /init of the test initramfs (busybox sh, PID 1).
 #
-# The job comes from the kernel command line: physmap_job=check|run|bench|shell
+# The job comes from the kernel command line: physmap_job=check|run|bench|debug|shell
 # (no dot in the name, so the kernel does not take it for a module
 # parameter). Results go to /dev/ttyS1 (QEMU's second serial port, a file on
 # the host) as plain lines, with markers "physmap: ..." the host parses;
@@ -27,6 +27,9 @@
 
 PATH=/physmap/tools:/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
+# the module file, for tests that unload and reload it
+PHYSMAP_KO=/physmap.ko
+export PHYSMAP_KO
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -203,6 +206,7 @@ job_bench() {
 		mark "no bench"
 	fi
 	cd /
+	[ "$job" = debug ] && kmemleak_scan after-tests
 	unload_module
 }
 
@@ -226,11 +230,37 @@ job_run() {
 	unload_module
 }
 
+# The debug tier (scripts/check-debug.sh): the check job on the debug
+# kernel (KASAN, lockdep, kmemleak, fault injection), with debugfs mounted
+# for the fault-injection tests, and a kmemleak scan of what the tests left
+# (before rmmod, while the module's symbols still resolve) and of what the
+# unload left. The report goes between kmemleak-scan-begin/-end markers.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+kmemleak_scan() {
+	# kmemleak reports only objects at least 5 s old
+	sleep 6
+	mark "kmemleak-scan-begin $1"
+	if [ -w "$KMEMLEAK" ] && echo scan >"$KMEMLEAK"; then
+		cat "$KMEMLEAK" >&3
+		echo >&3
+		mark "kmemleak-scan-end $1 ok"
+	else
+		mark "kmemleak-scan-end $1 unavailable"
+	fi
+}
+
+job_debug() {
+	mount -t debugfs debugfs /sys/kernel/debug
+	job_check
+	kmemleak_scan after-rmmod
+}
+
 mark "begin job=$job kernel=$(uname -r) nproc=$(nproc)"
 case "$job" in
 check) job_check ;;
 run) job_run ;;
 bench) job_bench ;;
+debug) job_debug ;;
 shell)
 	# interactive debugging (scripts/vm.sh -i): a shell on the console
 	echo "physmap-init: shell; exit or reboot -f to stop" >/dev/console

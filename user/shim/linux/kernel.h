@@ -45,6 +45,7 @@ static inline size_t array_size(size_t n, size_t size)
 typedef unsigned int gfp_t;
 #define GFP_KERNEL_ACCOUNT	0U
 #define __GFP_NOWARN		0U
+#define __GFP_RETRY_MAYFAIL	0U
 /* Make the nth allocation from now fail (0: none); say whether it did. */
 void physmap_shim_fail_nth(unsigned long nth);
 bool physmap_shim_failed(void);

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * physmap_fault_test.c - every allocation of ADD, BEGIN, COMMIT and open()
+ * made to fail, one at a time
+ *
+ * With the kernel's fault injection (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC,
+ * /proc/thread-self/fail-nth), the Nth allocation of one call fails, for
+ * N = 1, 2, ... until the call makes fewer than N allocations. Each time:
+ *   - an injected failure the call cannot absorb returns ENOMEM;
+ *   - the published map answers exactly as before (STATS, GET_SECTION of
+ *     every section, lookups at every edge and random addresses);
+ *   - the pending map is as it was before the call: the section a failed
+ *     ADD tried is added again and gets the next index (a half-done ADD
+ *     would answer EEXIST), then COMMIT publishes exactly the sections
+ *     added before, checked against the model.
+ * A failure the call absorbs (kvmalloc falling back from kmalloc to
+ * vmalloc, kmemleak's own metadata falling back to its pool) must leave the
+ * call successful with the result it would have had anyway.
+ *
+ * Two passes: "slab" fails slab allocations only (failslab), "page" page
+ * allocations only (fail_page_alloc, every order), so that each allocation
+ * of the call, kmalloc or vmalloc or the pages behind them, fails once.
+ * Leaks are left to kmemleak (the debug tier scans after the tests).
+ *
+ * Needs debugfs with failslab and fail_page_alloc and
+ * /proc/thread-self/fail-nth; the tests skip without them (e.g. on
+ * Debian's cloud kernel). Settings are restored at the end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "physmap_maps.h"
+#include "physmap_check.h"
+
+#define DEBUGFS		"/sys/kernel/debug"
+#define FAILSLAB	DEBUGFS "/failslab"
+#define FAILPAGE	DEBUGFS "/fail_page_alloc"
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+#define KMSG		"/dev/kmsg"
+
+/* the most allocations one call may make before the test gives up */
+#define MAX_NTH		4096
+/* sections of the published map and of the pending one */
+#define NR_PUBLISHED	24
+#define NR_PENDING	40
+/* a pending map whose COMMIT allocates several pages (kmalloc_large,
+ * vmalloc fallback) */
+#define NR_BIG		3000
+/* pairs of one-page sections 2 MiB apart: a 2 KiB node each, so that the
+ * published map passes KMALLOC_MAX_SIZE (4 MiB) and only vmalloc can
+ * allocate it */
+#define NR_HUGE_PAIRS	2200
+#define HUGE_MIN_BYTES	(4UL << 20)
+/* page faults of the vmalloc'd COMMIT: every N up to this, then a sample */
+#define HUGE_EVERY_N	32
+#define HUGE_STRIDE	37
+
+enum op { OP_OPEN, OP_BEGIN, OP_ADD, OP_ADD_FIRST, OP_COMMIT, OP_COMMIT_BIG,
+	  NR_OPS };
+
+static const char *const op_name[NR_OPS] = {
+	"open", "BEGIN", "ADD", "ADD-nothing-pending", "COMMIT", "COMMIT-big",
+};
+
+struct tally {
+	unsigned long calls;	/* calls made with a fault armed */
+	unsigned long injected;	/* of which a fault was injected */
+	unsigned long enomem;	/* ... and the call failed with ENOMEM */
+	unsigned long absorbed;	/* ... and the call succeeded anyway */
+	unsigned long max_nth;	/* most allocations seen in one call */
+};
+
+struct setting {
+	const char *path;
+	char saved[32];
+};
+
+FIXTURE(fault) {
+	int nth_fd;
+	int kmsg_fd;
+	struct setting settings[6];
+	int nr_settings;
+	struct pm_map published;
+	struct pm_map pending;	/* NR_PENDING sections, then the ADD victim */
+	struct pm_map big;
+	struct pm_map huge;
+};
+
+FIXTURE_VARIANT(fault) {
+	const char *mode;	/* which attribute ignore-gfp-wait=N arms */
+};
+
+FIXTURE_VARIANT_ADD(fault, slab) {
+	.mode = "slab",
+};
+
+FIXTURE_VARIANT_ADD(fault, page) {
+	.mode = "page",
+};
+
+static int read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_str(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(value);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, value, len) == len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* set a debugfs knob, remembering the old value for teardown */
+static int set_knob(FIXTURE_DATA(fault) *self, const char *path,
+		    const char *value)
+{
+	struct setting *s = &self->settings[self->nr_settings];
+
+	if (read_str(path, s->saved, sizeof(s->saved)))
+		return -1;
+	s->path = path;
+	self->nr_settings++;
+	return write_str(path, value);
+}
+
+static void kmsg(FIXTURE_DATA(fault) *self, const char *what)
+{
+	/* markers for the console check: allocation failure reports here */
+	if (self->kmsg_fd >= 0 &&
+	    write(self->kmsg_fd, what, strlen(what)) < 0)
+		self->kmsg_fd = -1;
+}
+
+static void build_maps(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fault) *self)
+{
+	const struct pm_range *overlap;
+	__u64 seed = 0x5eed0fa17ULL;
+	size_t i;
+
+	ASSERT_EQ(0, pm_map_generate(&self->published, 11, NR_PUBLISHED,
+				     1ULL << 32, 12));
+	/*
+	 * The pending map: clustered sections with many sub-pages, and
+	 * sections far apart so that the node pool grows past one page.
+	 */
+	ASSERT_EQ(0, pm_map_generate(&self->pending, 12, NR_PENDING / 2,
+				     1ULL << 36, 16));
+	for (i = 0; i < NR_PENDING / 2 + 1; i++) {
+		__u64 start = (pm_rand64(&seed) & ~0xfffULL) >> 4;
+
+		ASSERT_EQ(0, pm_map_append(&self->pending, start,
+					   start + 0x3fff + (i & 1) * 0x123,
+					   pm_rand64(&seed), i));
+	}
+	ASSERT_EQ(0, pm_model_build(&self->published, &overlap));
+	ASSERT_EQ(0, pm_model_build(&self->pending, &overlap));
+	ASSERT_EQ(0, pm_map_generate(&self->big, 13, NR_BIG, 1ULL << 44, 8));
+	ASSERT_EQ(0, pm_model_build(&self->big, &overlap));
+	for (i = 0; i < NR_HUGE_PAIRS; i++) {
+		__u64 base = (1ULL << 45) + ((__u64)i << 21);
+
+		ASSERT_EQ(0, pm_map_append(&self->huge, base, base + 0xfff,
+					   i, 0));
+		ASSERT_EQ(0, pm_map_append(&self->huge, base + 0x3000,
+					   base + 0x3fff, i, 1));
+	}
+	ASSERT_EQ(0, pm_model_build(&self->huge, &overlap));
+}
+
+FIXTURE_SETUP(fault)
+{
+	struct stat st;
+	char buf[32];
+
+	self->nth_fd = -1;
+	self->kmsg_fd = -1;
+	self->nr_settings = 0;
+	pm_map_init(&self->published);
+	pm_map_init(&self->pending);
+	pm_map_init(&self->big);
+	pm_map_init(&self->huge);
+	if (stat(DEBUGFS "/failslab", &st))
+		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	if (stat(FAILSLAB, &st) || stat(FAILPAGE, &st))
+		SKIP(return, "no %s or %s (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, debugfs)",
+		     FAILSLAB, FAILPAGE);
+	self->nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	if (self->nth_fd < 0)
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", FAIL_NTH);
+	ASSERT_EQ(0, read_str(FAIL_NTH, buf, sizeof(buf)));
+	/* one attribute armed, the other ignoring GFP_KERNEL as by default */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_EQ(0, set_knob(self, FAILSLAB "/ignore-gfp-wait", "N"));
+		ASSERT_EQ(0, set_knob(self, FAILPAGE "/ignore-gfp-wait", "Y"));
+	} else {
+		ASSERT_EQ(0, set_knob(self, FAILSLAB "/ignore-gfp-wait", "Y"));
+		ASSERT_EQ(0, set_knob(self, FAILPAGE "/ignore-gfp-wait", "N"));
+		ASSERT_EQ(0, set_knob(self, FAILPAGE "/min-order", "0"));
+	}
+	/* one line per injected failure that is not __GFP_NOWARN */
+	ASSERT_EQ(0, set_knob(self, FAILSLAB "/verbose", "1"));
+	ASSERT_EQ(0, set_knob(self, FAILPAGE "/verbose", "1"));
+	self->kmsg_fd = open(KMSG, O_WRONLY | O_CLOEXEC);
+	kmsg(self, "physmap-fault: begin\n");
+	build_maps(_metadata, self);
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	int i;
+
+	if (self->nth_fd >= 0) {
+		write_str(FAIL_NTH, "0");
+		close(self->nth_fd);
+	}
+	for (i = self->nr_settings - 1; i >= 0; i--)
+		if (write_str(self->settings[i].path, self->settings[i].saved))
+			TH_LOG("could not restore %s", self->settings[i].path);
+	kmsg(self, "physmap-fault: end\n");
+	if (self->kmsg_fd >= 0)
+		close(self->kmsg_fd);
+	pm_map_free(&self->published);
+	pm_map_free(&self->pending);
+	pm_map_free(&self->big);
+	pm_map_free(&self->huge);
+}
+
+static void arm(struct __test_metadata *_metadata, int nth_fd, unsigned long n)
+{
+	char buf[24];
+	int len = snprintf(buf, sizeof(buf), "%lu", n);
+
+	ASSERT_EQ(len, pwrite(nth_fd, buf, len, 0));
+}
+
+/* disarm; returns whether the armed fault was injected */
+static int disarm(struct __test_metadata *_metadata, int nth_fd)
+{
+	char buf[24];
+	ssize_t n;
+
+	n = pread(nth_fd, buf, sizeof(buf) - 1, 0);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	ASSERT_EQ(1, pwrite(nth_fd, "0", 1, 0));
+	return strtoul(buf, NULL, 10) == 0;
+}
+
+static int open_physmap(struct __test_metadata *_metadata)
+{
+	int fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("open " PHYSMAP_DEV ": %s", strerror(errno));
+	return fd;
+}
+
+/* map with its first count ranges only: the model of a partial pending map */
+static void prefix_model(struct __test_metadata *_metadata,
+			 const struct pm_map *map, size_t count,
+			 struct pm_map *out)
+{
+	const struct pm_range *overlap;
+	size_t i;
+
+	pm_map_init(out);
+	for (i = 0; i < count; i++)
+		ASSERT_EQ(0, pm_map_append(out, map->ranges[i].start,
+					   map->ranges[i].last,
+					   map->ranges[i].cookie,
+					   map->ranges[i].offset));
+	ASSERT_EQ(0, pm_model_build(out, &overlap));
+}
+
+static void add_ranges(struct __test_metadata *_metadata, int fd,
+		       const struct pm_map *map, size_t from, size_t to)
+{
+	__u32 index;
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		const struct pm_range *r = &map->ranges[i];
+
+		ASSERT_EQ(0, pm_add(fd, r->start, r->last - r->start + 1,
+				    r->cookie, r->offset, &index));
+		ASSERT_EQ(i + 1, index);
+	}
+}
+
+static void expect_map(struct __test_metadata *_metadata, int fd,
+		       const struct pm_map *map, __u64 gen, const char *what,
+		       unsigned long n)
+{
+	char why[256] = "";
+	unsigned long bad = pmc_check(fd, map, gen, gen * 31 + n, why,
+				      sizeof(why));
+
+	ASSERT_EQ(0UL, bad) TH_LOG("%s, fault %lu: %lu mismatches, first: %s",
+				 what, n, bad, why);
+}
+
+/*
+ * One call with its nth allocation failing, on a fresh fd that publishes
+ * self->published (generation 1) and has the first k sections of the pending
+ * map (or of the big one) pending. Returns whether a fault was injected.
+ */
+static int one_fault(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(fault) *self, enum op op, size_t k,
+		     unsigned long n, struct tally *t)
+{
+	const struct pm_map *src = op == OP_COMMIT_BIG ? &self->big :
+				   &self->pending;
+	const struct pm_range *overlap, *r = NULL;
+	struct pm_map before, after;
+	int fd, fd2 = -1, injected, ret = 0;
+	__u32 index = 0;
+
+	fd = open_physmap(_metadata);
+	ASSERT_EQ(0, pm_map_publish(fd, &self->published, 12, &overlap));
+	if (op != OP_ADD_FIRST && op != OP_OPEN) {
+		ASSERT_EQ(0, pm_begin(fd, 12));
+		add_ranges(_metadata, fd, src, 0, k);
+	}
+	prefix_model(_metadata, src, k, &before);
+	prefix_model(_metadata, src, k < src->count ? k + 1 : k, &after);
+	if (op == OP_ADD || op == OP_ADD_FIRST)
+		r = &src->ranges[k];
+
+	arm(_metadata, self->nth_fd, n);
+	switch (op) {
+	case OP_OPEN:
+		fd2 = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
+		ret = fd2 < 0 ? -errno : 0;
+		break;
+	case OP_BEGIN:
+		ret = pm_begin(fd, 16);
+		break;
+	case OP_ADD:
+	case OP_ADD_FIRST:
+		ret = pm_add(fd, r->start, r->last - r->start + 1, r->cookie,
+			     r->offset, &index);
+		break;
+	case OP_COMMIT:
+	case OP_COMMIT_BIG:
+		ret = pm_commit(fd);
+		break;
+	default:
+		break;
+	}
+	injected = disarm(_metadata, self->nth_fd);
+
+	t->calls++;
+	if (injected) {
+		t->injected++;
+		if (n > t->max_nth)
+			t->max_nth = n;
+		if (ret == -ENOMEM)
+			t->enomem++;
+		else if (!ret)
+			t->absorbed++;
+	}
+	ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
+		TH_LOG("%s, fault %lu (%s): %s", op_name[op], n,
+		       injected ? "injected" : "not reached", strerror(-ret));
+
+	/* the published map: unchanged unless a COMMIT succeeded */
+	if ((op == OP_COMMIT || op == OP_COMMIT_BIG) && !ret)
+		expect_map(_metadata, fd, &before, 2, op_name[op], n);
+	else
+		expect_map(_metadata, fd, &self->published, 1, op_name[op], n);
+
+	/* the pending map: as before the call, or as a success left it */
+	switch (op) {
+	case OP_OPEN:
+		if (!ret) {
+			struct pm_map none;
+
+			pm_map_init(&none);
+			expect_map(_metadata, fd2, &none, 0, "new fd", n);
+			close(fd2);
+		}
+		break;
+	case OP_BEGIN:
+		/* failed: the old pending map commits; else an empty one */
+		ASSERT_EQ(0, pm_commit(fd));
+		if (ret) {
+			expect_map(_metadata, fd, &before, 2, "BEGIN", n);
+		} else {
+			struct pm_map none;
+
+			pm_map_init(&none);
+			expect_map(_metadata, fd, &none, 2, "BEGIN", n);
+		}
+		break;
+	case OP_ADD:
+	case OP_ADD_FIRST:
+		if (ret && op == OP_ADD_FIRST) {
+			/* nothing was pending: nothing is */
+			ASSERT_EQ(-EINVAL, pm_commit(fd));
+			expect_map(_metadata, fd, &self->published, 1,
+				   "ADD-nothing-pending", n);
+			break;
+		}
+		if (ret) {
+			/* the same ADD again gets the next index */
+			ASSERT_EQ(0, pm_add(fd, r->start,
+					    r->last - r->start + 1, r->cookie,
+					    r->offset, &index));
+		}
+		ASSERT_EQ(k + 1, index);
+		ASSERT_EQ(0, pm_commit(fd));
+		expect_map(_metadata, fd, &after, 2, "ADD", n);
+		break;
+	case OP_COMMIT:
+	case OP_COMMIT_BIG:
+		if (ret) {
+			ASSERT_EQ(0, pm_commit(fd));
+			expect_map(_metadata, fd, &before, 2, op_name[op], n);
+		} else {
+			ASSERT_EQ(-EINVAL, pm_commit(fd));
+		}
+		break;
+	default:
+		break;
+	}
+	close(fd);
+	pm_map_free(&before);
+	pm_map_free(&after);
+	return injected;
+}
+
+/* N = 1, 2, ... until the call makes fewer than N allocations */
+static void fault_every_nth(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fault) *self, enum op op, size_t k,
+			    struct tally *t)
+{
+	unsigned long n;
+
+	for (n = 1; n <= MAX_NTH; n++)
+		if (!one_fault(_metadata, self, op, k, n, t))
+			return;
+	ASSERT_TRUE(0) TH_LOG("%s: still allocating after %d faults",
+			      op_name[op], MAX_NTH);
+}
+
+/*
+ * COMMIT of a map only vmalloc can hold. The pending map takes long to
+ * build, so it is built once: a failed COMMIT leaves it as it was, which the
+ * COMMIT that finally succeeds proves by publishing exactly the model (and
+ * the published map is checked unchanged after every failure). In the page
+ * pass every N up to HUGE_EVERY_N fails, then every HUGE_STRIDE-th: the
+ * rest are more pages of the same vmalloc area.
+ */
+/* a fresh fd publishing self->published, with the huge map pending */
+static int huge_pending(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fault) *self)
+{
+	const struct pm_range *overlap;
+	int fd = open_physmap(_metadata);
+
+	ASSERT_EQ(0, pm_map_publish(fd, &self->published, 12, &overlap));
+	ASSERT_EQ(0, pm_begin(fd, 12));
+	add_ranges(_metadata, fd, &self->huge, 0, self->huge.count);
+	return fd;
+}
+
+static void fault_huge_commit(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(fault) *self, int every,
+			      struct tally *t, __u64 *bytes)
+{
+	struct physmap_stats st;
+	unsigned long n = 1;
+	int fd, ret, injected;
+
+	fd = huge_pending(_metadata, self);
+	for (;;) {
+		arm(_metadata, self->nth_fd, n);
+		ret = pm_commit(fd);
+		injected = disarm(_metadata, self->nth_fd);
+		t->calls++;
+		if (injected) {
+			t->injected++;
+			t->max_nth = n;
+			if (ret == -ENOMEM)
+				t->enomem++;
+			else if (!ret)
+				t->absorbed++;
+		}
+		ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
+			TH_LOG("COMMIT-vmalloc, fault %lu: %s", n,
+			       strerror(-ret));
+		if (!injected)
+			break;
+		if (!ret) {
+			/* absorbed: published; build it all again */
+			expect_map(_metadata, fd, &self->huge, 2,
+				   "COMMIT-vmalloc", n);
+			close(fd);
+			fd = huge_pending(_metadata, self);
+			n++;
+			continue;
+		}
+		expect_map(_metadata, fd, &self->published, 1,
+			   "COMMIT-vmalloc", n);
+		n += every || n < HUGE_EVERY_N ? 1 : HUGE_STRIDE;
+		ASSERT_GE(MAX_NTH * 4UL, n);
+	}
+	expect_map(_metadata, fd, &self->huge, 2, "COMMIT-vmalloc", n);
+	ASSERT_EQ(0, pm_stats(fd, &st));
+	*bytes = st.bytes;
+	close(fd);
+}
+
+static void report(const char *mode,
+		   enum op op, const struct tally *t)
+{
+	/* the debug tier collects these lines into the summary */
+	printf("# physmap-fault %s %s: %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, at most %lu allocations per call\n",
+	       mode, op_name[op], t->calls, t->injected, t->enomem,
+	       t->absorbed, t->max_nth);
+	fflush(stdout);
+}
+
+TEST_F_TIMEOUT(fault, open, 300)
+{
+	struct tally t = { 0 };
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	fault_every_nth(_metadata, self, OP_OPEN, 0, &t);
+	report(variant->mode, OP_OPEN, &t);
+	/* open's allocations are small: slab faults */
+	if (!strcmp(variant->mode, "slab"))
+		ASSERT_LT(0UL, t.enomem);
+}
+
+TEST_F_TIMEOUT(fault, begin, 300)
+{
+	struct tally t = { 0 };
+	size_t k;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	for (k = 0; k <= NR_PENDING; k += 8)
+		fault_every_nth(_metadata, self, OP_BEGIN, k, &t);
+	report(variant->mode, OP_BEGIN, &t);
+	/* BEGIN's allocations are small: slab faults only, surely */
+	if (!strcmp(variant->mode, "slab"))
+		ASSERT_LT(0UL, t.enomem);
+}
+
+TEST_F_TIMEOUT(fault, add, 600)
+{
+	struct tally t = { 0 }, first = { 0 };
+	size_t k;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	fault_every_nth(_metadata, self, OP_ADD_FIRST, 0, &first);
+	report(variant->mode, OP_ADD_FIRST, &first);
+	for (k = 0; k < NR_PENDING; k++)
+		fault_every_nth(_metadata, self, OP_ADD, k, &t);
+	report(variant->mode, OP_ADD, &t);
+	/* the pool outgrows a page: page faults are absorbed by vmalloc */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_LT(0UL, t.enomem);
+		ASSERT_LT(0UL, first.enomem);
+	} else {
+		ASSERT_LT(0UL, t.absorbed);
+	}
+}
+
+TEST_F_TIMEOUT(fault, commit, 600)
+{
+	struct tally t = { 0 }, big = { 0 };
+	size_t k;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	for (k = 0; k <= NR_PENDING; k += 5)
+		fault_every_nth(_metadata, self, OP_COMMIT, k, &t);
+	report(variant->mode, OP_COMMIT, &t);
+	fault_every_nth(_metadata, self, OP_COMMIT_BIG, NR_BIG, &big);
+	report(variant->mode, OP_COMMIT_BIG, &big);
+	/* small maps come from slabs, bigger ones from pages */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_LT(0UL, t.enomem);
+	} else {
+		ASSERT_LT(0UL, big.injected);
+	}
+}
+
+TEST_F_TIMEOUT(fault, commit_vmalloc, 900)
+{
+	struct tally t = { 0 };
+	int slab;
+	__u64 bytes = 0;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+	slab = !strcmp(variant->mode, "slab");
+	fault_huge_commit(_metadata, self, slab, &t, &bytes);
+	printf("# physmap-fault %s COMMIT-vmalloc (%llu-byte map): %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, %s up to %lu\n",
+	       variant->mode, (unsigned long long)bytes, t.calls, t.injected,
+	       t.enomem, t.absorbed,
+	       slab ? "every N" : "every N to 32, then every 37th", t.max_nth);
+	fflush(stdout);
+	ASSERT_LT(HUGE_MIN_BYTES, bytes);
+	/*
+	 * vmalloc absorbs single failures (the bulk page allocator falls
+	 * back to single pages, vmap_area allocation purges and retries):
+	 * what must hold is that faults were injected and each was either
+	 * ENOMEM or absorbed with the right map published.
+	 */
+	ASSERT_LT(0UL, t.injected);
+}
+
+TEST_HARNESS_MAIN
