@@ -181,6 +181,7 @@ job_check() {
 		bench_run bench_smoke "$test_timeout" smoke
 	fi
 	cd /
+	[ "$job" = debug ] && kmemleak_scan after-tests
 	unload_module
 }
 
@@ -206,7 +207,6 @@ job_bench() {
 		mark "no bench"
 	fi
 	cd /
-	[ "$job" = debug ] && kmemleak_scan after-tests
 	unload_module
 }
 

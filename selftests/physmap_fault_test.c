@@ -60,7 +60,12 @@
 /* pairs of one-page sections 2 MiB apart: a 2 KiB node each, so that the
  * published map passes KMALLOC_MAX_SIZE (4 MiB) and only vmalloc can
  * allocate it */
-#define NR_HUGE_PAIRS	2200
+/*
+ * Pairs of one-page sections 1 GiB apart: each pair keeps a 64-entry node
+ * of its own (the single-child nodes above it are compacted away), about
+ * 324 bytes a pair with its sections, so the map passes HUGE_MIN_BYTES.
+ */
+#define NR_HUGE_PAIRS	14000
 #define HUGE_MIN_BYTES	(4UL << 20)
 /* page faults of the vmalloc'd COMMIT: every N up to this, then a sample */
 #define HUGE_EVERY_N	32
@@ -186,7 +191,7 @@ static void build_maps(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, pm_map_generate(&self->big, 13, NR_BIG, 1ULL << 44, 8));
 	ASSERT_EQ(0, pm_model_build(&self->big, &overlap));
 	for (i = 0; i < NR_HUGE_PAIRS; i++) {
-		__u64 base = (1ULL << 45) + ((__u64)i << 21);
+		__u64 base = (1ULL << 45) + ((__u64)i << 30);
 
 		ASSERT_EQ(0, pm_map_append(&self->huge, base, base + 0xfff,
 					   i, 0));
