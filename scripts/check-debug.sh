@@ -50,21 +50,9 @@ TAP_PASS=0
 TAP_FAIL=0
 TAP_SKIP=0
 
-item() {
-	local st
-	if [ "$2" = pass ]; then
-		PASSED=$((PASSED + 1))
-		st=PASS
-	else
-		FAILED=$((FAILED + 1))
-		st=FAIL
-	fi
-	SUMMARY+=("$(printf '  %s  debug %-16s %s' "$st" "$1" "${3:-}")")
-	printf 'check: %s debug %s %s\n' "$st" "$1" "${3:-}"
-}
-step() { printf '\n== debug tier: %s (%d s)\n' "$*" $(($(date +%s) - T0)); }
-indent() { sed 's/^/    /'; }
-show() { echo "--- last lines of $1:"; tail -n "${2:-25}" "$1" | indent; }
+CHECK_TIER="debug "
+# shellcheck source=scripts/check-lib.sh
+. scripts/check-lib.sh
 
 finish() {
 	step "summary"
@@ -196,8 +184,6 @@ VMLINUZ=$BZ PHYSMAP_VMLINUZ_SET=1 VM_SMP=${DEBUG_VM_SMP:-2,sockets=2} \
 vmrc=${PIPESTATUS[0]}
 touch "$RES" "$CON"
 
-marker() { sed -n "s/^physmap: $1 //p" "$RES" | tail -n 1; }
-
 if grep -q '^physmap: results-end' "$RES"; then
 	item "guest run" pass "debug job finished ($(grep -m1 '^physmap: begin' "$RES" | sed 's/^physmap: begin //'))"
 elif [ "$vmrc" -eq 124 ]; then
@@ -215,26 +201,7 @@ else
 fi
 
 # TAP per binary, as check.sh counts it
-parsed=$(awk '
-function done(name, rc, why,    seen, note) {
-	seen = p + f + s
-	note = (why != "" ? " " why ";" : "")
-	if (planned > seen) { f += planned - seen; note = note " " (planned - seen) " planned tests never reported;" }
-	if (rc == "") { if (f == 0) f = 1; note = note " did not finish;" }
-	else if (seen == 0 && rc == 4) { s++; note = note " skipped as a whole;" }
-	else if (seen == 0) { f++; note = note " no TAP output;" }
-	else if (rc != 0 && rc != 4 && f == 0) { f++; note = note " exited rc=" rc ";" }
-	printf "BIN %s: %d passed, %d failed, %d skipped (rc=%s)%s\n", name, p, f, s, (rc == "" ? "none" : rc), note
-	P += p; F += f; S += s; cur = ""
-}
-/^physmap: test-begin / { if (cur != "") done(cur, "", ""); cur = $3; p = f = s = 0; planned = -1; next }
-/^physmap: test-end / { rc = $4; sub(/^rc=/, "", rc); done(cur, rc, $5); next }
-cur == "" { next }
-/^1\.\.[0-9]+/ { if (planned < 0) planned = substr($1, 4) + 0; next }
-/^ok / { if ($0 ~ /# (SKIP|skip)/) s++; else p++; next }
-/^not ok / { if ($0 ~ /# (SKIP|skip)/) s++; else { f++; print "NOTOK " cur ": " $0 }; next }
-END { if (cur != "") done(cur, "", ""); printf "TOTAL %d %d %d\n", P, F, S }
-' "$RES")
+parsed=$(parse_results)
 BIN_SUMMARY=$(echo "$parsed" | sed -n 's/^BIN /    /p')
 read -r TAP_PASS TAP_FAIL TAP_SKIP <<<"$(echo "$parsed" | sed -n 's/^TOTAL //p')"
 if echo "$parsed" | grep -q '^NOTOK '; then
@@ -271,7 +238,6 @@ fi
 t_before=$(marker taint-before-insmod)
 t_after=$(marker taint-after-insmod)
 t_final=$(marker taint-final)
-num() { [[ "$1" =~ ^[0-9]+$ ]]; }
 if ! num "$t_before" || ! num "$t_after" || ! num "$t_final"; then
 	item taint fail "not recorded (${t_before:-?} ${t_after:-?} ${t_final:-?})"
 elif [ $(((t_after & ~t_before) & ~(4096 | 8192))) -ne 0 ] ||
