@@ -3,8 +3,8 @@
  * QEMU's compressed phys_map radix tree
  *
  * A map answers "which section covers this address?" over a 64-bit address
- * space. It is a radix tree over page numbers, 9 bits per level, built in two
- * stages, after QEMU's phys_map:
+ * space. It is a radix tree over page numbers, PHYSMAP_NODE_BITS bits per
+ * level, built in two stages, after QEMU's phys_map:
  *
  * - A pending map is built one section at a time. A section's whole pages
  *   are stored as leaves at the highest level whose aligned subtree the
@@ -20,6 +20,11 @@
  *   checking that the address lies in the section (or the page of the
  *   sub-page) it reached.
  *
+ * - Commit then levels the depth of lookups over the span of the sections:
+ *   when walks there end on two neighbouring numbers of node visits, leaves
+ *   met one visit early point to a node full of that leaf, so that
+ *   consecutive lookups leave the walk's loop alike (see level_depth()).
+ *
  * - Because of that final check, a subtree that holds leaves of one section
  *   only (and unassigned space) can be that section's leaf: commit does not
  *   copy it either. A sub-page holding a piece of one section only is that
@@ -30,7 +35,9 @@
  */
 #include <linux/atomic.h>
 #include <linux/export.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
@@ -125,6 +132,10 @@ struct physmap_split {
 #ifndef physmap_compaction
 #define physmap_compaction	true	/* commit skips single-child nodes */
 #endif
+/* Not from QEMU; the userspace build can turn it off the same way. */
+#ifndef physmap_levelling
+#define physmap_levelling	true	/* commit levels lookup depths */
+#endif
 
 static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
 
@@ -162,6 +173,26 @@ static inline u32 mk_subpage_entry(u32 subpage)
 static inline unsigned int slot_of(u64 page, unsigned int level)
 {
 	return (page >> (level * PHYSMAP_NODE_BITS)) & (PHYSMAP_NODE_SLOTS - 1);
+}
+
+/*
+ * The leaf a lookup of @page reaches in @map; *@visits is set to the number
+ * of nodes it read on the way.
+ */
+static __always_inline u32 walk_to_leaf(const struct physmap_map *map,
+					u64 page, unsigned int *visits)
+{
+	unsigned int level = map->levels, n = 0;
+	u32 entry = map->root;
+
+	while (entry_skip(entry)) {
+		level -= entry_skip(entry);
+		entry = map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS +
+				   slot_of(page, level)];
+		n++;
+	}
+	*visits = n;
+	return entry;
 }
 
 /* Pages covered by one entry of a node at @level. */
@@ -570,6 +601,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  * @uniform: per pending node, the one section its subtree holds, or
  *           PHYSMAP_MIXED.
  * @nodes: the copy's nodes; NULL while only counting.
+ * @sections: the copy's sections; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
  * @chunks: the copy's chunk tables; NULL while only counting.
@@ -581,6 +613,7 @@ struct physmap_compactor {
 	const struct physmap_pending *pm;
 	const u32 *uniform;
 	u32 *nodes;
+	struct physmap_sect *sections;
 	struct physmap_subpage *subpages;
 	struct physmap_piece *pieces;
 	u32 *chunks;
@@ -745,29 +778,242 @@ static unsigned int measure_entry(struct physmap_map *map, u32 entry)
 	return depth + 1;
 }
 
-/* Carve the map's arrays out of one allocation; return its size or 0. */
-static size_t map_layout(const struct physmap_compactor *pc,
-			 size_t offsets[5])
+/*
+ * Allocate a map with room for @nr_nodes nodes, @nr_sections sections,
+ * @nr_subpages sub-pages and @nr_pieces pieces, all in one allocation, and
+ * point @out's arrays (and the map's) at them. Returns NULL when out of
+ * memory.
+ */
+static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
+				     u32 nr_subpages, u32 nr_pieces,
+				     struct physmap_compactor *out)
 {
 	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
+	size_t offsets[5];
+	struct physmap_map *map;
+	char *base;
 
 	offsets[0] = size;
-	size = size_add(size, array_size(pc->nr_nodes, PHYSMAP_NODE_BYTES));
+	size = size_add(size, array_size(nr_nodes, PHYSMAP_NODE_BYTES));
 	offsets[1] = size;
-	size = size_add(size, array_size(pc->pm->nr_sections,
+	size = size_add(size, array_size(nr_sections,
 					 sizeof(struct physmap_sect)));
 	offsets[2] = size;
-	size = size_add(size, array_size(pc->nr_subpages,
+	size = size_add(size, array_size(nr_subpages,
 					 sizeof(struct physmap_subpage)));
 	offsets[3] = size;
-	size = size_add(size, array_size(pc->nr_pieces,
+	size = size_add(size, array_size(nr_pieces,
 					 sizeof(struct physmap_piece)));
 	size = ALIGN(size, sizeof(u32));
 	offsets[4] = size;
-	size = size_add(size, array_size(pc->nr_subpages,
+	size = size_add(size, array_size(nr_subpages,
 					 (PHYSMAP_SUBPAGE_CHUNKS + 1) *
 					 sizeof(u32)));
-	return size == SIZE_MAX ? 0 : size;
+	if (size == SIZE_MAX)
+		return NULL;
+	base = kvmalloc(size, PHYSMAP_GFP);
+	if (!base)
+		return NULL;
+	map = (struct physmap_map *)base;
+	memset(map, 0, sizeof(*map));
+	map->bytes = size;
+	map->nr_nodes = nr_nodes;
+	map->nr_sections = nr_sections;
+	map->nr_subpages = nr_subpages;
+	map->nr_pieces = nr_pieces;
+	out->nodes = (u32 *)(base + offsets[0]);
+	out->sections = (struct physmap_sect *)(base + offsets[1]);
+	out->subpages = (struct physmap_subpage *)(base + offsets[2]);
+	out->pieces = (struct physmap_piece *)(base + offsets[3]);
+	out->chunks = (u32 *)(base + offsets[4]);
+	map->nodes = out->nodes;
+	map->sections = out->sections;
+	map->subpages = out->subpages;
+	map->pieces = out->pieces;
+	map->chunks = out->chunks;
+	return map;
+}
+
+/*
+ * Depth levelling. A lookup leaves its walk after as many node visits as its
+ * path has nodes. When consecutive lookups end after a different number of
+ * visits at random, the walk's exit branch is mispredicted and the CPU
+ * cannot start the next lookup before this one is done; one more visit, to
+ * a node in the cache, costs less. Compaction makes such maps common: in a
+ * PC's memory map half of the 4 GiB span is unassigned and ends after one
+ * visit, most of the rest after two.
+ *
+ * So commit walks PHYSMAP_LEVEL_SAMPLES addresses spread over the span of
+ * the sections (lowest start to highest end) and counts the visits of each.
+ * When two neighbouring counts d - 1 and d each hold at least
+ * 1/PHYSMAP_LEVEL_SHARE of the samples, every leaf met on visit d - 1 in a
+ * node above level 0 becomes an entry that points one level down to a node
+ * whose entries are all that leaf: lookups that met it get the same answer
+ * and the same final check, on visit d. Those nodes are shared, one per
+ * distinct leaf, and at most PHYSMAP_LEVEL_NODES of them; a map that would
+ * need more is left as it is.
+ */
+#define PHYSMAP_LEVEL_SAMPLE_BITS	10
+#define PHYSMAP_LEVEL_SAMPLES		BIT(PHYSMAP_LEVEL_SAMPLE_BITS)
+#define PHYSMAP_LEVEL_SHARE		8
+#define PHYSMAP_LEVEL_NODES		8
+#define PHYSMAP_MAX_LEVELS		DIV_ROUND_UP(64 - PHYSMAP_PAGE_SHIFT_MIN, \
+						     PHYSMAP_NODE_BITS)
+
+/**
+ * struct physmap_levelling - the leaves commit gives one more visit
+ * @depth: lookups that meet them on visit @depth - 1 end on visit @depth.
+ * @first: index of the node that stands for @leaves[0]; the others follow.
+ * @nr_leaves: distinct leaves found so far.
+ * @leaves: those leaf entries.
+ */
+struct physmap_levelling {
+	unsigned int depth;
+	u32 first;
+	u32 nr_leaves;
+	u32 leaves[PHYSMAP_LEVEL_NODES];
+};
+
+/* The first and last byte the sections of @map span; false for none. */
+static bool map_span(const struct physmap_map *map, u64 *first, u64 *last)
+{
+	const struct physmap_sect *sect;
+	u32 i;
+
+	if (map->nr_sections < 2)
+		return false;
+	*first = U64_MAX;
+	*last = 0;
+	for (i = 1; i < map->nr_sections; i++) {
+		sect = &map->sections[i];
+		*first = min(*first, sect->start);
+		*last = max(*last, sect->start + (sect->size - 1));
+	}
+	return true;
+}
+
+/*
+ * The number of visits that levelling makes lookups over the span of @map
+ * end on, or 0 when they do not split between two neighbouring numbers.
+ */
+static unsigned int level_depth(const struct physmap_map *map)
+{
+	unsigned int hist[PHYSMAP_MAX_LEVELS + 1] = { 0 };
+	unsigned int d, visits, best = 0, most = 0;
+	u64 first, last, addr;
+	u32 i, frac;
+
+	if (!map_span(map, &first, &last))
+		return 0;
+	for (i = 0; i < PHYSMAP_LEVEL_SAMPLES; i++) {
+		/* One address in each 1/PHYSMAP_LEVEL_SAMPLES of the span. */
+		frac = i << (32 - PHYSMAP_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 32 - PHYSMAP_LEVEL_SAMPLE_BITS);
+		addr = first + mul_u64_u32_shr(last - first, frac, 32);
+		walk_to_leaf(map, addr >> map->page_shift, &visits);
+		hist[visits]++;
+	}
+	for (d = 2; d <= map->levels; d++) {
+		if (min(hist[d - 1], hist[d]) * PHYSMAP_LEVEL_SHARE <
+		    PHYSMAP_LEVEL_SAMPLES)
+			continue;
+		if (hist[d - 1] + hist[d] >= most) {
+			most = hist[d - 1] + hist[d];
+			best = d;
+		}
+	}
+	return best;
+}
+
+/*
+ * Find the leaves to level in the subtree of @entry, met on visit @visit
+ * with @level levels above the node it points to; with @nodes, the copy's
+ * nodes, point them to their levelling nodes too. Returns false when more
+ * than PHYSMAP_LEVEL_NODES distinct leaves would need levelling.
+ */
+static bool level_entry(struct physmap_levelling *lv,
+			const struct physmap_map *map, u32 *nodes, u32 entry,
+			unsigned int level, unsigned int visit)
+{
+	const u32 *node;
+	unsigned int i;
+	u32 child, k;
+
+	if (!entry_skip(entry) || visit + 1 >= lv->depth)
+		return true;
+	level -= entry_skip(entry);
+	node = &map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS];
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		child = node[i];
+		if (entry_skip(child)) {
+			if (!level_entry(lv, map, nodes, child, level,
+					 visit + 1))
+				return false;
+			continue;
+		}
+		if (visit + 2 != lv->depth || !level)
+			continue;
+		for (k = 0; k < lv->nr_leaves && lv->leaves[k] != child; k++)
+			;
+		if (k == lv->nr_leaves) {
+			if (k == PHYSMAP_LEVEL_NODES)
+				return false;
+			lv->leaves[lv->nr_leaves++] = child;
+		}
+		if (nodes)
+			nodes[node - map->nodes + i] =
+				mk_node_entry(lv->first + k, 1);
+	}
+	return true;
+}
+
+/*
+ * Level the depth of lookups in @map (see level_depth()): return @map when
+ * it needs no levelling, a levelled copy of it when it does (@map is then
+ * freed), or NULL when out of memory (@map is freed too).
+ */
+static struct physmap_map *level_map(struct physmap_map *map)
+{
+	struct physmap_levelling lv = { .depth = level_depth(map) };
+	struct physmap_compactor out;
+	struct physmap_map *copy;
+	u32 k, i;
+
+	if (!lv.depth ||
+	    !level_entry(&lv, map, NULL, map->root, map->levels, 0) ||
+	    !lv.nr_leaves)
+		return map;
+	copy = map_alloc(map->nr_nodes + lv.nr_leaves, map->nr_sections,
+			 map->nr_subpages, map->nr_pieces, &out);
+	if (!copy) {
+		physmap_map_free(map);
+		return NULL;
+	}
+	copy->generation = map->generation;
+	copy->page_shift = map->page_shift;
+	copy->levels = map->levels;
+	copy->root = map->root;
+	memcpy(out.nodes, map->nodes,
+	       array_size(map->nr_nodes, PHYSMAP_NODE_BYTES));
+	memcpy(out.sections, map->sections,
+	       array_size(map->nr_sections, sizeof(*map->sections)));
+	memcpy(out.subpages, map->subpages,
+	       array_size(map->nr_subpages, sizeof(*map->subpages)));
+	memcpy(out.pieces, map->pieces,
+	       array_size(map->nr_pieces, sizeof(*map->pieces)));
+	memcpy(out.chunks, map->chunks,
+	       array_size(map->nr_subpages, (PHYSMAP_SUBPAGE_CHUNKS + 1) *
+			  sizeof(u32)));
+	lv.first = map->nr_nodes;
+	for (k = 0; k < lv.nr_leaves; k++)
+		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++)
+			out.nodes[(size_t)(lv.first + k) * PHYSMAP_NODE_SLOTS +
+				  i] = lv.leaves[k];
+	/* The same walk as above, now writing into the copy. */
+	lv.nr_leaves = 0;
+	level_entry(&lv, copy, out.nodes, copy->root, copy->levels, 0);
+	physmap_map_free(map);
+	return copy;
 }
 
 /**
@@ -776,7 +1022,7 @@ static size_t map_layout(const struct physmap_compactor *pc,
  * @generation: the generation the new map will carry.
  *
  * The copy holds only reachable nodes, in one allocation charged to the
- * caller's memory cgroup.
+ * caller's memory cgroup, and levels the depth of lookups (level_depth()).
  *
  * Return: the new map, or NULL when out of memory.
  */
@@ -784,11 +1030,8 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 				   u64 generation)
 {
 	struct physmap_compactor pc = { .pm = pm };
-	struct physmap_sect *sections;
 	struct physmap_map *map;
-	size_t offsets[5], size;
 	u32 *uniform;
-	char *base;
 
 	uniform = pending_uniform_nodes(pm);
 	if (!uniform)
@@ -796,41 +1039,27 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	/* A first pass only counts what the copy will hold. */
 	pc.uniform = uniform;
 	compact_entry(&pc, pm->root);
-	size = map_layout(&pc, offsets);
-	base = size ? kvmalloc(size, PHYSMAP_GFP) : NULL;
-	if (!base) {
+	map = map_alloc(pc.nr_nodes, pm->nr_sections, pc.nr_subpages,
+			pc.nr_pieces, &pc);
+	if (!map) {
 		kvfree(uniform);
 		return NULL;
 	}
-	map = (struct physmap_map *)base;
-	memset(map, 0, sizeof(*map));
 	map->generation = generation;
-	map->bytes = size;
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
-	map->nr_sections = pm->nr_sections;
-	map->nr_nodes = pc.nr_nodes;
-	map->nr_subpages = pc.nr_subpages;
-	map->nr_pieces = pc.nr_pieces;
-	sections = (struct physmap_sect *)(base + offsets[1]);
-	memcpy(sections, pm->sections,
-	       array_size(pm->nr_sections, sizeof(*sections)));
-
-	pc = (struct physmap_compactor){
-		.pm = pm,
-		.uniform = uniform,
-		.nodes = (u32 *)(base + offsets[0]),
-		.subpages = (struct physmap_subpage *)(base + offsets[2]),
-		.pieces = (struct physmap_piece *)(base + offsets[3]),
-		.chunks = (u32 *)(base + offsets[4]),
-	};
+	memcpy(pc.sections, pm->sections,
+	       array_size(pm->nr_sections, sizeof(*pc.sections)));
+	pc.nr_nodes = 0;
+	pc.nr_subpages = 0;
+	pc.nr_pieces = 0;
 	map->root = compact_entry(&pc, pm->root);
 	kvfree(uniform);
-	map->nodes = pc.nodes;
-	map->sections = sections;
-	map->subpages = pc.subpages;
-	map->pieces = pc.pieces;
-	map->chunks = pc.chunks;
+	if (physmap_levelling) {
+		map = level_map(map);
+		if (!map)
+			return NULL;
+	}
 	map->max_depth = measure_entry(map, map->root);
 	return map;
 }
@@ -948,16 +1177,11 @@ static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 __section(".text.physmap_lookup") __aligned(PHYSMAP_LOOKUP_ALIGN)
 u32 physmap_map_lookup(const struct physmap_map *map, u64 addr)
 {
-	u64 page = addr >> map->page_shift;
-	unsigned int level = map->levels;
 	const struct physmap_sect *sect;
-	u32 entry = map->root;
+	unsigned int visits;
+	u32 entry;
 
-	while (entry_skip(entry)) {
-		level -= entry_skip(entry);
-		entry = map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS +
-				   slot_of(page, level)];
-	}
+	entry = walk_to_leaf(map, addr >> map->page_shift, &visits);
 	if (unlikely(entry_is_subpage(entry)))
 		return lookup_subpage(map, entry_ptr(entry), addr);
 	/* Levels may have been skipped: the leaf may not cover @addr. */

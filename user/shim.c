@@ -4,9 +4,10 @@
 
 #include "knobs.h"
 
-/* Both seed optimizations on, as in the kernel, unless a test says not. */
+/* All optimizations on, as in the kernel, unless a test says not. */
 bool physmap_knob_early_leaves = true;
 bool physmap_knob_compaction = true;
+bool physmap_knob_levelling = true;
 
 static unsigned long fail_countdown;	/* 0: never */
 static bool fail_fired;

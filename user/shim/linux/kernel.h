@@ -9,12 +9,16 @@
 #include <linux/types.h>
 
 #define U32_MAX			UINT32_MAX
+#define U64_MAX			UINT64_MAX
 #define ULL(x)			(x##ULL)
 #define BIT(n)			(1UL << (n))
 #define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
 #define ALIGN(x, a)		(((x) + (a) - 1) & ~((size_t)(a) - 1))
 #define __section(s)		__attribute__((__section__(s)))
 #define __aligned(x)		__attribute__((__aligned__(x)))
+#ifndef __always_inline
+#define __always_inline		inline __attribute__((__always_inline__))
+#endif
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define container_of(ptr, type, member) \

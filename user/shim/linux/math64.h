@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace stand-in for <linux/math64.h>. */
+#ifndef _PHYSMAP_SHIM_MATH64_H
+#define _PHYSMAP_SHIM_MATH64_H
+#include <linux/types.h>
+
+/* (a * mul) >> shift, without losing the product's high bits. */
+static inline u64 mul_u64_u32_shr(u64 a, u32 mul, unsigned int shift)
+{
+	return (u64)(((unsigned __int128)a * mul) >> shift);
+}
+#endif
