@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What each seed optimization buys: the tree core with and without early
- * leaves and compaction, on every shared map and on synthetic maps, beside a
- * sorted array with binary search over the same sections.
+ * leaves and compaction (and physmap's depth levelling), on every shared map
+ * and on synthetic maps, beside a sorted array with binary search over the
+ * same sections.
  *
  *	bench [-q] MAPFILE...	(-q: small synthetic sizes only, for a smoke run)
  *
@@ -232,14 +233,20 @@ static uint64_t pages_covered(const struct input *in)
 	return pages;
 }
 
+/*
+ * "full" is physmap's commit: QEMU's two seeds and depth levelling.
+ * "no-levelling" is QEMU's algorithm as it is; the last three take one seed
+ * or both away from it.
+ */
 static const struct variant {
 	const char *name;
-	bool early, compact;
+	bool early, compact, level;
 } variants[] = {
-	{ "full", true, true },
-	{ "no-compaction", true, false },
-	{ "no-early-leaves", false, true },
-	{ "neither", false, false },
+	{ "full", true, true, true },
+	{ "no-levelling", true, true, false },
+	{ "no-compaction", true, false, false },
+	{ "no-early-leaves", false, true, false },
+	{ "neither", false, false, false },
 };
 
 static void run(const struct input *in)
@@ -263,6 +270,7 @@ static void run(const struct input *in)
 		}
 		physmap_knob_early_leaves = var->early;
 		physmap_knob_compaction = var->compact;
+		physmap_knob_levelling = var->level;
 		t0 = now_ns();
 		pm = physmap_pending_create(12);
 		for (i = 0; i < in->n; i++) {
@@ -301,6 +309,7 @@ static void run(const struct input *in)
 	}
 	physmap_knob_early_leaves = true;
 	physmap_knob_compaction = true;
+	physmap_knob_levelling = true;
 	printf("%-28s %-16s %9s %12zu %10s %9.1f %9.1f %9.1f\n", in->name,
 	       "binary-search", "-", in->n * sizeof(in->s[0]), "-",
 	       time_stream(NULL, in, streams[0]),

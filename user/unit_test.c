@@ -588,6 +588,206 @@ static void test_allocation_failures(void)
 	physmap_shim_fail_nth(0);
 }
 
+/* Nodes a lookup of @addr visits, walked here over the map's own arrays. */
+static unsigned int visits(const struct physmap_map *map, uint64_t addr)
+{
+	uint64_t page = addr >> map->page_shift;
+	unsigned int level = map->levels, n = 0;
+	uint32_t e = map->root;
+
+	while (e & PHYSMAP_ENTRY_SKIP_MASK) {
+		level -= e & PHYSMAP_ENTRY_SKIP_MASK;
+		e = map->nodes[(size_t)(e >> PHYSMAP_ENTRY_PTR_SHIFT) *
+			       PHYSMAP_NODE_SLOTS +
+			       ((page >> (level * PHYSMAP_NODE_BITS)) &
+				(PHYSMAP_NODE_SLOTS - 1))];
+		n++;
+	}
+	return n;
+}
+
+/* How many of 1024 addresses spread over [0, @span) visit @n nodes. */
+static unsigned int count_visits(const struct physmap_map *map,
+				 uint64_t span, unsigned int n)
+{
+	unsigned int i, count = 0;
+
+	for (i = 0; i < 1024; i++)
+		count += visits(map, i * (span / 1024) + 0x123457) == n;
+	return count;
+}
+
+/* Build @s twice, without depth levelling (*@plain) and with it. */
+static struct physmap_map *build_levelled(const struct sec *s, unsigned int n,
+					  struct physmap_map **plain)
+{
+	physmap_knob_levelling = false;
+	*plain = build(12, s, n);
+	physmap_knob_levelling = true;
+	return build(12, s, n);
+}
+
+#define NODE_ENTRY(node, skip) ((node) << PHYSMAP_ENTRY_PTR_SHIFT | (skip))
+#define LEAF(section)	((section) << PHYSMAP_ENTRY_PTR_SHIFT)
+
+/*
+ * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
+ * RAM to 512 MiB, a BIOS in the last 256 KiB below 4 GiB. The root skips
+ * to the node whose entries cover 1 GiB each (level 3 with 64-entry nodes,
+ * level 2 with 512-entry ones): node 0. It ends three quarters of the
+ * lookups over the 4 GiB span, unassigned for 1-3 GiB and the BIOS's leaf
+ * for 3-4 GiB; the first GiB takes a second visit (node 1), and its low
+ * pages a third (node 2). Commit levels visits 1 and 2: node 0's
+ * unassigned entries point to a new node 3 of unassigned entries, its BIOS
+ * entry to a new node 4 of BIOS leaves. Same answers, one walk length.
+ */
+static void test_levelling(void)
+{
+	static const struct sec s[] = {
+		{ 0, 768 * KiB },			/* 1: RAM */
+		{ 768 * KiB, 256 * KiB },		/* 2: ROM */
+		{ 1 * MiB, 511 * MiB },			/* 3: RAM */
+		{ 4 * GiB - 256 * KiB, 256 * KiB },	/* 4: BIOS */
+	};
+	struct physmap_map *plain, *map = build_levelled(s, 4, &plain);
+	const uint32_t *n0 = map->nodes;
+	unsigned int i;
+
+	check_shape9(plain, 3, 1, 3, 3, 0);
+	check_shape6(plain, 3, 1, 5, 3, 0);
+	check_shape9(map, 5, 1, 3, 3, 0);
+	check_shape6(map, 5, 1, 5, 3, 0);
+	CHECK_EQ(NODE_ENTRY(0, ROOT_SKIP(4, 6)), map->root);
+	CHECK_EQ(NODE_ENTRY(1, 1), n0[0]);
+	CHECK_EQ(NODE_ENTRY(4, 1), n0[3]);
+	for (i = 1; i < PHYSMAP_NODE_SLOTS; i++)
+		if (i != 3)
+			CHECK_EQ(NODE_ENTRY(3, 1), n0[i]);
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		CHECK_EQ(LEAF(0), map->nodes[3 * PHYSMAP_NODE_SLOTS + i]);
+		CHECK_EQ(LEAF(4), map->nodes[4 * PHYSMAP_NODE_SLOTS + i]);
+	}
+	CHECK(answers(map) == answers(plain), "levelling changed answers");
+	check_lookup(map, 0, 1);
+	check_lookup(map, 0xc0000, 2);
+	check_lookup(map, 0xfffff, 2);
+	check_lookup(map, 1 * MiB, 3);
+	check_lookup(map, 512 * MiB - 1, 3);
+	check_lookup(map, 512 * MiB, 0);
+	check_lookup(map, 2 * GiB, 0);
+	check_lookup(map, 3 * GiB, 0);		/* through node 4: checked */
+	check_lookup(map, 4 * GiB - 256 * KiB - 1, 0);
+	check_lookup(map, 4 * GiB - 256 * KiB, 4);
+	check_lookup(map, 4 * GiB - 1, 4);
+	check_lookup(map, 4 * GiB, 0);
+	check_lookup(map, TOP, 0);
+	/* Addresses every 4 MiB: 3/4 end on visit 1, then all but 4 on 2. */
+	CHECK_EQ(768, count_visits(plain, 4 * GiB, 1));
+	CHECK(count_visits(map, 4 * GiB, 2) >= 1020, "%u of 1024 on visit 2",
+	      count_visits(map, 4 * GiB, 2));
+	physmap_map_free(map);
+	physmap_map_free(plain);
+}
+
+/*
+ * Levelling needs a split: with one mixed GiB of 16, lookups that take a
+ * second visit are 1/16 of the span, under the 1/8 it asks for; with three
+ * they are 3/16 and the map is levelled. And it gives up past 8 leaves:
+ * ten 1 GiB sections beside four mixed GiBs would need 11 new nodes.
+ */
+static void test_levelling_limits(void)
+{
+	struct sec s[16];
+	struct physmap_map *plain, *map;
+	unsigned int i, n = 0;
+
+	/* GiB 0 mixed (two pages), a section for GiB 15. */
+	s[n++] = (struct sec){ 0, 4 * KiB };
+	s[n++] = (struct sec){ 8 * KiB, 4 * KiB };
+	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
+	map = build_levelled(s, n, &plain);
+	/* The root skips to node 0, whose entry 0 skips to the pages' node. */
+	check_shape9(map, 2, 2, 4, 2, 0);
+	check_shape6(map, 2, 2, 7, 2, 0);
+	CHECK_EQ(2, plain->nr_nodes);
+	CHECK(answers(map) == answers(plain), "answers");
+	physmap_map_free(map);
+	physmap_map_free(plain);
+
+	/* GiBs 1 and 2 mixed too: 3/16 of the span. */
+	n = 0;
+	for (i = 0; i < 3; i++) {
+		s[n++] = (struct sec){ i * GiB, 4 * KiB };
+		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
+	}
+	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
+	map = build_levelled(s, n, &plain);
+	CHECK_EQ(4, plain->nr_nodes);
+	CHECK_EQ(6, map->nr_nodes);
+	CHECK(answers(map) == answers(plain), "answers");
+	check_lookup(map, 15 * GiB, 7);
+	check_lookup(map, 14 * GiB, 0);
+	check_lookup(map, 1 * GiB + 8 * KiB, 4);
+	check_lookup(map, 1 * GiB + 4 * KiB, 0);
+	physmap_map_free(map);
+	physmap_map_free(plain);
+
+	/* Four mixed GiBs, then ten of one section each: left as it is. */
+	n = 0;
+	for (i = 0; i < 4; i++) {
+		s[n++] = (struct sec){ i * GiB, 4 * KiB };
+		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
+	}
+	for (i = 4; i < 14 && n < 16; i++)
+		s[n++] = (struct sec){ i * GiB, 1 * GiB };
+	CHECK_EQ(16, n);
+	map = build_levelled(s, n, &plain);
+	CHECK_EQ(plain->nr_nodes, map->nr_nodes);
+	CHECK(answers(map) == answers(plain), "answers");
+	physmap_map_free(map);
+	physmap_map_free(plain);
+}
+
+/* A commit whose levelled copy cannot be allocated fails whole. */
+static void test_levelling_allocation_failures(void)
+{
+	static const struct sec s[] = {
+		{ 0, 768 * KiB }, { 768 * KiB, 256 * KiB }, { 1 * MiB, 511 * MiB },
+		{ 4 * GiB - 256 * KiB, 256 * KiB },
+	};
+	struct physmap_pending *pm = physmap_pending_create(12);
+	struct physmap_map *ref, *map;
+	unsigned long nth;
+	unsigned int i;
+	uint32_t index;
+	uint64_t want;
+
+	for (i = 0; i < 4; i++) {
+		struct physmap_sect sect = { .start = s[i].start, .size = s[i].size };
+
+		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, &index));
+	}
+	ref = physmap_commit(pm, 1);
+	want = answers(ref);
+	for (nth = 1;; nth++) {
+		physmap_shim_fail_nth(nth);
+		map = physmap_commit(pm, 2);
+		if (!physmap_shim_failed()) {
+			physmap_shim_fail_nth(0);
+			break;
+		}
+		physmap_shim_fail_nth(0);
+		CHECK(!map, "COMMIT with allocation %lu failing", nth);
+	}
+	/* The node-state array, the map, the levelled copy. */
+	CHECK_EQ(4, nth);
+	CHECK(map && map->nr_nodes == ref->nr_nodes && answers(map) == want,
+	      "COMMIT after the failures");
+	physmap_map_free(map);
+	physmap_map_free(ref);
+	physmap_pending_free(pm);
+}
+
 static void test_retire(void)
 {
 	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
@@ -625,6 +825,9 @@ static const struct {
 	{ "page_shift_shapes_tree_not_answers", test_page_shift_shapes_tree_not_answers },
 	{ "add_errors_leave_map_as_it_was", test_add_errors_leave_map_as_it_was },
 	{ "allocation_failures", test_allocation_failures },
+	{ "levelling", test_levelling },
+	{ "levelling_limits", test_levelling_limits },
+	{ "levelling_allocation_failures", test_levelling_allocation_failures },
 	{ "retire", test_retire },
 };
 

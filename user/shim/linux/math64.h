@@ -7,6 +7,6 @@
 /* (a * mul) >> shift, without losing the product's high bits. */
 static inline u64 mul_u64_u32_shr(u64 a, u32 mul, unsigned int shift)
 {
-	return (u64)(((unsigned __int128)a * mul) >> shift);
+	return (u64)(((__uint128_t)a * mul) >> shift);
 }
 #endif
