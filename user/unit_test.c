@@ -689,6 +689,18 @@ static void test_levelling(void)
 	physmap_map_free(plain);
 }
 
+/* Two one-page sections in each of the first @count GiBs; returns 2 @count. */
+static unsigned int mixed_gibs(struct sec *s, unsigned int count)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < count; i++) {
+		s[n++] = (struct sec){ i * GiB, 4 * KiB };
+		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
+	}
+	return n;
+}
+
 /*
  * Levelling needs a split: with one mixed GiB of 16, lookups that take a
  * second visit are 1/16 of the span, under the 1/8 it asks for; with three
@@ -699,11 +711,10 @@ static void test_levelling_limits(void)
 {
 	struct sec s[16];
 	struct physmap_map *plain, *map;
-	unsigned int i, n = 0;
+	unsigned int i, n;
 
 	/* GiB 0 mixed (two pages), a section for GiB 15. */
-	s[n++] = (struct sec){ 0, 4 * KiB };
-	s[n++] = (struct sec){ 8 * KiB, 4 * KiB };
+	n = mixed_gibs(s, 1);
 	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
 	map = build_levelled(s, n, &plain);
 	/* The root skips to node 0, whose entry 0 skips to the pages' node. */
@@ -715,11 +726,7 @@ static void test_levelling_limits(void)
 	physmap_map_free(plain);
 
 	/* GiBs 1 and 2 mixed too: 3/16 of the span. */
-	n = 0;
-	for (i = 0; i < 3; i++) {
-		s[n++] = (struct sec){ i * GiB, 4 * KiB };
-		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
-	}
+	n = mixed_gibs(s, 3);
 	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
 	map = build_levelled(s, n, &plain);
 	CHECK_EQ(4, plain->nr_nodes);
@@ -733,11 +740,7 @@ static void test_levelling_limits(void)
 	physmap_map_free(plain);
 
 	/* Four mixed GiBs, then ten of one section each: left as it is. */
-	n = 0;
-	for (i = 0; i < 4; i++) {
-		s[n++] = (struct sec){ i * GiB, 4 * KiB };
-		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
-	}
+	n = mixed_gibs(s, 4);
 	for (i = 4; i < 14 && n < 16; i++)
 		s[n++] = (struct sec){ i * GiB, 1 * GiB };
 	CHECK_EQ(16, n);
