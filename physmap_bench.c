@@ -159,17 +159,37 @@ static s64 pmb_read_number(const char *path)
 	return val;
 }
 
+/* Write "1" to a small file; false when that fails. */
+static bool pmb_write_one(const char *path)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open(path, O_WRONLY, 0);
+	if (IS_ERR(f))
+		return false;
+	n = kernel_write(f, "1", 1, &pos);
+	filp_close(f, NULL);
+	return n == 1;
+}
+
 /*
- * Bytes held by the objects of a slab cache: objects in use (as SLUB counts
- * them: a CPU's current slab counts as in use) times the size of one object
- * in its slab, from /sys/kernel/slab/CACHE/. The cache must not be merged
- * with others (slab_nomerge, or slub_debug). -1 when unknown.
+ * Bytes held by the objects of a slab cache, from /sys/kernel/slab/CACHE/:
+ * objects in use times the size of one object in its slab. SLUB counts the
+ * free objects of a CPU's slabs as in use, so the cache is shrunk first
+ * (its CPU slabs flushed): otherwise objects freed into a CPU slab and
+ * allocated again would not show. The cache must not be merged with others
+ * (slab_nomerge, or slub_debug). -1 when unknown.
  */
 static s64 pmb_slab_bytes(const char *cache)
 {
 	char path[96];
 	s64 objects, size;
 
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
+	if (!pmb_write_one(path))
+		return -1;
 	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", cache);
 	objects = pmb_read_number(path);
 	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/slab_size", cache);
@@ -274,7 +294,10 @@ static int pmb_maple_fill(struct maple_tree *mt, u32 nr)
  * The maple tree's bytes: the growth of the maple_node slab cache (active
  * objects times object size) over building @copies more trees like it,
  * divided by @copies. Slab growth comes a slab at a time, so small maps
- * are built many times over.
+ * are built many times over. An RCU-mode maple tree frees the nodes it
+ * replaces after a grace period: both counts are taken after rcu_barrier(),
+ * or nodes of earlier trees freed during the build can cancel out the
+ * growth (a smoke run once measured 0 bytes that way).
  */
 static u64 pmb_maple_bytes(u32 nr)
 {
@@ -288,13 +311,15 @@ static u64 pmb_maple_bytes(u32 nr)
 		return 0;
 	for (i = 0; i < copies; i++)
 		mt_init_flags(&mts[i], MT_FLAGS_USE_RCU);
+	rcu_barrier();
 	before = pmb_slab_bytes("maple_node");
 	for (i = 0; i < copies; i++)
 		if (pmb_maple_fill(&mts[i], nr))
 			break;
+	rcu_barrier();
 	after = pmb_slab_bytes("maple_node");
 	if (before < 0 || after < 0)
-		pmb_out("E no /sys/kernel/slab/maple_node/{objects,slab_size}\n");
+		pmb_out("E no /sys/kernel/slab/maple_node/{shrink,objects,slab_size}\n");
 	if (i == copies && before >= 0 && after > before)
 		bytes = div_u64(after - before, copies);
 	for (i = 0; i < copies; i++)
