@@ -20,15 +20,15 @@
  *   checking that the address lies in the section (or the page of the
  *   sub-page) it reached.
  *
- * - Commit then levels the depth of lookups over the span of the sections:
- *   when walks there end on two neighbouring numbers of node visits, leaves
- *   met one visit early point to a node full of that leaf, so that
- *   consecutive lookups leave the walk's loop alike (see level_depth()).
- *
  * - Because of that final check, a subtree that holds leaves of one section
  *   only (and unassigned space) can be that section's leaf: commit does not
  *   copy it either. A sub-page holding a piece of one section only is that
  *   section's leaf as well. Nodes remain only where two sections meet.
+ *
+ * - Last, commit levels the depth of lookups over the span of the sections:
+ *   when walks there end on two neighbouring numbers of node visits, leaves
+ *   met one visit early point to a node full of that leaf, so that
+ *   consecutive lookups leave the walk's loop alike (see level_depth()).
  *
  * The published map is read-only and lookups take no lock: the caller
  * publishes it with RCU and retires the old one with physmap_map_retire().
