@@ -29,6 +29,8 @@
 
 #include "physmap_maps.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #define DBG		"/sys/kernel/debug"
 #define CTL		DBG "/physmap_bench/ctl"
 #define SECTIONS	DBG "/physmap_bench/sections"
@@ -319,12 +321,12 @@ static int full(const char *dir)
 		pm_map_free(&map);
 		fprintf(stderr, "pmbench: %s done\n", name);
 	}
-	for (i = 0; i < sizeof(synth) / sizeof(synth[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(synth); i++) {
 		if (!ctl("synth %u 1", synth[i]))
 			ctl("bench synth-%u 65536 5", synth[i]);
 		fprintf(stderr, "pmbench: synth-%u done\n", synth[i]);
 	}
-	for (i = 0; i < sizeof(commits) / sizeof(commits[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(commits); i++) {
 		if (!ctl("synth %u 2", commits[i]))
 			ctl("commit commit-%u", commits[i]);
 		fprintf(stderr, "pmbench: commit-%u done\n", commits[i]);

@@ -54,12 +54,8 @@
 /* sections of the published map and of the pending one */
 #define NR_PUBLISHED	24
 #define NR_PENDING	40
-/* a pending map whose COMMIT allocates several pages (kmalloc_large,
- * vmalloc fallback) */
+/* a pending map whose COMMIT allocates several pages (kmalloc_large, vmalloc) */
 #define NR_BIG		3000
-/* pairs of one-page sections 2 MiB apart: a 2 KiB node each, so that the
- * published map passes KMALLOC_MAX_SIZE (4 MiB) and only vmalloc can
- * allocate it */
 /*
  * Pairs of one-page sections 1 GiB apart: each pair keeps a 64-entry node
  * of its own (the single-child nodes above it are compacted away), about
