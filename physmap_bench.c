@@ -35,6 +35,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/maple_tree.h>
@@ -244,6 +245,7 @@ static void pmb_set_free(struct pmb_set *set)
 static int pmb_build_physmap(struct pmb_set *set, u64 *add_ns)
 {
 	struct physmap_pending *pm;
+	struct physmap_map *map;
 	struct physmap_sect sect = { };
 	u64 t0 = ktime_get_ns();
 	u32 i, index;
@@ -256,7 +258,8 @@ static int pmb_build_physmap(struct pmb_set *set, u64 *add_ns)
 		sect.start = pmb_sects[i].start;
 		sect.size = pmb_sects[i].size;
 		sect.cookie = i;
-		ret = physmap_pending_add(pm, &sect, PMB_MAX_SECTIONS, &index);
+		ret = physmap_pending_add(pm, &sect, PMB_MAX_SECTIONS, U64_MAX,
+					  &index);
 		if (ret) {
 			physmap_pending_free(pm);
 			return ret;
@@ -265,11 +268,12 @@ static int pmb_build_physmap(struct pmb_set *set, u64 *add_ns)
 	}
 	if (add_ns)
 		*add_ns = ktime_get_ns() - t0;
-	set->map = physmap_commit(pm, 1);
+	map = physmap_commit(pm, 1, U64_MAX);
 	set->build_ns[PMB_PHYSMAP] = ktime_get_ns() - t0;
 	physmap_pending_free(pm);
-	if (!set->map)
-		return -ENOMEM;
+	if (IS_ERR(map))
+		return PTR_ERR(map);
+	set->map = map;
 	set->bytes[PMB_PHYSMAP] = set->map->bytes;
 	return 0;
 }

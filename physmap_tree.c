@@ -34,6 +34,7 @@
  * publishes it with RCU and retires the old one with physmap_map_retire().
  */
 #include <linux/atomic.h>
+#include <linux/err.h>
 #include <linux/export.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
@@ -41,19 +42,22 @@
 #include <linux/minmax.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "physmap_tree.h"
 
 /*
- * Sizes come from userspace: fail big allocations quietly, charge the memcg,
- * and past the memcg's limit fail with ENOMEM rather than invoke the OOM
- * killer (kvmalloc's vmalloc fallback charges page by page, and without
- * __GFP_RETRY_MAYFAIL an ADD over memory.max killed its caller).
+ * Sizes come from userspace: allocations are charged to the caller's memory
+ * cgroup and fail quietly with ENOMEM, never through the OOM killer (see
+ * physmap_alloc()).
  */
-#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | \
-				 __GFP_RETRY_MAYFAIL)
+#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 #define PHYSMAP_NIL		U32_MAX
 /* Alignment of the node array inside a published map's allocation. */
 #define PHYSMAP_MAP_ALIGN	64
@@ -138,6 +142,66 @@ struct physmap_split {
 #endif
 
 static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
+
+/*
+ * Allocate @size bytes for a map. Past a page, kmalloc is tried once without
+ * reclaim or compaction, which can stall for seconds under memory pressure
+ * only to find no contiguous pages; then vmalloc, whose order-0 pages may be
+ * reclaimed for but which fails with ENOMEM rather than invoke the OOM
+ * killer, also past the memory cgroup's limit. (kvmalloc() with
+ * __GFP_RETRY_MAYFAIL would retry reclaim and compaction for the contiguous
+ * attempt as well.) Freed with kvfree().
+ */
+static void *physmap_alloc(size_t size)
+{
+	void *p;
+
+	if (size <= PAGE_SIZE)
+		return kmalloc(size, PHYSMAP_GFP | __GFP_RETRY_MAYFAIL);
+	if (size > INT_MAX)
+		return NULL;
+	p = kmalloc(size, PHYSMAP_GFP | __GFP_NORETRY);
+	if (p)
+		return p;
+	return __vmalloc(size, PHYSMAP_GFP | __GFP_RETRY_MAYFAIL);
+}
+
+/* Steps of a loop between two scheduling points. */
+#define PHYSMAP_STEPS_PER_RESCHED	256
+
+/*
+ * Count one step of a loop of ADD or COMMIT that grows with the map, and
+ * every PHYSMAP_STEPS_PER_RESCHED steps offer to reschedule.
+ *
+ * Return: -EINTR when a fatal signal asks the caller to stop, else 0.
+ */
+static int physmap_step(unsigned int *steps)
+{
+	if (++*steps % PHYSMAP_STEPS_PER_RESCHED)
+		return 0;
+	cond_resched();
+	return fatal_signal_pending(current) ? -EINTR : 0;
+}
+
+/* Bytes copied between two scheduling points by physmap_copy(). */
+#define PHYSMAP_COPY_CHUNK	SZ_1M
+
+/* memcpy() that reschedules and stops with -EINTR on a fatal signal. */
+static int physmap_copy(void *dst, const void *src, size_t size)
+{
+	size_t done, n;
+
+	for (done = 0; done < size; done += n) {
+		n = min_t(size_t, size - done, PHYSMAP_COPY_CHUNK);
+		memcpy((char *)dst + done, (const char *)src + done, n);
+		if (size - done > n) {
+			cond_resched();
+			if (fatal_signal_pending(current))
+				return -EINTR;
+		}
+	}
+	return 0;
+}
 
 static inline unsigned int entry_skip(u32 entry)
 {
@@ -262,24 +326,27 @@ static void physmap_split_range(u64 start, u64 last, unsigned int page_shift,
 	split->last_page = whole_last;
 }
 
-/* Grow a pending array so that it holds at least @need elements. */
-static int physmap_reserve(void **array, u32 *cap, u32 used, u64 need,
-			   size_t elem_size)
+/*
+ * Grow a pending array to @new_cap elements, @used of which are copied.
+ * Returns -ENOMEM, -EINTR on a fatal signal, or 0; on failure the array is
+ * as it was.
+ */
+static int physmap_grow(void **array, u32 *cap, u32 used, u64 new_cap,
+			size_t elem_size)
 {
-	u64 new_cap;
 	void *grown;
 
-	if (need <= *cap)
+	if (new_cap <= *cap)
 		return 0;
-	if (need > PHYSMAP_PTR_MAX)
+	if (new_cap > PHYSMAP_PTR_MAX)
 		return -ENOMEM;
-	new_cap = max3(need, 2ULL * *cap, 16ULL);
-	new_cap = min_t(u64, new_cap, PHYSMAP_PTR_MAX);
-	grown = kvmalloc_array(new_cap, elem_size, PHYSMAP_GFP);
+	grown = physmap_alloc(array_size(new_cap, elem_size));
 	if (!grown)
 		return -ENOMEM;
-	if (used)
-		memcpy(grown, *array, (size_t)used * elem_size);
+	if (physmap_copy(grown, *array, (size_t)used * elem_size)) {
+		kvfree(grown);
+		return -EINTR;
+	}
 	kvfree(*array);
 	*array = grown;
 	*cap = new_cap;
@@ -301,8 +368,8 @@ struct physmap_pending *physmap_pending_create(unsigned int page_shift)
 		return NULL;
 	pm->page_shift = page_shift;
 	pm->levels = DIV_ROUND_UP(64 - page_shift, PHYSMAP_NODE_BITS);
-	if (physmap_reserve((void **)&pm->sections, &pm->cap_sections, 0, 1,
-			    sizeof(*pm->sections))) {
+	if (physmap_grow((void **)&pm->sections, &pm->cap_sections, 0, 16,
+			 sizeof(*pm->sections))) {
 		kfree(pm);
 		return NULL;
 	}
@@ -521,47 +588,133 @@ static u64 pending_nodes_needed(const struct physmap_pending *pm,
 	return nodes;
 }
 
-/* Make room for one more section, whatever shape it takes. */
-static int pending_reserve(struct physmap_pending *pm,
-			   const struct physmap_split *split)
+/*
+ * Capacities of a pending map's arrays: sections, nodes, sub-pages, pieces.
+ * A pending map's memory is what its arrays can hold (pending_bytes()).
+ */
+struct physmap_pending_caps {
+	u64 sections, nodes, subpages, pieces;
+};
+
+static u64 pending_caps_bytes(const struct physmap_pending_caps *caps)
 {
-	u64 nodes = pm->nr_nodes + pending_nodes_needed(pm, split);
+	return sizeof(struct physmap_pending) +
+	       caps->sections * sizeof(struct physmap_sect) +
+	       caps->nodes * PHYSMAP_NODE_BYTES +
+	       caps->subpages * sizeof(struct physmap_pending_subpage) +
+	       caps->pieces * sizeof(struct physmap_pending_piece);
+}
+
+static void pending_caps(const struct physmap_pending *pm,
+			 struct physmap_pending_caps *caps)
+{
+	caps->sections = pm->cap_sections;
+	caps->nodes = pm->cap_nodes;
+	caps->subpages = pm->cap_subpages;
+	caps->pieces = pm->cap_pieces;
+}
+
+/*
+ * What an array of @elem_size-byte elements that holds @cap and needs @need
+ * grows to: by doubling, as far as @room bytes beyond the need allow.
+ * @room is reduced by what the growth takes beyond the need.
+ */
+static u64 grown_cap(u64 cap, u64 need, size_t elem_size, u64 *room)
+{
+	u64 extra;
+
+	if (need <= cap)
+		return cap;
+	extra = min(max3(need, 2 * cap, 16ULL) - need, *room / elem_size);
+	if (need + extra > PHYSMAP_PTR_MAX)
+		extra = need < PHYSMAP_PTR_MAX ? PHYSMAP_PTR_MAX - need : 0;
+	*room -= extra * elem_size;
+	return need + extra;
+}
+
+/*
+ * Make room for one more section, whatever shape it takes, without passing
+ * @max_bytes: arrays grow by doubling, or near the bound by what is left.
+ * On failure the map's contents are unchanged; after -ENOMEM or -EINTR
+ * some arrays may have grown.
+ */
+static int pending_reserve(struct physmap_pending *pm,
+			   const struct physmap_split *split, u64 max_bytes)
+{
+	struct physmap_pending_caps need, want;
+	u64 room;
 	int ret;
 
-	ret = physmap_reserve((void **)&pm->sections, &pm->cap_sections,
-			      pm->nr_sections, (u64)pm->nr_sections + 1,
-			      sizeof(*pm->sections));
+	pending_caps(pm, &need);
+	need.sections = max(need.sections, pm->nr_sections + 1ULL);
+	need.nodes = max(need.nodes, pm->nr_nodes +
+			 pending_nodes_needed(pm, split));
+	need.subpages = max(need.subpages, pm->nr_subpages + 2ULL);
+	need.pieces = max(need.pieces, pm->nr_pieces + 2ULL);
+	if (pending_caps_bytes(&need) > max_bytes)
+		return -ENOSPC;
+	room = max_bytes - pending_caps_bytes(&need);
+	want.nodes = grown_cap(pm->cap_nodes, need.nodes, PHYSMAP_NODE_BYTES,
+			       &room);
+	want.sections = grown_cap(pm->cap_sections, need.sections,
+				  sizeof(*pm->sections), &room);
+	want.subpages = grown_cap(pm->cap_subpages, need.subpages,
+				  sizeof(*pm->subpages), &room);
+	want.pieces = grown_cap(pm->cap_pieces, need.pieces,
+				sizeof(*pm->pieces), &room);
+
+	ret = physmap_grow((void **)&pm->sections, &pm->cap_sections,
+			   pm->nr_sections, want.sections,
+			   sizeof(*pm->sections));
 	if (!ret)
-		ret = physmap_reserve((void **)&pm->nodes, &pm->cap_nodes,
-				      pm->nr_nodes, nodes, PHYSMAP_NODE_BYTES);
+		ret = physmap_grow((void **)&pm->nodes, &pm->cap_nodes,
+				   pm->nr_nodes, want.nodes, PHYSMAP_NODE_BYTES);
 	if (!ret)
-		ret = physmap_reserve((void **)&pm->subpages,
-				      &pm->cap_subpages, pm->nr_subpages,
-				      (u64)pm->nr_subpages + 2,
-				      sizeof(*pm->subpages));
+		ret = physmap_grow((void **)&pm->subpages, &pm->cap_subpages,
+				   pm->nr_subpages, want.subpages,
+				   sizeof(*pm->subpages));
 	if (!ret)
-		ret = physmap_reserve((void **)&pm->pieces, &pm->cap_pieces,
-				      pm->nr_pieces, (u64)pm->nr_pieces + 2,
-				      sizeof(*pm->pieces));
+		ret = physmap_grow((void **)&pm->pieces, &pm->cap_pieces,
+				   pm->nr_pieces, want.pieces,
+				   sizeof(*pm->pieces));
 	return ret;
 }
+
+/**
+ * physmap_pending_bytes() - memory a pending map holds
+ * @pm: the pending map.
+ *
+ * Return: the bytes of its header and of its arrays, used or not.
+ */
+size_t physmap_pending_bytes(const struct physmap_pending *pm)
+{
+	struct physmap_pending_caps cap;
+
+	pending_caps(pm, &cap);
+	return pending_caps_bytes(&cap);
+}
+EXPORT_SYMBOL_NS_GPL(physmap_pending_bytes, PHYSMAP);
 
 /**
  * physmap_pending_add() - add a section to a pending map
  * @pm: the pending map.
  * @sect: the section; its range must satisfy physmap_range_valid().
  * @max_sections: the most sections the map may hold.
+ * @max_bytes: the most bytes the map may hold (physmap_pending_bytes()).
  * @index: set to the new section's index on success.
  *
- * On failure the pending map is left exactly as it was.
+ * On failure the pending map holds the same sections as before.
  *
  * Return: 0, -EINVAL for an invalid range, -EEXIST when the range overlaps
- * a section already in the map, -ENOSPC past @max_sections, -ENOMEM.
+ * a section already in the map, -ENOSPC past @max_sections or @max_bytes,
+ * -ENOMEM, or -EINTR when a fatal signal stopped a long copy.
  */
 int physmap_pending_add(struct physmap_pending *pm,
 			const struct physmap_sect *sect, u32 max_sections,
-			u32 *index)
+			u64 max_bytes, u32 *index)
 {
+	int ret;
+
 	struct physmap_split split;
 	unsigned int i;
 	u32 section;
@@ -574,8 +727,9 @@ int physmap_pending_add(struct physmap_pending *pm,
 		return -EEXIST;
 	if (pm->nr_sections - 1 >= min(max_sections, PHYSMAP_PTR_MAX - 1))
 		return -ENOSPC;
-	if (pending_reserve(pm, &split))
-		return -ENOMEM;
+	ret = pending_reserve(pm, &split, max_bytes);
+	if (ret)
+		return ret;
 
 	/* Nothing below can fail: room for the worst case is reserved. */
 	section = pm->nr_sections++;
@@ -595,11 +749,55 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
 /* In physmap_compactor.uniform: the subtree holds more than one section. */
 #define PHYSMAP_MIXED		U32_MAX
 
+/*
+ * Depth levelling. A lookup leaves its walk after as many node visits as its
+ * path has nodes. When consecutive lookups end after a different number of
+ * visits at random, the walk's exit branch is mispredicted and the CPU
+ * cannot start the next lookup before this one is done; one more visit, to
+ * a node in the cache, costs less. Compaction makes such maps common: in a
+ * PC's memory map half of the 4 GiB span is unassigned and ends after one
+ * visit, most of the rest after two.
+ *
+ * So commit counts the visits that lookups of PHYSMAP_LEVEL_SAMPLES
+ * addresses spread over the span of the sections (lowest start to highest
+ * end) will make in the compacted map. When two neighbouring counts d - 1
+ * and d each hold at least 1/PHYSMAP_LEVEL_SHARE of the samples, every leaf
+ * met on visit d - 1 in a node above level 0 becomes an entry that points
+ * one level down to a node whose entries are all that leaf: lookups that met
+ * it get the same answer and the same final check, on visit d. Those nodes
+ * are shared, one per distinct leaf, and at most PHYSMAP_LEVEL_NODES of
+ * them; a map that would need more is left as it is. Compaction's counting
+ * pass finds the leaves and its copying pass writes the entries, so
+ * levelling walks no tree of its own.
+ */
+#define PHYSMAP_LEVEL_SAMPLE_BITS	10
+#define PHYSMAP_LEVEL_SAMPLES		BIT(PHYSMAP_LEVEL_SAMPLE_BITS)
+#define PHYSMAP_LEVEL_SHARE		8
+#define PHYSMAP_LEVEL_NODES		8
+#define PHYSMAP_MAX_LEVELS		DIV_ROUND_UP(64 - PHYSMAP_PAGE_SHIFT_MIN, \
+						     PHYSMAP_NODE_BITS)
+
+/**
+ * struct physmap_levelling - the leaves commit gives one more visit
+ * @depth: lookups that meet them on visit @depth - 1 end on visit @depth;
+ *         0 for no levelling.
+ * @first: index of the node that stands for @leaves[0]; the others follow.
+ * @nr_leaves: distinct leaves found.
+ * @leaves: those leaf entries.
+ */
+struct physmap_levelling {
+	unsigned int depth;
+	u32 first;
+	u32 nr_leaves;
+	u32 leaves[PHYSMAP_LEVEL_NODES];
+};
+
 /**
  * struct physmap_compactor - state of one commit
  * @pm: the pending map being copied.
  * @uniform: per pending node, the one section its subtree holds, or
  *           PHYSMAP_MIXED.
+ * @lv: the leaves to level.
  * @nodes: the copy's nodes; NULL while only counting.
  * @sections: the copy's sections; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
@@ -608,10 +806,16 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
+ * @max_depth: the most nodes a lookup of the copy visits.
+ * @skip_entries: entries of the copy that skip more than one level.
+ * @skipped_levels: levels they skip beyond one each, added up.
+ * @steps: pending nodes and sections visited, for physmap_step().
+ * @err: -EINTR once a fatal signal stopped the walk, else 0.
  */
 struct physmap_compactor {
 	const struct physmap_pending *pm;
 	const u32 *uniform;
+	struct physmap_levelling lv;
 	u32 *nodes;
 	struct physmap_sect *sections;
 	struct physmap_subpage *subpages;
@@ -620,6 +824,11 @@ struct physmap_compactor {
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
+	u32 max_depth;
+	u32 skip_entries;
+	u32 skipped_levels;
+	unsigned int steps;
+	int err;
 };
 
 /* The chunk table of a sub-page's @count pieces, sorted by offset. */
@@ -683,19 +892,25 @@ static u32 pending_uniform(const struct physmap_pending *pm,
 /*
  * The one section of every pending node's subtree, or PHYSMAP_MIXED. Nodes
  * are allocated after their parents, so walking them backwards meets every
- * child before its parent. Returns NULL when out of memory.
+ * child before its parent. Returns the array, or an ERR_PTR(): -ENOMEM, or
+ * -EINTR on a fatal signal.
  */
 static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
 {
 	u32 *uniform, node, i, u, sect;
+	unsigned int steps = 0;
 
-	uniform = kvmalloc_array(max(pm->nr_nodes, 1U), sizeof(*uniform),
-				 PHYSMAP_GFP);
+	uniform = physmap_alloc(array_size(max(pm->nr_nodes, 1U),
+					   sizeof(*uniform)));
 	if (!uniform)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	for (node = pm->nr_nodes; node--;) {
 		const u32 *slots = pending_node(pm, node);
 
+		if (physmap_step(&steps)) {
+			kvfree(uniform);
+			return ERR_PTR(-EINTR);
+		}
 		sect = 0;
 		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
 			if (!slots[i])
@@ -712,15 +927,154 @@ static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
 	return uniform;
 }
 
-/*
- * Copy the subtree of @entry, an entry of the pending map, and return the
- * entry that stands for it in the copy. A subtree of one section becomes
- * that section's leaf. A node with a single valid child is left out: the
- * returned entry skips it, or is the child leaf itself.
- */
-static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
+/* Count an entry of the copy in the shape counters of @pc. */
+static void count_entry(struct physmap_compactor *pc, u32 entry)
 {
-	unsigned int i, valid = 0, only = 0;
+	if (entry_skip(entry) > 1) {
+		pc->skip_entries++;
+		pc->skipped_levels += entry_skip(entry) - 1;
+	}
+}
+
+/* Whether a pending node is left out of the copy: one section, or one child. */
+static bool pending_node_skipped(const struct physmap_compactor *pc, u32 node,
+				 unsigned int *only)
+{
+	const u32 *slots = pending_node(pc->pm, node);
+	unsigned int i, valid = 0;
+
+	if (!physmap_compaction)
+		return false;
+	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		if (slots[i]) {
+			valid++;
+			*only = i;
+		}
+	}
+	return valid == 1;
+}
+
+/*
+ * The nodes of the copy a lookup of @page will visit: the pending nodes on
+ * its path that compaction copies. A node left out for its single child
+ * leads to that child whatever the page.
+ */
+static unsigned int pending_visits(const struct physmap_compactor *pc,
+				   u64 page)
+{
+	const struct physmap_pending *pm = pc->pm;
+	unsigned int level = pm->levels, visits = 0, only = 0;
+	u32 entry = pm->root, node;
+
+	while (entry_skip(entry)) {
+		node = entry_ptr(entry);
+		if (physmap_compaction && pc->uniform[node] != PHYSMAP_MIXED)
+			break;
+		level--;
+		if (pending_node_skipped(pc, node, &only)) {
+			entry = pending_node(pm, node)[only];
+			continue;
+		}
+		visits++;
+		entry = pending_node(pm, node)[slot_of(page, level)];
+	}
+	return visits;
+}
+
+/* The first and last byte the sections of @pc->pm span; false for none. */
+static bool pending_span(struct physmap_compactor *pc, u64 *first, u64 *last)
+{
+	const struct physmap_pending *pm = pc->pm;
+	const struct physmap_sect *sect;
+	u32 i;
+
+	if (pm->nr_sections < 2)
+		return false;
+	*first = U64_MAX;
+	*last = 0;
+	for (i = 1; i < pm->nr_sections; i++) {
+		pc->err = physmap_step(&pc->steps);
+		if (pc->err)
+			return false;
+		sect = &pm->sections[i];
+		*first = min(*first, sect->start);
+		*last = max(*last, sect->start + (sect->size - 1));
+	}
+	return true;
+}
+
+/*
+ * The number of visits that levelling makes lookups over the span of the
+ * copy end on, or 0 when they do not split between two neighbouring
+ * numbers.
+ */
+static unsigned int level_depth(struct physmap_compactor *pc)
+{
+	unsigned int hist[PHYSMAP_MAX_LEVELS + 1] = { 0 };
+	unsigned int d, best = 0, most = 0;
+	u64 first, last, addr;
+	u32 i, frac;
+
+	if (!pending_span(pc, &first, &last))
+		return 0;
+	for (i = 0; i < PHYSMAP_LEVEL_SAMPLES; i++) {
+		/* One address in each 1/PHYSMAP_LEVEL_SAMPLES of the span. */
+		frac = i << (32 - PHYSMAP_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 32 - PHYSMAP_LEVEL_SAMPLE_BITS);
+		addr = first + mul_u64_u32_shr(last - first, frac, 32);
+		hist[pending_visits(pc, addr >> pc->pm->page_shift)]++;
+	}
+	for (d = 2; d <= pc->pm->levels; d++) {
+		if (min(hist[d - 1], hist[d]) * PHYSMAP_LEVEL_SHARE <
+		    PHYSMAP_LEVEL_SAMPLES)
+			continue;
+		if (hist[d - 1] + hist[d] >= most) {
+			most = hist[d - 1] + hist[d];
+			best = d;
+		}
+	}
+	return best;
+}
+
+/*
+ * The entry that stands for @leaf, met on visit @visit in a node of the
+ * copy whose entries are at @level: the leaf, or a levelling node's entry.
+ * While counting, it notes the leaves to level; past PHYSMAP_LEVEL_NODES of
+ * them it turns levelling off.
+ */
+static u32 level_leaf(struct physmap_compactor *pc, u32 leaf,
+		      unsigned int level, unsigned int visit)
+{
+	struct physmap_levelling *lv = &pc->lv;
+	u32 k;
+
+	if (!lv->depth || visit + 1 != lv->depth || !level)
+		return leaf;
+	for (k = 0; k < lv->nr_leaves && lv->leaves[k] != leaf; k++)
+		;
+	if (k == lv->nr_leaves) {
+		if (pc->nodes)
+			return leaf;	/* cannot happen: counted before */
+		if (k == PHYSMAP_LEVEL_NODES) {
+			lv->depth = 0;
+			return leaf;
+		}
+		lv->leaves[lv->nr_leaves++] = leaf;
+	}
+	return mk_node_entry(lv->first + k, 1);
+}
+
+/*
+ * Copy the subtree of @entry, an entry of the pending map covering @level,
+ * below @depth nodes of the copy, and return the entry that stands for it
+ * in the copy. A subtree of one section becomes that section's leaf. A node
+ * with a single valid child is left out: the returned entry skips it, or is
+ * the child leaf itself. Each pending node is visited once.
+ */
+static u32 compact_entry(struct physmap_compactor *pc, u32 entry,
+			 unsigned int level, unsigned int depth)
+{
+	unsigned int i, only = 0;
 	const u32 *node;
 	u32 copy, child;
 	u32 *out = NULL;
@@ -733,59 +1087,44 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry)
 	if (!entry_skip(entry))
 		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
 						 entry;
+	if (!pc->err)
+		pc->err = physmap_step(&pc->steps);
+	if (pc->err)
+		return 0;
 	node = pending_node(pc->pm, entry_ptr(entry));
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
-		if (node[i]) {
-			valid++;
-			only = i;
-		}
-	}
-	if (valid == 1 && physmap_compaction) {
-		child = compact_entry(pc, node[only]);
+	if (pending_node_skipped(pc, entry_ptr(entry), &only)) {
+		child = compact_entry(pc, node[only], level - 1, depth);
 		if (!entry_skip(child))
 			return child;
 		return mk_node_entry(entry_ptr(child), entry_skip(child) + 1);
 	}
 	/* Parents come before their children: lookups walk forward. */
 	copy = pc->nr_nodes++;
+	pc->max_depth = max(pc->max_depth, depth + 1);
 	if (pc->nodes)
 		out = &pc->nodes[(size_t)copy * PHYSMAP_NODE_SLOTS];
 	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
-		child = node[i] ? compact_entry(pc, node[i]) : 0;
-		if (out)
+		child = node[i] ? compact_entry(pc, node[i], level - 1,
+						depth + 1) : 0;
+		if (!entry_skip(child))
+			child = level_leaf(pc, child, level - 1, depth + 1);
+		if (out) {
 			out[i] = child;
+			count_entry(pc, child);
+		}
 	}
 	return mk_node_entry(copy, 1);
-}
-
-/* Count skips and the deepest path of the compacted tree below @entry. */
-static unsigned int measure_entry(struct physmap_map *map, u32 entry)
-{
-	unsigned int i, child, depth = 0;
-	const u32 *node;
-
-	if (!entry_skip(entry))
-		return 0;
-	if (entry_skip(entry) > 1) {
-		map->skip_entries++;
-		map->skipped_levels += entry_skip(entry) - 1;
-	}
-	node = &map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS];
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
-		child = measure_entry(map, node[i]);
-		depth = max(depth, child);
-	}
-	return depth + 1;
 }
 
 /*
  * Allocate a map with room for @nr_nodes nodes, @nr_sections sections,
  * @nr_subpages sub-pages and @nr_pieces pieces, all in one allocation, and
- * point @out's arrays (and the map's) at them. Returns NULL when out of
- * memory.
+ * point @out's arrays (and the map's) at them. Returns the map, or an
+ * ERR_PTR(): -ENOSPC when it would take more than @max_bytes, -ENOMEM.
  */
 static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 				     u32 nr_subpages, u32 nr_pieces,
+				     u64 max_bytes,
 				     struct physmap_compactor *out)
 {
 	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
@@ -809,11 +1148,11 @@ static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	size = size_add(size, array_size(nr_subpages,
 					 (PHYSMAP_SUBPAGE_CHUNKS + 1) *
 					 sizeof(u32)));
-	if (size == SIZE_MAX)
-		return NULL;
-	base = kvmalloc(size, PHYSMAP_GFP);
+	if (size == SIZE_MAX || size > max_bytes)
+		return ERR_PTR(-ENOSPC);
+	base = physmap_alloc(size);
 	if (!base)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	map = (struct physmap_map *)base;
 	memset(map, 0, sizeof(*map));
 	map->bytes = size;
@@ -834,233 +1173,105 @@ static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	return map;
 }
 
-/*
- * Depth levelling. A lookup leaves its walk after as many node visits as its
- * path has nodes. When consecutive lookups end after a different number of
- * visits at random, the walk's exit branch is mispredicted and the CPU
- * cannot start the next lookup before this one is done; one more visit, to
- * a node in the cache, costs less. Compaction makes such maps common: in a
- * PC's memory map half of the 4 GiB span is unassigned and ends after one
- * visit, most of the rest after two.
- *
- * So commit walks PHYSMAP_LEVEL_SAMPLES addresses spread over the span of
- * the sections (lowest start to highest end) and counts the visits of each.
- * When two neighbouring counts d - 1 and d each hold at least
- * 1/PHYSMAP_LEVEL_SHARE of the samples, every leaf met on visit d - 1 in a
- * node above level 0 becomes an entry that points one level down to a node
- * whose entries are all that leaf: lookups that met it get the same answer
- * and the same final check, on visit d. Those nodes are shared, one per
- * distinct leaf, and at most PHYSMAP_LEVEL_NODES of them; a map that would
- * need more is left as it is.
- */
-#define PHYSMAP_LEVEL_SAMPLE_BITS	10
-#define PHYSMAP_LEVEL_SAMPLES		BIT(PHYSMAP_LEVEL_SAMPLE_BITS)
-#define PHYSMAP_LEVEL_SHARE		8
-#define PHYSMAP_LEVEL_NODES		8
-#define PHYSMAP_MAX_LEVELS		DIV_ROUND_UP(64 - PHYSMAP_PAGE_SHIFT_MIN, \
-						     PHYSMAP_NODE_BITS)
-
-/**
- * struct physmap_levelling - the leaves commit gives one more visit
- * @depth: lookups that meet them on visit @depth - 1 end on visit @depth.
- * @first: index of the node that stands for @leaves[0]; the others follow.
- * @nr_leaves: distinct leaves found so far.
- * @leaves: those leaf entries.
- */
-struct physmap_levelling {
-	unsigned int depth;
-	u32 first;
-	u32 nr_leaves;
-	u32 leaves[PHYSMAP_LEVEL_NODES];
-};
-
-/* The first and last byte the sections of @map span; false for none. */
-static bool map_span(const struct physmap_map *map, u64 *first, u64 *last)
+/* Fill the levelling nodes of @pc's copy, each with its one leaf. */
+static void level_nodes(struct physmap_compactor *pc)
 {
-	const struct physmap_sect *sect;
-	u32 i;
+	const struct physmap_levelling *lv = &pc->lv;
+	u32 k, i, *node;
 
-	if (map->nr_sections < 2)
-		return false;
-	*first = U64_MAX;
-	*last = 0;
-	for (i = 1; i < map->nr_sections; i++) {
-		sect = &map->sections[i];
-		*first = min(*first, sect->start);
-		*last = max(*last, sect->start + (sect->size - 1));
-	}
-	return true;
-}
-
-/*
- * The number of visits that levelling makes lookups over the span of @map
- * end on, or 0 when they do not split between two neighbouring numbers.
- */
-static unsigned int level_depth(const struct physmap_map *map)
-{
-	unsigned int hist[PHYSMAP_MAX_LEVELS + 1] = { 0 };
-	unsigned int d, visits, best = 0, most = 0;
-	u64 first, last, addr;
-	u32 i, frac;
-
-	if (!map_span(map, &first, &last))
-		return 0;
-	for (i = 0; i < PHYSMAP_LEVEL_SAMPLES; i++) {
-		/* One address in each 1/PHYSMAP_LEVEL_SAMPLES of the span. */
-		frac = i << (32 - PHYSMAP_LEVEL_SAMPLE_BITS) |
-		       hash_32(i, 32 - PHYSMAP_LEVEL_SAMPLE_BITS);
-		addr = first + mul_u64_u32_shr(last - first, frac, 32);
-		walk_to_leaf(map, addr >> map->page_shift, &visits);
-		hist[visits]++;
-	}
-	for (d = 2; d <= map->levels; d++) {
-		if (min(hist[d - 1], hist[d]) * PHYSMAP_LEVEL_SHARE <
-		    PHYSMAP_LEVEL_SAMPLES)
-			continue;
-		if (hist[d - 1] + hist[d] >= most) {
-			most = hist[d - 1] + hist[d];
-			best = d;
-		}
-	}
-	return best;
-}
-
-/*
- * Find the leaves to level in the subtree of @entry, met on visit @visit
- * with @level levels above the node it points to; with @nodes, the copy's
- * nodes, point them to their levelling nodes too. Returns false when more
- * than PHYSMAP_LEVEL_NODES distinct leaves would need levelling.
- */
-static bool level_entry(struct physmap_levelling *lv,
-			const struct physmap_map *map, u32 *nodes, u32 entry,
-			unsigned int level, unsigned int visit)
-{
-	const u32 *node;
-	unsigned int i;
-	u32 child, k;
-
-	if (!entry_skip(entry) || visit + 1 >= lv->depth)
-		return true;
-	level -= entry_skip(entry);
-	node = &map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS];
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
-		child = node[i];
-		if (entry_skip(child)) {
-			if (!level_entry(lv, map, nodes, child, level,
-					 visit + 1))
-				return false;
-			continue;
-		}
-		if (visit + 2 != lv->depth || !level)
-			continue;
-		for (k = 0; k < lv->nr_leaves && lv->leaves[k] != child; k++)
-			;
-		if (k == lv->nr_leaves) {
-			if (k == PHYSMAP_LEVEL_NODES)
-				return false;
-			lv->leaves[lv->nr_leaves++] = child;
-		}
-		if (nodes)
-			nodes[node - map->nodes + i] =
-				mk_node_entry(lv->first + k, 1);
-	}
-	return true;
-}
-
-/*
- * Level the depth of lookups in @map (see level_depth()): return @map when
- * it needs no levelling, a levelled copy of it when it does (@map is then
- * freed), or NULL when out of memory (@map is freed too).
- */
-static struct physmap_map *level_map(struct physmap_map *map)
-{
-	struct physmap_levelling lv = { .depth = level_depth(map) };
-	struct physmap_compactor out;
-	struct physmap_map *copy;
-	u32 k, i;
-
-	if (!lv.depth ||
-	    !level_entry(&lv, map, NULL, map->root, map->levels, 0) ||
-	    !lv.nr_leaves)
-		return map;
-	copy = map_alloc(map->nr_nodes + lv.nr_leaves, map->nr_sections,
-			 map->nr_subpages, map->nr_pieces, &out);
-	if (!copy) {
-		physmap_map_free(map);
-		return NULL;
-	}
-	copy->generation = map->generation;
-	copy->page_shift = map->page_shift;
-	copy->levels = map->levels;
-	copy->root = map->root;
-	memcpy(out.nodes, map->nodes,
-	       array_size(map->nr_nodes, PHYSMAP_NODE_BYTES));
-	memcpy(out.sections, map->sections,
-	       array_size(map->nr_sections, sizeof(*map->sections)));
-	memcpy(out.subpages, map->subpages,
-	       array_size(map->nr_subpages, sizeof(*map->subpages)));
-	memcpy(out.pieces, map->pieces,
-	       array_size(map->nr_pieces, sizeof(*map->pieces)));
-	memcpy(out.chunks, map->chunks,
-	       array_size(map->nr_subpages, (PHYSMAP_SUBPAGE_CHUNKS + 1) *
-			  sizeof(u32)));
-	lv.first = map->nr_nodes;
-	for (k = 0; k < lv.nr_leaves; k++)
+	for (k = 0; k < lv->nr_leaves; k++) {
+		node = &pc->nodes[(size_t)(lv->first + k) * PHYSMAP_NODE_SLOTS];
 		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++)
-			out.nodes[(size_t)(lv.first + k) * PHYSMAP_NODE_SLOTS +
-				  i] = lv.leaves[k];
-	/* The same walk as above, now writing into the copy. */
-	lv.nr_leaves = 0;
-	level_entry(&lv, copy, out.nodes, copy->root, copy->levels, 0);
-	physmap_map_free(map);
-	return copy;
+			node[i] = lv->leaves[k];
+	}
+	if (lv->nr_leaves)
+		pc->max_depth = max(pc->max_depth, lv->depth);
+}
+
+/*
+ * Count what the copy of @pc->pm holds, with the leaves levelling needs,
+ * and allocate it; an ERR_PTR() on failure.
+ */
+static struct physmap_map *compact_count(struct physmap_compactor *pc,
+					 u64 max_bytes)
+{
+	const struct physmap_pending *pm = pc->pm;
+	struct physmap_map *map;
+
+	if (physmap_levelling)
+		pc->lv.depth = level_depth(pc);
+	compact_entry(pc, pm->root, pm->levels, 0);
+	if (pc->err)
+		return ERR_PTR(pc->err);
+	if (!pc->lv.depth)
+		pc->lv.nr_leaves = 0;
+	pc->lv.first = pc->nr_nodes;
+	map = map_alloc(pc->nr_nodes + pc->lv.nr_leaves, pm->nr_sections,
+			pc->nr_subpages, pc->nr_pieces, max_bytes, pc);
+	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_leaves) {
+		/* Levelling is worth less than fitting in the bound. */
+		pc->lv.depth = 0;
+		pc->lv.nr_leaves = 0;
+		map = map_alloc(pc->nr_nodes, pm->nr_sections, pc->nr_subpages,
+				pc->nr_pieces, max_bytes, pc);
+	}
+	return map;
 }
 
 /**
  * physmap_commit() - compact a pending map into a publishable map
  * @pm: the pending map; it is not changed.
  * @generation: the generation the new map will carry.
+ * @max_bytes: the most bytes the new map may take.
  *
  * The copy holds only reachable nodes, in one allocation charged to the
- * caller's memory cgroup, and levels the depth of lookups (level_depth()).
+ * caller's memory cgroup, and levels the depth of lookups (level_depth())
+ * when that fits in @max_bytes. It walks each pending node twice, once to
+ * count and once to copy, and reschedules as it goes.
  *
- * Return: the new map, or NULL when out of memory.
+ * Return: the new map, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM,
+ * or -EINTR when a fatal signal stopped it.
  */
 struct physmap_map *physmap_commit(const struct physmap_pending *pm,
-				   u64 generation)
+				   u64 generation, u64 max_bytes)
 {
 	struct physmap_compactor pc = { .pm = pm };
 	struct physmap_map *map;
 	u32 *uniform;
 
 	uniform = pending_uniform_nodes(pm);
-	if (!uniform)
-		return NULL;
-	/* A first pass only counts what the copy will hold. */
+	if (IS_ERR(uniform))
+		return ERR_CAST(uniform);
 	pc.uniform = uniform;
-	compact_entry(&pc, pm->root);
-	map = map_alloc(pc.nr_nodes, pm->nr_sections, pc.nr_subpages,
-			pc.nr_pieces, &pc);
-	if (!map) {
-		kvfree(uniform);
-		return NULL;
-	}
+	map = compact_count(&pc, max_bytes);
+	if (IS_ERR(map))
+		goto out;
 	map->generation = generation;
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
-	memcpy(pc.sections, pm->sections,
-	       array_size(pm->nr_sections, sizeof(*pc.sections)));
+	if (physmap_copy(pc.sections, pm->sections,
+			 array_size(pm->nr_sections, sizeof(*pc.sections)))) {
+		physmap_map_free(map);
+		map = ERR_PTR(-EINTR);
+		goto out;
+	}
 	pc.nr_nodes = 0;
 	pc.nr_subpages = 0;
 	pc.nr_pieces = 0;
-	map->root = compact_entry(&pc, pm->root);
-	kvfree(uniform);
-	if (physmap_levelling) {
-		map = level_map(map);
-		if (!map)
-			return NULL;
+	pc.max_depth = 0;
+	map->root = compact_entry(&pc, pm->root, pm->levels, 0);
+	if (pc.err) {
+		physmap_map_free(map);
+		map = ERR_PTR(pc.err);
+		goto out;
 	}
-	map->max_depth = measure_entry(map, map->root);
+	count_entry(&pc, map->root);
+	level_nodes(&pc);
+	map->max_depth = pc.max_depth;
+	map->skip_entries = pc.skip_entries;
+	map->skipped_levels = pc.skipped_levels;
+out:
+	kvfree(uniform);
 	return map;
 }
 EXPORT_SYMBOL_NS_GPL(physmap_commit, PHYSMAP);
@@ -1075,36 +1286,115 @@ void physmap_map_free(struct physmap_map *map)
 }
 EXPORT_SYMBOL_NS_GPL(physmap_map_free, PHYSMAP);
 
+/* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
+static void *map_rebase(struct physmap_map *copy,
+			const struct physmap_map *map, const void *p)
+{
+	return (char *)copy + ((const char *)p - (const char *)map);
+}
+
+/**
+ * physmap_map_dup() - a private copy of a map
+ * @map: the map; the caller keeps it alive while this runs.
+ *
+ * Return: the copy, to be freed with physmap_map_free(), or NULL when out
+ * of memory.
+ */
+struct physmap_map *physmap_map_dup(const struct physmap_map *map)
+{
+	struct physmap_map *copy = physmap_alloc(map->bytes);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, map, map->bytes);
+	copy->nodes = map_rebase(copy, map, map->nodes);
+	copy->sections = map_rebase(copy, map, map->sections);
+	copy->subpages = map_rebase(copy, map, map->subpages);
+	copy->pieces = map_rebase(copy, map, map->pieces);
+	copy->chunks = map_rebase(copy, map, map->chunks);
+	return copy;
+}
+
+/**
+ * physmap_backlog_create() - start counting one owner's retired maps
+ *
+ * An owner (an open file) passes its backlog to physmap_map_retire(), which
+ * bounds the bytes of its maps that wait for grace periods. The backlog
+ * lives until its owner has put it and its last retired map is freed.
+ *
+ * Return: the backlog with one reference, the owner's, or NULL when out of
+ * memory.
+ */
+struct physmap_backlog *physmap_backlog_create(void)
+{
+	struct physmap_backlog *backlog;
+
+	backlog = kzalloc(sizeof(*backlog), PHYSMAP_GFP);
+	if (backlog)
+		refcount_set(&backlog->refs, 1);
+	return backlog;
+}
+EXPORT_SYMBOL_NS_GPL(physmap_backlog_create, PHYSMAP);
+
+/**
+ * physmap_backlog_put() - drop a reference to a backlog
+ * @backlog: the backlog, or NULL.
+ */
+void physmap_backlog_put(struct physmap_backlog *backlog)
+{
+	if (backlog && refcount_dec_and_test(&backlog->refs))
+		kfree(backlog);
+}
+EXPORT_SYMBOL_NS_GPL(physmap_backlog_put, PHYSMAP);
+
 static void physmap_map_free_rcu(struct rcu_head *head)
 {
 	struct physmap_map *map = container_of(head, struct physmap_map, rcu);
+	struct physmap_backlog *backlog = map->backlog;
 
 	atomic_long_sub(map->bytes, &physmap_retired);
+	atomic_long_sub(map->bytes, &backlog->bytes);
 	kvfree(map);
+	physmap_backlog_put(backlog);
 }
 
 /**
  * physmap_map_retire() - free a map once readers are done with it
  * @map: a map already unpublished, or NULL.
+ * @backlog: the backlog of the map's owner.
  * @max_backlog: the most bytes of retired maps that may wait for grace
- *               periods, over all maps.
+ *               periods, over all owners; one owner's share is
+ *               @max_backlog / PHYSMAP_BACKLOG_SHARES.
  *
- * The map is freed after an RCU grace period. Past @max_backlog the caller
- * waits for that grace period and frees the map itself, so that a storm of
- * commits cannot pile up old maps. Callers must be able to sleep, and the
- * module must call rcu_barrier() before it goes away.
+ * The map is freed after an RCU grace period. Past its owner's share or
+ * past @max_backlog, the caller waits for that grace period and frees the
+ * map itself (counted in @backlog->waits), so that a storm of commits
+ * cannot pile up old maps, and a storm on one owner leaves the others
+ * room. Callers must be able to sleep, and the module must call
+ * rcu_barrier() before it goes away.
  */
-void physmap_map_retire(struct physmap_map *map, size_t max_backlog)
+void physmap_map_retire(struct physmap_map *map,
+			struct physmap_backlog *backlog, size_t max_backlog)
 {
+	unsigned long total, mine;
+	long bytes;
+
 	if (!map)
 		return;
-	if (atomic_long_add_return(map->bytes, &physmap_retired) >
-	    max_backlog) {
-		atomic_long_sub(map->bytes, &physmap_retired);
+	bytes = map->bytes;
+	total = atomic_long_add_return(bytes, &physmap_retired);
+	mine = atomic_long_add_return(bytes, &backlog->bytes);
+	if (total > max_backlog ||
+	    mine > max_backlog / PHYSMAP_BACKLOG_SHARES) {
+		atomic_long_sub(bytes, &physmap_retired);
+		atomic_long_sub(bytes, &backlog->bytes);
+		atomic_long_inc(&backlog->waits);
 		synchronize_rcu();
 		kvfree(map);
 		return;
 	}
+	refcount_inc(&backlog->refs);
+	map->backlog = backlog;
 	call_rcu(&map->rcu, physmap_map_free_rcu);
 }
 EXPORT_SYMBOL_NS_GPL(physmap_map_retire, PHYSMAP);
@@ -1112,7 +1402,7 @@ EXPORT_SYMBOL_NS_GPL(physmap_map_retire, PHYSMAP);
 /**
  * physmap_retired_bytes() - bytes of retired maps waiting for grace periods
  *
- * Return: the bytes, over all maps.
+ * Return: the bytes, over all owners.
  */
 size_t physmap_retired_bytes(void)
 {

@@ -10,7 +10,9 @@
 #define _PHYSMAP_TREE_H
 
 #include <linux/bits.h>
+#include <linux/atomic.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/types.h>
 
 #include "physmap_ioctl.h"
@@ -113,6 +115,7 @@ struct physmap_piece {
  * @max_depth: the most nodes any lookup visits.
  * @generation: commit counter of the file the map was published on.
  * @bytes: bytes of the single allocation holding all of the map.
+ * @backlog: the backlog it counts in once retired.
  * @rcu: frees the map after a grace period once it is replaced.
  *
  * Everything lives in the one allocation that starts with this header; the
@@ -136,7 +139,23 @@ struct physmap_map {
 	u32 max_depth;
 	u64 generation;
 	size_t bytes;
+	struct physmap_backlog *backlog;
 	struct rcu_head rcu;
+};
+
+/* The share of the retire backlog one owner may fill is 1/this. */
+#define PHYSMAP_BACKLOG_SHARES	4
+
+/**
+ * struct physmap_backlog - one owner's maps waiting for grace periods
+ * @bytes: bytes of its retired maps not yet freed.
+ * @waits: times physmap_map_retire() waited for a grace period itself.
+ * @refs: the owner's reference and one per map waiting.
+ */
+struct physmap_backlog {
+	atomic_long_t bytes;
+	atomic_long_t waits;
+	refcount_t refs;
 };
 
 struct physmap_pending;
@@ -148,13 +167,19 @@ struct physmap_pending *physmap_pending_create(unsigned int page_shift);
 void physmap_pending_free(struct physmap_pending *pm);
 int physmap_pending_add(struct physmap_pending *pm,
 			const struct physmap_sect *sect, u32 max_sections,
-			u32 *index);
+			u64 max_bytes, u32 *index);
 u32 physmap_pending_sections(const struct physmap_pending *pm);
+size_t physmap_pending_bytes(const struct physmap_pending *pm);
 
 struct physmap_map *physmap_commit(const struct physmap_pending *pm,
-				   u64 generation);
+				   u64 generation, u64 max_bytes);
 void physmap_map_free(struct physmap_map *map);
-void physmap_map_retire(struct physmap_map *map, size_t max_backlog);
+struct physmap_map *physmap_map_dup(const struct physmap_map *map);
+
+struct physmap_backlog *physmap_backlog_create(void);
+void physmap_backlog_put(struct physmap_backlog *backlog);
+void physmap_map_retire(struct physmap_map *map,
+			struct physmap_backlog *backlog, size_t max_backlog);
 size_t physmap_retired_bytes(void);
 
 u32 physmap_map_lookup(const struct physmap_map *map, u64 addr);

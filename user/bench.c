@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/err.h>
+
 #include "../physmap_tree.h"
 #include "../selftests/physmap_maps.h"
 #include "knobs.h"
@@ -279,16 +281,16 @@ static void run(const struct input *in)
 				.size = in->s[i].last - in->s[i].start + 1,
 			};
 
-			if (physmap_pending_add(pm, &s, 2000000, &index)) {
+			if (physmap_pending_add(pm, &s, 2000000, UINT64_MAX, &index)) {
 				fprintf(stderr, "bench: %s: ADD %zu failed\n",
 					in->name, i);
 				exit(1);
 			}
 		}
-		map = physmap_commit(pm, 1);
+		map = physmap_commit(pm, 1, UINT64_MAX);
 		build = (now_ns() - t0) / 1e6;
 		physmap_pending_free(pm);
-		if (!map) {
+		if (IS_ERR(map)) {
 			fprintf(stderr, "bench: %s: commit failed\n", in->name);
 			exit(1);
 		}

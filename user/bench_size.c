@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/err.h>
+
 #include "../physmap_tree.h"
 #include "../bench/physmap_bench_gen.h"
 
@@ -130,14 +132,14 @@ int main(int argc, char **argv)
 			.size = ranges[i].last - ranges[i].start + 1,
 		};
 
-		if (physmap_pending_add(pm, &sect, 2000000, &index)) {
+		if (physmap_pending_add(pm, &sect, 2000000, UINT64_MAX, &index)) {
 			fprintf(stderr, "add %zu failed\n", i);
 			return 1;
 		}
 	}
-	map = physmap_commit(pm, 1);
+	map = physmap_commit(pm, 1, UINT64_MAX);
 	tb = now() - t0;
-	if (!map)
+	if (IS_ERR(map))
 		return 1;
 	physmap_pending_free(pm);
 	physmap_map_stats(map, &st);

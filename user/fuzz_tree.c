@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/err.h>
+
 #include "../physmap_tree.h"
 #include "fuzz_input.h"
 
@@ -127,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.size = rec.size;
 		s.cookie = m.n;
 		want = model_add(&m, s.start, s.size, PHYSMAP_UNASSIGNED);
-		ret = physmap_pending_add(pm, &s, MAX_SECTIONS, &index);
+		ret = physmap_pending_add(pm, &s, MAX_SECTIONS, UINT64_MAX, &index);
 		if (ret != want)
 			fail("add (start, size, ret)", s.start, s.size, (uint64_t)ret);
 		if (ret)
@@ -138,9 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		prev_end = s.start + (s.size - 1);
 	}
 
-	map = physmap_commit(pm, 1);
+	map = physmap_commit(pm, 1, UINT64_MAX);
 	physmap_pending_free(pm);
-	if (!map)
+	if (IS_ERR(map))
 		fail("commit", m.n, 0, 0);
 	for (i = 0; i < m.n; i++) {
 		const struct model_range *r = &m.r[i];

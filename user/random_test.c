@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <linux/err.h>
+
 #include "../physmap_tree.h"
 
 struct range { uint64_t start, last; uint32_t index; };
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
 			else
 				expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
 					 -EEXIST : 0;
-			ret = physmap_pending_add(pm, &s, 1000000, &index);
+			ret = physmap_pending_add(pm, &s, 1000000, UINT64_MAX, &index);
 			if (ret != expect) {
 				fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
 					round, s.start, s.size, ret, expect);
@@ -145,8 +147,8 @@ int main(int argc, char **argv)
 				n++;
 			}
 		}
-		map = physmap_commit(pm, round + 1);
-		if (!map) {
+		map = physmap_commit(pm, round + 1, UINT64_MAX);
+		if (IS_ERR(map)) {
 			fprintf(stderr, "commit failed\n");
 			return 1;
 		}

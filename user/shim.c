@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Allocation for the userspace build of physmap_tree.c, with failures. */
 #include <linux/kernel.h>
+#include <linux/sched.h>
 
 #include "knobs.h"
 
@@ -30,4 +31,21 @@ void *physmap_shim_alloc(size_t size, int zero)
 		return NULL;
 	}
 	return zero ? calloc(1, size ? size : 1) : malloc(size ? size : 1);
+}
+
+static unsigned long fatal_countdown;	/* 0: never */
+static bool fatal_fired;
+
+void physmap_shim_fatal_nth(unsigned long nth)
+{
+	fatal_countdown = nth;
+	fatal_fired = false;
+}
+
+/* Pending from the nth check on, until the next physmap_shim_fatal_nth(). */
+bool physmap_shim_fatal_pending(void)
+{
+	if (fatal_countdown && !--fatal_countdown)
+		fatal_fired = true;
+	return fatal_fired;
 }

@@ -18,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/err.h>
+
 #include "../physmap_tree.h"
 #include "knobs.h"
+#include "shim/linux/sched.h"
 
 #define KiB		(1ULL << 10)
 #define MiB		(1ULL << 20)
@@ -76,14 +79,14 @@ static struct physmap_map *build(unsigned int shift, const struct sec *s,
 			.start = s[i].start, .size = s[i].size,
 			.cookie = 100 + i, .offset = 7 * i,
 		};
-		int ret = physmap_pending_add(pm, &sect, 1000000, &index);
+		int ret = physmap_pending_add(pm, &sect, 1000000, UINT64_MAX, &index);
 
 		CHECK(ret == 0 && index == i + 1, "add %u: ret %d index %u", i,
 		      ret, index);
 	}
-	map = physmap_commit(pm, 1);
+	map = physmap_commit(pm, 1, UINT64_MAX);
 	physmap_pending_free(pm);
-	if (!map)
+	if (IS_ERR(map))
 		abort();
 	return map;
 }
@@ -465,31 +468,31 @@ static void test_add_errors_leave_map_as_it_was(void)
 	struct physmap_map *map;
 	uint32_t index = 0;
 
-	CHECK_EQ(0, physmap_pending_add(pm, &a, 10, &index));
-	CHECK_EQ(0, physmap_pending_add(pm, &sub, 10, &index));
+	CHECK_EQ(0, physmap_pending_add(pm, &a, 10, UINT64_MAX, &index));
+	CHECK_EQ(0, physmap_pending_add(pm, &sub, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 0x12fff, .size = 2 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 0x20000, .size = 0x11 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 0x2001f, .size = 1 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 0, .size = 1ULL << 40 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 5, .size = 0 };
-	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = TOP, .size = 2 };
-	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	bad = (struct physmap_sect){ .start = 0x2000f, .size = 1 };
-	CHECK_EQ(-ENOSPC, physmap_pending_add(pm, &bad, 2, &index));
+	CHECK_EQ(-ENOSPC, physmap_pending_add(pm, &bad, 2, UINT64_MAX, &index));
 	CHECK_EQ(2, physmap_pending_sections(pm));
 	/* Adjacent on both sides of the sub-page piece is fine. */
-	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	CHECK_EQ(3, index);
 	bad.start = 0x20020;
-	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, &index));
+	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	CHECK_EQ(4, index);
 
-	map = physmap_commit(pm, 1);
+	map = physmap_commit(pm, 1, UINT64_MAX);
 	check_lookup(map, 0x12fff, 1);
 	check_lookup(map, 0x13000, 0);
 	check_lookup(map, 0x2000f, 3);
@@ -534,16 +537,16 @@ static void test_allocation_failures(void)
 		struct physmap_sect first = { .start = 0, .size = 0x2345 };
 
 		pm = physmap_pending_create(12);
-		CHECK_EQ(0, physmap_pending_add(pm, &first, 10, &index));
-		ref = physmap_commit(pm, 1);
+		CHECK_EQ(0, physmap_pending_add(pm, &first, 10, UINT64_MAX, &index));
+		ref = physmap_commit(pm, 1, UINT64_MAX);
 		want = answers(ref);
 		physmap_map_free(ref);
 
 		physmap_shim_fail_nth(nth);
-		ret = physmap_pending_add(pm, &s, 10, &index);
+		ret = physmap_pending_add(pm, &s, 10, UINT64_MAX, &index);
 		failed = physmap_shim_failed();
 		physmap_shim_fail_nth(0);
-		map = physmap_commit(pm, 1);
+		map = physmap_commit(pm, 1, UINT64_MAX);
 		if (!failed) {
 			CHECK_EQ(0, ret);
 			physmap_map_free(map);
@@ -560,23 +563,24 @@ static void test_allocation_failures(void)
 	CHECK(nth > 1, "ADD allocated nothing");
 
 	pm = physmap_pending_create(12);
-	CHECK_EQ(0, physmap_pending_add(pm, &s, 10, &index));
-	ref = physmap_commit(pm, 1);
+	CHECK_EQ(0, physmap_pending_add(pm, &s, 10, UINT64_MAX, &index));
+	ref = physmap_commit(pm, 1, UINT64_MAX);
 	want = answers(ref);
 	physmap_map_free(ref);
 	for (nth = 1;; nth++) {
 		physmap_shim_fail_nth(nth);
-		map = physmap_commit(pm, 2);
+		map = physmap_commit(pm, 2, UINT64_MAX);
 		failed = physmap_shim_failed();
 		physmap_shim_fail_nth(0);
 		if (!failed) {
-			CHECK(map && answers(map) == want, "COMMIT answers");
+			CHECK(!IS_ERR(map) && answers(map) == want, "COMMIT answers");
 			physmap_map_free(map);
 			break;
 		}
-		CHECK(!map, "COMMIT with allocation %lu failing", nth);
-		map = physmap_commit(pm, 2);
-		CHECK(map && answers(map) == want,
+		CHECK(PTR_ERR_OR_ZERO(map) == -ENOMEM,
+		      "COMMIT with allocation %lu failing", nth);
+		map = physmap_commit(pm, 2, UINT64_MAX);
+		CHECK(!IS_ERR(map) && answers(map) == want,
 		      "pending map changed by COMMIT failing at allocation %lu", nth);
 		physmap_map_free(map);
 	}
@@ -768,23 +772,24 @@ static void test_levelling_allocation_failures(void)
 	for (i = 0; i < 4; i++) {
 		struct physmap_sect sect = { .start = s[i].start, .size = s[i].size };
 
-		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, &index));
+		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, UINT64_MAX, &index));
 	}
-	ref = physmap_commit(pm, 1);
+	ref = physmap_commit(pm, 1, UINT64_MAX);
 	want = answers(ref);
 	for (nth = 1;; nth++) {
 		physmap_shim_fail_nth(nth);
-		map = physmap_commit(pm, 2);
+		map = physmap_commit(pm, 2, UINT64_MAX);
 		if (!physmap_shim_failed()) {
 			physmap_shim_fail_nth(0);
 			break;
 		}
 		physmap_shim_fail_nth(0);
-		CHECK(!map, "COMMIT with allocation %lu failing", nth);
+		CHECK(PTR_ERR_OR_ZERO(map) == -ENOMEM,
+		      "COMMIT with allocation %lu failing", nth);
 	}
-	/* The node-state array, the map, the levelled copy. */
-	CHECK_EQ(4, nth);
-	CHECK(map && map->nr_nodes == ref->nr_nodes && answers(map) == want,
+	/* The node-state array and the map: levelling allocates nothing. */
+	CHECK_EQ(3, nth);
+	CHECK(!IS_ERR(map) && map->nr_nodes == ref->nr_nodes && answers(map) == want,
 	      "COMMIT after the failures");
 	physmap_map_free(map);
 	physmap_map_free(ref);
@@ -795,18 +800,182 @@ static void test_retire(void)
 {
 	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
 	struct physmap_map *a = build(12, s, 2), *b = build(12, s, 2);
+	struct physmap_map *c = build(12, s, 2), *d = build(12, s, 2);
+	struct physmap_backlog *mine = physmap_backlog_create();
+	struct physmap_backlog *other = physmap_backlog_create();
 	size_t bytes = a->bytes;
 
 	rcu_register_thread();
-	/* Under the backlog: freed by a callback after a grace period. */
-	physmap_map_retire(a, 1 << 20);
+	/* Under both bounds: freed by a callback after a grace period. */
+	physmap_map_retire(a, mine, 1 << 20);
 	rcu_barrier();
 	CHECK_EQ(0, physmap_retired_bytes());
-	/* Past the backlog: the caller waits and frees it itself. */
-	physmap_map_retire(b, bytes - 1);
+	CHECK_EQ(0, atomic_long_read(&mine->bytes));
+	CHECK_EQ(0, atomic_long_read(&mine->waits));
+	/* One owner's share is a quarter: the first map fits, a second not. */
+	rcu_read_lock();	/* no grace period ends while this holds */
+	physmap_map_retire(b, mine, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	CHECK_EQ(bytes, atomic_long_read(&mine->bytes));
+	/* Another owner still has room in the global backlog. */
+	physmap_map_retire(c, other, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	CHECK_EQ(bytes, atomic_long_read(&other->bytes));
+	CHECK_EQ(2 * bytes, physmap_retired_bytes());
+	CHECK_EQ(0, atomic_long_read(&other->waits));
+	rcu_read_unlock();
+	/* Past its share: the caller waits and frees the map itself. */
+	physmap_map_retire(d, mine, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	CHECK_EQ(1, atomic_long_read(&mine->waits));
+	CHECK_EQ(0, atomic_long_read(&other->waits));
+	physmap_map_retire(NULL, mine, 0);
+	/* Each map holds its owner's backlog until it is freed. */
+	physmap_backlog_put(mine);
+	physmap_backlog_put(other);
+	rcu_barrier();
 	CHECK_EQ(0, physmap_retired_bytes());
-	physmap_map_retire(NULL, 0);
 	rcu_unregister_thread();
+}
+
+/* Sections far apart: each needs paths of nodes of its own. */
+static struct physmap_pending *spread_pending(unsigned int n, uint64_t stride)
+{
+	struct physmap_pending *pm = physmap_pending_create(12);
+	unsigned int i;
+	uint32_t index;
+
+	for (i = 0; i < n; i++) {
+		struct physmap_sect sect = {
+			.start = i * stride + 0x1801, .size = 3 * 4096,
+		};
+
+		CHECK_EQ(0, physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+						&index));
+	}
+	return pm;
+}
+
+/*
+ * The byte bound: ADD never lets the pending map pass it and fails with
+ * ENOSPC changing nothing; COMMIT fails with ENOSPC when the map would pass
+ * it, and publishes without levelling when only the levelled copy would.
+ */
+static void test_byte_bound(void)
+{
+	static const struct sec lv[] = {
+		{ 0, 768 * KiB }, { 768 * KiB, 256 * KiB }, { 1 * MiB, 511 * MiB },
+		{ 4 * GiB - 256 * KiB, 256 * KiB },
+	};
+	struct physmap_pending *pm = physmap_pending_create(12);
+	const uint64_t bound = 256 * KiB;
+	struct physmap_map *map, *plain;
+	unsigned int i, added = 0;
+	size_t before;
+	uint32_t index;
+	int ret = 0;
+
+	for (i = 0; i < 100000 && !ret; i++) {
+		struct physmap_sect sect = {
+			.start = i * (1ULL << 36) + 0x1801, .size = 3 * 4096,
+		};
+		uint32_t sections = physmap_pending_sections(pm);
+
+		before = physmap_pending_bytes(pm);
+		ret = physmap_pending_add(pm, &sect, 1000000, bound, &index);
+		CHECK(physmap_pending_bytes(pm) <= bound, "%zu bytes pending",
+		      physmap_pending_bytes(pm));
+		if (ret) {
+			CHECK_EQ(-ENOSPC, ret);
+			CHECK_EQ(sections, physmap_pending_sections(pm));
+			CHECK_EQ(before, physmap_pending_bytes(pm));
+		} else {
+			added++;
+		}
+	}
+	CHECK(ret == -ENOSPC && added > 10, "ENOSPC after %u sections", added);
+	/* Doubling gave way to growing by what a section needs. */
+	CHECK(before > bound - bound / 8, "stopped at %zu of %" PRIu64 " bytes",
+	      before, bound);
+
+	map = physmap_commit(pm, 1, UINT64_MAX);
+	CHECK(!IS_ERR(map), "commit without a bound");
+	CHECK_EQ(-ENOSPC, PTR_ERR(physmap_commit(pm, 1, map->bytes - 1)));
+	physmap_map_free(map);
+	map = physmap_commit(pm, 1, physmap_pending_bytes(pm));
+	CHECK(!IS_ERR(map), "commit within the bound");
+	physmap_map_free(map);
+	physmap_pending_free(pm);
+
+	/* Levelling needs room for its nodes; without it, none is done. */
+	map = build_levelled(lv, 4, &plain);
+	CHECK(map->nr_nodes > plain->nr_nodes, "levelled");
+	pm = physmap_pending_create(12);
+	for (i = 0; i < 4; i++) {
+		struct physmap_sect sect = { .start = lv[i].start,
+					     .size = lv[i].size };
+
+		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, UINT64_MAX,
+						&index));
+	}
+	physmap_map_free(map);
+	map = physmap_commit(pm, 1, plain->bytes);
+	CHECK(!IS_ERR(map) && map->nr_nodes == plain->nr_nodes &&
+	      answers(map) == answers(plain), "unlevelled within the bound");
+	physmap_map_free(map);
+	physmap_map_free(plain);
+	physmap_pending_free(pm);
+}
+
+/*
+ * A fatal signal stops a COMMIT at any of its scheduling points with
+ * -EINTR, freeing what it allocated and leaving the pending map as it was;
+ * and stops an ADD while it copies a grown array.
+ */
+static void test_fatal_signal(void)
+{
+	struct physmap_pending *pm = spread_pending(6000, 1ULL << 30);
+	struct physmap_map *ref = physmap_commit(pm, 1, UINT64_MAX), *map;
+	uint64_t want = answers(ref);
+	unsigned long nth;
+	uint32_t index;
+	int ret = 0;
+
+	for (nth = 1;; nth++) {
+		physmap_shim_fatal_nth(nth);
+		map = physmap_commit(pm, 1, UINT64_MAX);
+		physmap_shim_fatal_nth(0);
+		if (!IS_ERR(map))
+			break;
+		CHECK_EQ(-EINTR, PTR_ERR(map));
+	}
+	CHECK(nth > 40, "COMMIT of %u nodes checked for signals %lu times",
+	      ref->nr_nodes, nth - 1);
+	CHECK(answers(map) == want && map->nr_nodes == ref->nr_nodes,
+	      "COMMIT after the signals");
+	physmap_map_free(map);
+	physmap_map_free(ref);
+
+	/* ADD: the node pool (6000+ nodes, 1.5 MiB+) grows by copying. */
+	for (nth = 1; nth < 20000 && !ret; nth++) {
+		struct physmap_sect sect = {
+			.start = (6000 + nth) * (1ULL << 30) + 0x1801,
+			.size = 3 * 4096,
+		};
+		uint32_t sections = physmap_pending_sections(pm);
+
+		physmap_shim_fatal_nth(1);
+		ret = physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+					  &index);
+		physmap_shim_fatal_nth(0);
+		if (ret) {
+			CHECK_EQ(-EINTR, ret);
+			CHECK_EQ(sections, physmap_pending_sections(pm));
+		}
+	}
+	CHECK(ret == -EINTR, "no ADD met the signal in %lu", nth - 1);
+	map = physmap_commit(pm, 1, UINT64_MAX);
+	CHECK(!IS_ERR(map) && map->nr_sections == physmap_pending_sections(pm) + 1,
+	      "COMMIT after ADD");
+	physmap_map_free(map);
+	physmap_pending_free(pm);
 }
 
 static const struct {
@@ -832,6 +1001,8 @@ static const struct {
 	{ "levelling_limits", test_levelling_limits },
 	{ "levelling_allocation_failures", test_levelling_allocation_failures },
 	{ "retire", test_retire },
+	{ "byte_bound", test_byte_bound },
+	{ "fatal_signal", test_fatal_signal },
 };
 
 int main(void)

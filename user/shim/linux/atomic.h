@@ -7,5 +7,6 @@ typedef struct { atomic_long v; } atomic_long_t;
 #define ATOMIC_LONG_INIT(i)	{ (i) }
 #define atomic_long_read(a)	atomic_load(&(a)->v)
 #define atomic_long_sub(i, a)	atomic_fetch_sub(&(a)->v, (i))
+#define atomic_long_inc(a)	atomic_fetch_add(&(a)->v, 1)
 #define atomic_long_add_return(i, a) (atomic_fetch_add(&(a)->v, (i)) + (i))
 #endif

@@ -3,6 +3,7 @@
 #ifndef _PHYSMAP_SHIM_KERNEL_H
 #define _PHYSMAP_SHIM_KERNEL_H
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #define ULL(x)			(x##ULL)
 #define BIT(n)			(1UL << (n))
 #define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
+#define PAGE_SIZE		4096UL
+#define SZ_1M			0x00100000
 #define ALIGN(x, a)		(((x) + (a) - 1) & ~((size_t)(a) - 1))
 #define __section(s)		__attribute__((__section__(s)))
 #define __aligned(x)		__attribute__((__aligned__(x)))
@@ -50,6 +53,7 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL_ACCOUNT	0U
 #define __GFP_NOWARN		0U
 #define __GFP_RETRY_MAYFAIL	0U
+#define __GFP_NORETRY		0U
 /* Make the nth allocation from now fail (0: none); say whether it did. */
 void physmap_shim_fail_nth(unsigned long nth);
 bool physmap_shim_failed(void);
@@ -57,6 +61,15 @@ void *physmap_shim_alloc(size_t size, int zero);
 static inline void *kvmalloc(size_t size, gfp_t gfp)
 {
 	return physmap_shim_alloc(size, 0);
+}
+static inline void *kmalloc(size_t size, gfp_t gfp)
+{
+	return physmap_shim_alloc(size, 0);
+}
+/* kmalloc stands for both: a failure injected into it is final. */
+static inline void *__vmalloc(size_t size, gfp_t gfp)
+{
+	return NULL;
 }
 static inline void *kzalloc(size_t size, gfp_t gfp)
 {

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hardening audit's two shapes, natively (make bench-user):
+ * - the commit time of the DAG shape (selftests/physmap_adversarial.h) with
+ *   and without depth levelling, best of 3;
+ * - the bytes one pending map of the memory shape holds when ADD first
+ *   fails with ENOSPC under a byte bound (max_map_mb), at 64 and 1024 MiB.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <linux/err.h>
+
+#include "../physmap_tree.h"
+#include "../selftests/physmap_adversarial.h"
+#include "knobs.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct physmap_pending *dag_pending(unsigned int nodes)
+{
+	struct dag_section *s = calloc(3 * (size_t)nodes, sizeof(*s));
+	struct physmap_pending *pm = physmap_pending_create(DAG_PAGE_SHIFT);
+	uint8_t *j = calloc(nodes, 1);
+	unsigned int i, n;
+	uint32_t index;
+
+	if (!s || !j || !pm)
+		exit(1);
+	dag_choose(j, nodes);
+	n = dag_sections(j, nodes, s);
+	for (i = 0; i < n; i++) {
+		struct physmap_sect sect = { .start = s[i].start,
+					     .size = s[i].size, .cookie = i };
+
+		if (physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+					&index)) {
+			fprintf(stderr, "bench_commit: ADD %u failed\n", i);
+			exit(1);
+		}
+	}
+	free(s);
+	free(j);
+	return pm;
+}
+
+/* Best of 3 commits of @pm; *@nodes is set to the map's node count. */
+static double best_commit(const struct physmap_pending *pm, bool levelling,
+			  uint32_t *nodes)
+{
+	double best = 1e9, t;
+	struct physmap_map *map;
+	int run;
+
+	physmap_knob_levelling = levelling;
+	for (run = 0; run < 3; run++) {
+		t = now_s();
+		map = physmap_commit(pm, 1, UINT64_MAX);
+		t = now_s() - t;
+		if (IS_ERR(map))
+			exit(1);
+		*nodes = map->nr_nodes;
+		physmap_map_free(map);
+		best = t < best ? t : best;
+	}
+	physmap_knob_levelling = true;
+	return best;
+}
+
+/* Sections of the memory shape added before ENOSPC, and the bytes held. */
+static void mem_bound(unsigned int page_shift, uint64_t max_mb)
+{
+	struct physmap_pending *pm = physmap_pending_create(page_shift);
+	uint32_t k, index;
+	int ret = 0;
+
+	for (k = 0; k < 1000000 && !ret; k++) {
+		struct physmap_sect sect = { .cookie = k };
+
+		mem_section(k, &sect.start, &sect.size);
+		ret = physmap_pending_add(pm, &sect, 1000000, max_mb << 20,
+					  &index);
+	}
+	printf("memory shape, page_shift %u, max_map_mb %" PRIu64 ": %u sections, %zu bytes (%.1f MiB) pending at the first ENOSPC (ret %d)\n",
+	       page_shift, max_mb, physmap_pending_sections(pm),
+	       physmap_pending_bytes(pm),
+	       physmap_pending_bytes(pm) / 1048576.0, ret);
+	physmap_pending_free(pm);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int nodes = argc > 1 ? atoi(argv[1]) : DAG_NODES;
+	struct physmap_pending *pm = dag_pending(nodes);
+	uint32_t plain_nodes, levelled_nodes;
+	double plain, levelled;
+
+	plain = best_commit(pm, false, &plain_nodes);
+	levelled = best_commit(pm, true, &levelled_nodes);
+	printf("DAG shape, %u sections: commit %.3f s without levelling (%u nodes), %.3f s with (%u nodes): %.2fx\n",
+	       physmap_pending_sections(pm), plain, plain_nodes, levelled,
+	       levelled_nodes, levelled / plain);
+	physmap_pending_free(pm);
+	mem_bound(10, 64);
+	mem_bound(10, 1024);
+	return 0;
+}
