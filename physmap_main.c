@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -17,6 +18,7 @@
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -27,25 +29,77 @@ module_param(max_sections, uint, 0644);
 MODULE_PARM_DESC(max_sections,
 		 "Most sections one map holds; past it ADD fails with ENOSPC (default 1000000)");
 
+/* The most retire_backlog_mb takes: its bytes fit a long on 32-bit too. */
+#define PHYSMAP_BACKLOG_MB_MAX	2047
+
+static int physmap_param_set_uint(const char *val,
+				  const struct kernel_param *kp,
+				  unsigned int min, unsigned int max)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n < min || n > max)
+		return -EINVAL;
+	return param_set_uint(val, kp);
+}
+
+static int physmap_set_backlog_mb(const char *val,
+				  const struct kernel_param *kp)
+{
+	return physmap_param_set_uint(val, kp, 0, PHYSMAP_BACKLOG_MB_MAX);
+}
+
+static const struct kernel_param_ops physmap_backlog_mb_ops = {
+	.set = physmap_set_backlog_mb,
+	.get = param_get_uint,
+};
+
 static unsigned int retire_backlog_mb = 64;
-module_param(retire_backlog_mb, uint, 0644);
+module_param_cb(retire_backlog_mb, &physmap_backlog_mb_ops,
+		&retire_backlog_mb, 0644);
 MODULE_PARM_DESC(retire_backlog_mb,
-		 "MiB of replaced maps that may wait for RCU grace periods before COMMIT waits itself (default 64)");
+		 "MiB of replaced maps that may wait for RCU grace periods, 0-2047; past it, or past a quarter of it for one file, COMMIT waits itself (default 64)");
+
+static int physmap_set_map_mb(const char *val, const struct kernel_param *kp)
+{
+	return physmap_param_set_uint(val, kp, 1, UINT_MAX);
+}
+
+static const struct kernel_param_ops physmap_map_mb_ops = {
+	.set = physmap_set_map_mb,
+	.get = param_get_uint,
+};
+
+static unsigned int max_map_mb = 1024;
+module_param_cb(max_map_mb, &physmap_map_mb_ops, &max_map_mb, 0644);
+MODULE_PARM_DESC(max_map_mb,
+		 "Most MiB the pending and the published map of one open file hold together; past it ADD and COMMIT fail with ENOSPC (default 1024)");
 
 /* Addresses looked up per step of a batch, on the stack. */
 #define PHYSMAP_BATCH_STEP	64
 
 /**
  * struct physmap_file - one open /dev/physmap: an address space
- * @lock: serializes writers: BEGIN, ADD and COMMIT.
+ * @lock: serializes writers: BEGIN, ADD and COMMIT; and GET_TREE's
+ *        snapshot. Never held across an access to user memory.
  * @pending: the map being built; NULL when nothing is pending. Under @lock.
+ * @pending_sections: sections of @pending, for fdinfo; written under @lock.
+ * @pending_bytes: bytes of @pending, for fdinfo; written under @lock.
  * @map: the published map; NULL before the first commit. Written under
  *       @lock, read under RCU.
+ * @backlog: this file's replaced maps waiting for grace periods.
  */
 struct physmap_file {
-	struct mutex lock; /* serializes BEGIN, ADD and COMMIT */
+	struct mutex lock; /* serializes writers; no user access under it */
 	struct physmap_pending *pending;
+	u32 pending_sections;
+	size_t pending_bytes;
 	struct physmap_map __rcu *map;
+	struct physmap_backlog *backlog;
 };
 
 static int physmap_open(struct inode *inode, struct file *file)
@@ -55,6 +109,11 @@ static int physmap_open(struct inode *inode, struct file *file)
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
 	if (!pf)
 		return -ENOMEM;
+	pf->backlog = physmap_backlog_create();
+	if (!pf->backlog) {
+		kfree(pf);
+		return -ENOMEM;
+	}
 	mutex_init(&pf->lock);
 	file->private_data = pf;
 	return 0;
@@ -67,20 +126,64 @@ static int physmap_release(struct inode *inode, struct file *file)
 	/* The last reference is gone: no lookup can be running. */
 	physmap_pending_free(pf->pending);
 	physmap_map_free(rcu_dereference_protected(pf->map, true));
+	/* Maps still waiting for grace periods hold their own references. */
+	physmap_backlog_put(pf->backlog);
 	mutex_destroy(&pf->lock);
 	kfree(pf);
 	return 0;
 }
 
-static long physmap_begin(struct physmap_file *pf,
+/* The most bytes one file's pending and published maps hold together. */
+static u64 physmap_max_map_bytes(void)
+{
+	return (u64)READ_ONCE(max_map_mb) << 20;
+}
+
+/* Bytes of the published map; the caller holds @pf->lock. */
+static size_t physmap_published_bytes(struct physmap_file *pf)
+{
+	const struct physmap_map *map;
+
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	return map ? map->bytes : 0;
+}
+
+/* Note the pending map's size for fdinfo; the caller holds @pf->lock. */
+static void physmap_note_pending(struct physmap_file *pf)
+{
+	struct physmap_pending *pm = pf->pending;
+
+	WRITE_ONCE(pf->pending_sections, pm ? physmap_pending_sections(pm) : 0);
+	WRITE_ONCE(pf->pending_bytes, pm ? physmap_pending_bytes(pm) : 0);
+}
+
+/* Replace the pending map (NULL: none) and note its size for fdinfo. */
+static void physmap_set_pending(struct physmap_file *pf,
+				struct physmap_pending *pm)
+{
+	lockdep_assert_held(&pf->lock);
+	pf->pending = pm;
+	physmap_note_pending(pf);
+}
+
+/* Whether @file may change its map: opened for writing. */
+static bool physmap_writable(const struct file *file)
+{
+	return file->f_mode & FMODE_WRITE;
+}
+
+static long physmap_begin(struct file *file,
 			  struct physmap_begin __user *ubegin)
 {
+	struct physmap_file *pf = file->private_data;
 	struct physmap_pending *pm, *old;
 	struct physmap_begin begin;
 	unsigned int page_shift;
 
 	if (copy_from_user(&begin, ubegin, sizeof(begin)))
 		return -EFAULT;
+	if (!physmap_writable(file))
+		return -EBADF;
 	page_shift = begin.page_shift ?: PHYSMAP_PAGE_SHIFT_DEFAULT;
 	if (begin.flags || !physmap_page_shift_valid(page_shift))
 		return -EINVAL;
@@ -88,28 +191,77 @@ static long physmap_begin(struct physmap_file *pf,
 	if (!pm)
 		return -ENOMEM;
 
-	mutex_lock(&pf->lock);
+	if (mutex_lock_killable(&pf->lock)) {
+		physmap_pending_free(pm);
+		return -EINTR;
+	}
 	old = pf->pending;
-	pf->pending = pm;
+	physmap_set_pending(pf, pm);
 	mutex_unlock(&pf->lock);
 	physmap_pending_free(old);
 	return 0;
 }
 
-static long physmap_add(struct physmap_file *pf,
+/* The index the next section added to the pending map gets. */
+static u32 physmap_next_index(struct physmap_file *pf)
+{
+	lockdep_assert_held(&pf->lock);
+	return pf->pending ? physmap_pending_sections(pf->pending) + 1 : 1;
+}
+
+/*
+ * Add @sect to the pending map (starting one if none is) if it gets index
+ * @index, else fail with -EAGAIN; the caller holds @pf->lock.
+ */
+static int physmap_add_locked(struct physmap_file *pf,
+			      const struct physmap_sect *sect, u32 index)
+{
+	u64 max_bytes = physmap_max_map_bytes();
+	size_t published = physmap_published_bytes(pf);
+	bool begun = false;
+	u32 added;
+	int ret;
+
+	if (physmap_next_index(pf) != index)
+		return -EAGAIN;
+	if (!pf->pending) {
+		pf->pending = physmap_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
+		if (!pf->pending)
+			return -ENOMEM;
+		begun = true;
+	}
+	ret = physmap_pending_add(pf->pending, sect, READ_ONCE(max_sections),
+				  max_bytes > published ?
+				  max_bytes - published : 0, &added);
+	if (ret && begun) {
+		/* Nothing was pending before this call: leave it so. */
+		physmap_pending_free(pf->pending);
+		pf->pending = NULL;
+	}
+	physmap_note_pending(pf);
+	return ret;
+}
+
+/*
+ * ADD writes the index back before the section goes in, so that a fault on
+ * that write fails the ADD with nothing added: it writes the index the
+ * section would get, then adds the section only if that is still its index
+ * (another ADD or a BEGIN on the file may have come between), else starts
+ * again. A failed ADD puts the caller's index back.
+ */
+static long physmap_add(struct file *file,
 			struct physmap_section __user *usect)
 {
+	struct physmap_file *pf = file->private_data;
 	struct physmap_section s;
 	struct physmap_sect sect;
-	bool begun = false;
 	u32 index;
 	int ret;
 
 	if (copy_from_user(&s, usect, sizeof(s)))
 		return -EFAULT;
-	/* Fail on a read-only argument before the map changes. */
-	if (put_user(s.index, &usect->index))
-		return -EFAULT;
+	if (!physmap_writable(file))
+		return -EBADF;
 	if (s.flags || !physmap_range_valid(s.start, s.size))
 		return -EINVAL;
 	sect = (struct physmap_sect){
@@ -119,50 +271,60 @@ static long physmap_add(struct physmap_file *pf,
 		.offset = s.offset,
 	};
 
-	mutex_lock(&pf->lock);
-	if (!pf->pending) {
-		pf->pending = physmap_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
-		if (!pf->pending) {
-			mutex_unlock(&pf->lock);
-			return -ENOMEM;
+	do {
+		if (mutex_lock_killable(&pf->lock))
+			return -EINTR;
+		index = physmap_next_index(pf);
+		mutex_unlock(&pf->lock);
+		if (put_user(index, &usect->index))
+			return -EFAULT;
+		if (mutex_lock_killable(&pf->lock)) {
+			ret = -EINTR;
+			break;
 		}
-		begun = true;
-	}
-	ret = physmap_pending_add(pf->pending, &sect, READ_ONCE(max_sections),
-				  &index);
-	if (ret && begun) {
-		/* Nothing was pending before this call: leave it so. */
-		physmap_pending_free(pf->pending);
-		pf->pending = NULL;
-	}
-	mutex_unlock(&pf->lock);
-	if (ret)
-		return ret;
-	/* The section is in; only a racing munmap can make this fail. */
-	return put_user(index, &usect->index);
+		ret = physmap_add_locked(pf, &sect, index);
+		mutex_unlock(&pf->lock);
+		if (ret == -EAGAIN && fatal_signal_pending(current))
+			ret = -EINTR;
+	} while (ret == -EAGAIN);
+	if (ret && put_user(s.index, &usect->index))
+		return -EFAULT;
+	return ret;
 }
 
-static long physmap_commit_pending(struct physmap_file *pf)
+static long physmap_commit_pending(struct file *file)
 {
+	struct physmap_file *pf = file->private_data;
 	struct physmap_map *map, *old;
+	struct physmap_pending *pm;
+	u64 max_bytes = physmap_max_map_bytes();
+	size_t pending;
 
-	mutex_lock(&pf->lock);
-	if (!pf->pending) {
+	if (!physmap_writable(file))
+		return -EBADF;
+	if (mutex_lock_killable(&pf->lock))
+		return -EINTR;
+	pm = pf->pending;
+	if (!pm) {
 		mutex_unlock(&pf->lock);
 		return -EINVAL;
 	}
+	/* The new map and the pending one are held together for a moment. */
+	pending = physmap_pending_bytes(pm);
 	old = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
-	map = physmap_commit(pf->pending, old ? old->generation + 1 : 1);
-	if (!map) {
+	map = physmap_commit(pm, old ? old->generation + 1 : 1,
+			     max_bytes > pending ? max_bytes - pending : 0);
+	if (IS_ERR(map)) {
 		mutex_unlock(&pf->lock);
-		return -ENOMEM;
+		return PTR_ERR(map);
 	}
 	rcu_assign_pointer(pf->map, map);
-	physmap_pending_free(pf->pending);
-	pf->pending = NULL;
+	physmap_set_pending(pf, NULL);
 	mutex_unlock(&pf->lock);
 
-	physmap_map_retire(old, (size_t)READ_ONCE(retire_backlog_mb) << 20);
+	physmap_pending_free(pm);
+	physmap_map_retire(old, pf->backlog,
+			   (size_t)READ_ONCE(retire_backlog_mb) << 20);
 	return 0;
 }
 
@@ -345,13 +507,14 @@ static void physmap_tree_layout_check(void)
 }
 
 /*
- * Copy the published tree out. The file's mutex keeps the map alive while
- * user memory is written (and may fault): only COMMIT, under the same mutex,
- * replaces and retires it.
+ * Copy the published tree out: a snapshot taken under the file's mutex,
+ * copied to user memory after it is dropped, so that a user page whose fault
+ * blocks holds up this call only.
  */
 static long physmap_get_tree(struct physmap_file *pf,
 			     struct physmap_tree __user *utree)
 {
+	struct physmap_map *snap = NULL;
 	const struct physmap_map *map;
 	struct physmap_tree tree;
 	bool room;
@@ -363,22 +526,16 @@ static long physmap_get_tree(struct physmap_file *pf,
 	if (tree.flags)
 		return -EINVAL;
 
-	mutex_lock(&pf->lock);
+	if (mutex_lock_killable(&pf->lock))
+		return -EINTR;
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	room = !map || (tree.nr_nodes >= map->nr_nodes &&
 			tree.nr_subpages >= map->nr_subpages &&
 			tree.nr_pieces >= map->nr_pieces);
 	if (map && room) {
-		if (copy_to_user(u64_to_user_ptr(tree.nodes), map->nodes,
-				 array_size(map->nr_nodes,
-					    PHYSMAP_NODE_SLOTS * sizeof(u32))) ||
-		    copy_to_user(u64_to_user_ptr(tree.subpages), map->subpages,
-				 array_size(map->nr_subpages,
-					    sizeof(*map->subpages))) ||
-		    copy_to_user(u64_to_user_ptr(tree.pieces), map->pieces,
-				 array_size(map->nr_pieces,
-					    sizeof(*map->pieces))))
-			ret = -EFAULT;
+		snap = physmap_map_dup(map);
+		if (!snap)
+			ret = -ENOMEM;
 	}
 	tree.generation = map ? map->generation : 0;
 	tree.nr_nodes = map ? map->nr_nodes : 0;
@@ -392,6 +549,19 @@ static long physmap_get_tree(struct physmap_file *pf,
 	if (ret)
 		return ret;
 
+	if (snap &&
+	    (copy_to_user(u64_to_user_ptr(tree.nodes), snap->nodes,
+			  array_size(snap->nr_nodes,
+				     PHYSMAP_NODE_SLOTS * sizeof(u32))) ||
+	     copy_to_user(u64_to_user_ptr(tree.subpages), snap->subpages,
+			  array_size(snap->nr_subpages,
+				     sizeof(*snap->subpages))) ||
+	     copy_to_user(u64_to_user_ptr(tree.pieces), snap->pieces,
+			  array_size(snap->nr_pieces, sizeof(*snap->pieces)))))
+		ret = -EFAULT;
+	physmap_map_free(snap);
+	if (ret)
+		return ret;
 	if (copy_to_user(utree, &tree, sizeof(tree)))
 		return -EFAULT;
 	return room ? 0 : -E2BIG;
@@ -405,11 +575,11 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case PHYSMAP_IOC_BEGIN:
-		return physmap_begin(pf, uarg);
+		return physmap_begin(file, uarg);
 	case PHYSMAP_IOC_ADD:
-		return physmap_add(pf, uarg);
+		return physmap_add(file, uarg);
 	case PHYSMAP_IOC_COMMIT:
-		return physmap_commit_pending(pf);
+		return physmap_commit_pending(file);
 	case PHYSMAP_IOC_LOOKUP:
 		return physmap_lookup(pf, uarg);
 	case PHYSMAP_IOC_LOOKUP_BATCH:
@@ -425,6 +595,40 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * What the file holds, in /proc/PID/fdinfo/FD: the published map (read
+ * under RCU) and the pending one (as last noted under the file's mutex, so
+ * that reading fdinfo never waits for a long COMMIT).
+ */
+static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct physmap_file *pf = file->private_data;
+	const struct physmap_map *map;
+	u64 generation = 0;
+	u32 sections = 0;
+	size_t bytes = 0;
+
+	rcu_read_lock();
+	map = rcu_dereference(pf->map);
+	if (map) {
+		generation = map->generation;
+		sections = map->nr_sections - 1;
+		bytes = map->bytes;
+	}
+	rcu_read_unlock();
+	seq_printf(m, "physmap-generation:\t%llu\n", generation);
+	seq_printf(m, "physmap-sections:\t%u\n", sections);
+	seq_printf(m, "physmap-bytes:\t%zu\n", bytes);
+	seq_printf(m, "physmap-pending-sections:\t%u\n",
+		   READ_ONCE(pf->pending_sections));
+	seq_printf(m, "physmap-pending-bytes:\t%zu\n",
+		   READ_ONCE(pf->pending_bytes));
+	seq_printf(m, "physmap-retired-bytes:\t%ld\n",
+		   atomic_long_read(&pf->backlog->bytes));
+	seq_printf(m, "physmap-retire-waits:\t%ld\n",
+		   atomic_long_read(&pf->backlog->waits));
+}
+
 static const struct file_operations physmap_fops = {
 	.owner		= THIS_MODULE,
 	.open		= physmap_open,
@@ -433,6 +637,7 @@ static const struct file_operations physmap_fops = {
 	/* Every argument has one layout for 32-bit and 64-bit callers. */
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
+	.show_fdinfo	= physmap_show_fdinfo,
 };
 
 static struct miscdevice physmap_misc = {
