@@ -15,7 +15,7 @@
 # make bench           boot the VM, run the benchmark, write
 #                      Documentation/physmap-bench.{log,txt,png}
 # make tools           build libphysmap and physmapctl (no kernel needed)
-# make modules_install install physmap.ko into /lib/modules/$(KERNELRELEASE)
+# make modules_install install physmap.ko (only) into /lib/modules/$(KERNELRELEASE)
 #                      (kbuild's: INSTALL_MOD_PATH, INSTALL_MOD_DIR apply)
 # make install         modules_install, then libphysmap, physmapctl, headers
 #                      and libphysmap.pc under $(DESTDIR)$(PREFIX)
@@ -51,9 +51,12 @@ tools:
 # passed on the command line only, never exported to other makes
 PHYSMAP_MOD_PATH = $(or $(INSTALL_MOD_PATH),$(DESTDIR))
 
-modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_PATH=$(PHYSMAP_MOD_PATH) \
-		modules_install
+# physmap.ko only: kbuild installs what modules.order lists, so the module
+# list is rebuilt without the benchmark module (a test, not for users) first
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(PWD) PHYSMAP_BENCH=n modules
+	$(MAKE) -C $(KDIR) M=$(PWD) PHYSMAP_BENCH=n \
+		INSTALL_MOD_PATH=$(PHYSMAP_MOD_PATH) modules_install
 
 install: modules_install
 	$(MAKE) -C tools install

@@ -218,6 +218,11 @@ if [ -n "${KDIR:-}" ] && [ -d "$KDIR" ]; then
 		[ -f "$d/usr/include/physmap/physmap_ioctl.h" ] &&
 		grep -q '^prefix=/usr$' "$d/usr/lib/pkgconfig/libphysmap.pc"
 	ok $? "make install DESTDIR=... PREFIX=/usr: module (kbuild's modules_install), tool, libraries, headers, .pc" "$T/log"
+	# the benchmark module is a test, not for users
+	mods=$(find "$d/lib/modules" -name '*.ko*' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' ')
+	echo "installed modules: $mods" >>"$T/log"
+	[ "$mods" = "physmap.ko " ]
+	ok $? "make install installs physmap.ko and no other module" "$T/log"
 
 	cat >"$T/user.c" <<'EOC'
 #include <errno.h>
