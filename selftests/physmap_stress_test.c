@@ -22,6 +22,8 @@
  * memcg: in a cgroup v2 with a small memory.max, ADD fails with ENOMEM
  *	(no OOM kill), the fd stays usable, and outside the cgroup the
  *	pending map commits with exactly the sections added.
+ * pressure_latency: a map whose arrays grow through every size built with
+ *	free memory fragmented into single pages: no ADD or COMMIT stalls.
  * unload_reload (last): with every fd closed, rmmod succeeds; the module
  *	is loaded again from $PHYSMAP_KO (skipped without it).
  *
@@ -784,6 +786,111 @@ TEST_F_TIMEOUT(stress, memcg, 300)
 	pm_map_free(&small);
 	added.count = 100000;
 	pm_map_free(&added);
+}
+
+/* The slowest a single ADD or COMMIT may be under memory pressure. */
+#define PRESSURE_MAX_S	10.0
+#define PRESSURE_SECTIONS	20000
+
+/*
+ * Add PRESSURE_SECTIONS one-page sections 1 GiB apart (a few nodes each:
+ * the node pool grows by doubling through every size from a page to tens
+ * of MiB) and commit them; the slowest ADD and the COMMIT in seconds.
+ */
+static int timed_build(int fd, double *slowest_add, double *commit_s)
+{
+	double t;
+	int ret;
+	unsigned int i;
+
+	*slowest_add = 0;
+	ret = pm_begin(fd, 12);
+	for (i = 0; i < PRESSURE_SECTIONS && !ret; i++) {
+		t = now();
+		ret = pm_add(fd, ((__u64)i << 30) + 0x5000, 0x1000, i, 0, NULL);
+		t = now() - t;
+		*slowest_add = t > *slowest_add ? t : *slowest_add;
+	}
+	if (ret)
+		return ret;
+	t = now();
+	ret = pm_commit(fd);
+	*commit_s = now() - t;
+	return ret;
+}
+
+/*
+ * A child that holds every other page of @mib MiB of anonymous memory, so
+ * that free memory is there but in single pages: a contiguous allocation
+ * would need compaction. Returns its pid; it waits to be killed.
+ */
+static pid_t fragmenter(size_t mib, int ready_fd)
+{
+	size_t len = mib * MIB, off, page = sysconf(_SC_PAGESIZE);
+	pid_t pid = fork();
+	char *p;
+
+	if (pid)
+		return pid;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(1);
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (off = 0; off < len; off += page)
+		p[off] = 1;
+	for (off = 0; off < len; off += 2 * page)
+		madvise(p + off, page, MADV_DONTNEED);
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * pressure_latency: the same build with memory fragmented by a child that
+ * holds every other page of most of MemAvailable. Allocations past a page
+ * try kmalloc once without reclaim or compaction, then vmalloc: no call may
+ * stall hunting for contiguous pages (PRESSURE_MAX_S), and one that cannot
+ * get memory fails with ENOMEM, never by an OOM kill. Both timings are
+ * printed for comparison.
+ */
+TEST_F_TIMEOUT(stress, pressure_latency, 300)
+{
+	double add_idle, commit_idle, add_busy = 0, commit_busy = 0;
+	long long avail_kib;
+	int fd, ret, pipefd[2];
+	pid_t child;
+	char c;
+
+	fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, timed_build(fd, &add_idle, &commit_idle));
+	close(fd);
+
+	avail_kib = mem_available_kib();
+	if (avail_kib < 512 * 1024)
+		SKIP(return, "MemAvailable %lld KiB: too little to fragment",
+		     avail_kib);
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fragmenter(avail_kib / 1024 - 256, pipefd[1]);
+	ASSERT_LT(0, child);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ret = timed_build(fd, &add_busy, &commit_busy);
+	close(fd);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	printf("# physmap-pressure: %u sections; idle: slowest ADD %.3f s, COMMIT %.3f s; fragmented (%lld MiB held, every other page): slowest ADD %.3f s, COMMIT %.3f s, %s\n",
+	       PRESSURE_SECTIONS, add_idle, commit_idle, avail_kib / 1024 - 256,
+	       add_busy, commit_busy, ret ? strerror(-ret) : "built");
+	fflush(stdout);
+	ASSERT_TRUE(ret == 0 || ret == -ENOMEM);
+	ASSERT_GT(PRESSURE_MAX_S, add_busy);
+	ASSERT_GT(PRESSURE_MAX_S, commit_busy);
 }
 
 TEST_F_TIMEOUT(stress, unload_reload, 120)
