@@ -5,8 +5,8 @@
  * Builds one section set in four structures and times lookups of the same
  * fixed-seed address streams in each, in the same boot:
  *
- * - physmap: physmap_pending_create/_add, physmap_commit and
- *   physmap_map_lookup, the functions the ioctls use;
+ * - physmap: pmt_pending_create/_add, physmap_commit and
+ *   pmt_map_lookup, the functions the ioctls use;
  * - the maple tree in RCU mode: mtree_store_range, mtree_load;
  * - the XArray over page numbers: xa_store_range, xa_load. It cannot hold
  *   sub-page ranges: it gets the page-granular view (a page shared by
@@ -86,7 +86,7 @@ static const char *const pmb_struct_names[PMB_NR_STRUCTS] = {
 
 /* The four structures built from one section set. */
 struct pmb_set {
-	struct physmap_map *map;
+	struct pmt_map *map;
 	struct maple_tree mt;
 	struct xarray xa;
 	struct pmb_elem *elems;
@@ -234,7 +234,7 @@ static void pmb_maple_destroy(struct maple_tree *mt)
 
 static void pmb_set_free(struct pmb_set *set)
 {
-	physmap_map_free(set->map);
+	pmt_map_free(set->map);
 	set->map = NULL;
 	pmb_maple_destroy(&set->mt);
 	xa_destroy(&set->xa);
@@ -244,33 +244,33 @@ static void pmb_set_free(struct pmb_set *set)
 
 static int pmb_build_physmap(struct pmb_set *set, u64 *add_ns)
 {
-	struct physmap_pending *pm;
-	struct physmap_map *map;
-	struct physmap_sect sect = { };
+	struct pmt_pending *pm;
+	struct pmt_map *map;
+	struct pmt_section sect = { };
 	u64 t0 = ktime_get_ns();
 	u32 i, index;
 	int ret;
 
-	pm = physmap_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
+	pm = pmt_pending_create(PMT_PAGE_SHIFT_DEFAULT);
 	if (!pm)
 		return -ENOMEM;
 	for (i = 0; i < set->nr; i++) {
 		sect.start = pmb_sects[i].start;
 		sect.size = pmb_sects[i].size;
 		sect.cookie = i;
-		ret = physmap_pending_add(pm, &sect, PMB_MAX_SECTIONS, U64_MAX,
+		ret = pmt_pending_add(pm, &sect, PMB_MAX_SECTIONS, U64_MAX,
 					  &index);
 		if (ret) {
-			physmap_pending_free(pm);
+			pmt_pending_free(pm);
 			return ret;
 		}
 		cond_resched();
 	}
 	if (add_ns)
 		*add_ns = ktime_get_ns() - t0;
-	map = physmap_commit(pm, 1, U64_MAX);
+	map = pmt_commit(pm, 1, U64_MAX);
 	set->build_ns[PMB_PHYSMAP] = ktime_get_ns() - t0;
-	physmap_pending_free(pm);
+	pmt_pending_free(pm);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
 	set->map = map;
@@ -442,7 +442,7 @@ static u32 pmb_lookup_one(struct pmb_set *set, int s, u64 addr)
 {
 	switch (s) {
 	case PMB_PHYSMAP:
-		return physmap_map_lookup(set->map, addr);
+		return pmt_map_lookup(set->map, addr);
 	case PMB_MAPLE:
 		return pmb_value(mtree_load(&set->mt, addr));
 	case PMB_XARRAY:
@@ -473,7 +473,7 @@ static void pmb_time(struct pmb_set *set, int s, const u64 *addrs, u32 n,
 		switch (s) {
 		case PMB_PHYSMAP:
 			for (i = done; i < end; i++)
-				acc += physmap_map_lookup(set->map, addrs[i]);
+				acc += pmt_map_lookup(set->map, addrs[i]);
 			break;
 		case PMB_MAPLE:
 			for (i = done; i < end; i++)
@@ -560,7 +560,7 @@ static void pmb_check(struct pmb_set *set, const char *name,
 			u64 a = addrs[k][i];
 
 			rcu_read_lock();
-			p = physmap_map_lookup(set->map, a);
+			p = pmt_map_lookup(set->map, a);
 			rcu_read_unlock();
 			/* physmap against the sections themselves */
 			ok = p <= set->nr;
@@ -599,7 +599,6 @@ static int pmb_bench(const char *name, u32 n, u32 reps)
 	u32 nchunks = DIV_ROUND_UP(n, PMB_CHUNK), c;
 	u64 *chunk_best = NULL;
 	struct pmb_set set = { .nr = pmb_nr };
-	struct physmap_stats st;
 	u64 sum = 0;
 	int ret = -ENOMEM, s, k;
 	u32 r;
@@ -636,10 +635,10 @@ static int pmb_bench(const char *name, u32 n, u32 reps)
 		goto out;
 	}
 
-	physmap_map_stats(set.map, &st);
-	pmb_out("P map=%s nodes=%u subpages=%u pieces=%u depth=%u skips=%u node_bytes=%u\n",
-		name, st.nodes, st.subpages, st.subpage_ranges, st.max_depth,
-		st.skip_entries, st.node_bytes);
+	pmb_out("P map=%s nodes=%u subpages=%u pieces=%u depth=%u skips=%u node_bytes=%zu\n",
+		name, set.map->nr_nodes, set.map->nr_subpages,
+		set.map->nr_pieces, set.map->max_depth,
+		set.map->skip_entries, PMT_NODE_BYTES);
 	pmb_check(&set, name, addrs, n);
 
 	/*
@@ -690,7 +689,6 @@ out:
 static int pmb_commit(const char *name)
 {
 	struct pmb_set set = { .nr = pmb_nr };
-	struct physmap_stats st;
 	u64 add_ns = 0;
 	int ret;
 
@@ -702,11 +700,11 @@ static int pmb_commit(const char *name)
 		pmb_set_free(&set);
 		return ret;
 	}
-	physmap_map_stats(set.map, &st);
 	pmb_out("C map=%s sections=%u add_ns=%llu commit_ns=%llu",
 		name, set.nr, add_ns, set.build_ns[PMB_PHYSMAP] - add_ns);
 	pmb_out(" bytes=%llu nodes=%u subpages=%u depth=%u\n",
-		set.bytes[PMB_PHYSMAP], st.nodes, st.subpages, st.max_depth);
+		set.bytes[PMB_PHYSMAP], set.map->nr_nodes,
+		set.map->nr_subpages, set.map->max_depth);
 	pmb_set_free(&set);
 	return 0;
 }
@@ -778,7 +776,7 @@ static ssize_t pmb_sections_write(struct file *file, const char __user *ubuf,
 	if (!ret && copy_from_user(&pmb_sects[pmb_nr], ubuf, len))
 		ret = -EFAULT;
 	for (i = 0; !ret && i < n; i++)
-		if (!physmap_range_valid(pmb_sects[pmb_nr + i].start,
+		if (!pmt_range_valid(pmb_sects[pmb_nr + i].start,
 					 pmb_sects[pmb_nr + i].size))
 			ret = -EINVAL;
 	if (!ret)

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
+#include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -22,7 +23,14 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "physmap_ioctl.h"
 #include "physmap_tree.h"
+
+/* The UAPI's constants are the tree's: values pass through unchanged. */
+static_assert(PHYSMAP_UNASSIGNED == PMT_UNASSIGNED);
+static_assert(PHYSMAP_PAGE_SHIFT_MIN == PMT_PAGE_SHIFT_MIN);
+static_assert(PHYSMAP_PAGE_SHIFT_MAX == PMT_PAGE_SHIFT_MAX);
+static_assert(PHYSMAP_PAGE_SHIFT_DEFAULT == PMT_PAGE_SHIFT_DEFAULT);
 
 static unsigned int max_sections = 1000000;
 module_param(max_sections, uint, 0644);
@@ -92,42 +100,51 @@ MODULE_PARM_DESC(max_map_mb,
  * @map: the published map; NULL before the first commit. Written under
  *       @lock, read under RCU.
  * @backlog: this file's replaced maps waiting for grace periods.
+ * @id: names the file's debugfs directory, physmap/<id>.
+ * @debugfs: that directory.
  */
 struct physmap_file {
 	struct mutex lock; /* serializes writers; no user access under it */
-	struct physmap_pending *pending;
+	struct pmt_pending *pending;
 	u32 pending_sections;
 	size_t pending_bytes;
-	struct physmap_map __rcu *map;
-	struct physmap_backlog *backlog;
+	struct pmt_map __rcu *map;
+	struct pmt_backlog *backlog;
+	unsigned int id;
+	struct dentry *debugfs;
 };
 
-static int physmap_open(struct inode *inode, struct file *file)
+static void physmap_debugfs_add(struct physmap_file *pf);
+
+static int physmap_fop_open(struct inode *inode, struct file *file)
 {
 	struct physmap_file *pf;
 
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
 	if (!pf)
 		return -ENOMEM;
-	pf->backlog = physmap_backlog_create();
+	pf->backlog = pmt_backlog_create();
 	if (!pf->backlog) {
 		kfree(pf);
 		return -ENOMEM;
 	}
 	mutex_init(&pf->lock);
 	file->private_data = pf;
+	physmap_debugfs_add(pf);
 	return 0;
 }
 
-static int physmap_release(struct inode *inode, struct file *file)
+static int physmap_fop_release(struct inode *inode, struct file *file)
 {
 	struct physmap_file *pf = file->private_data;
 
+	/* Waits for the debugfs files' readers to leave. */
+	debugfs_remove(pf->debugfs);
 	/* The last reference is gone: no lookup can be running. */
-	physmap_pending_free(pf->pending);
-	physmap_map_free(rcu_dereference_protected(pf->map, true));
+	pmt_pending_free(pf->pending);
+	pmt_map_free(rcu_dereference_protected(pf->map, true));
 	/* Maps still waiting for grace periods hold their own references. */
-	physmap_backlog_put(pf->backlog);
+	pmt_backlog_put(pf->backlog);
 	mutex_destroy(&pf->lock);
 	kfree(pf);
 	return 0;
@@ -142,7 +159,7 @@ static u64 physmap_max_map_bytes(void)
 /* Bytes of the published map; the caller holds @pf->lock. */
 static size_t physmap_published_bytes(struct physmap_file *pf)
 {
-	const struct physmap_map *map;
+	const struct pmt_map *map;
 
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	return map ? map->bytes : 0;
@@ -151,15 +168,15 @@ static size_t physmap_published_bytes(struct physmap_file *pf)
 /* Note the pending map's size for fdinfo; the caller holds @pf->lock. */
 static void physmap_note_pending(struct physmap_file *pf)
 {
-	struct physmap_pending *pm = pf->pending;
+	struct pmt_pending *pm = pf->pending;
 
-	WRITE_ONCE(pf->pending_sections, pm ? physmap_pending_sections(pm) : 0);
-	WRITE_ONCE(pf->pending_bytes, pm ? physmap_pending_bytes(pm) : 0);
+	WRITE_ONCE(pf->pending_sections, pm ? pmt_pending_sections(pm) : 0);
+	WRITE_ONCE(pf->pending_bytes, pm ? pmt_pending_bytes(pm) : 0);
 }
 
 /* Replace the pending map (NULL: none) and note its size for fdinfo. */
 static void physmap_set_pending(struct physmap_file *pf,
-				struct physmap_pending *pm)
+				struct pmt_pending *pm)
 {
 	lockdep_assert_held(&pf->lock);
 	pf->pending = pm;
@@ -172,11 +189,11 @@ static bool physmap_writable(const struct file *file)
 	return file->f_mode & FMODE_WRITE;
 }
 
-static long physmap_begin(struct file *file,
+static long physmap_ioc_begin(struct file *file,
 			  struct physmap_begin __user *ubegin)
 {
 	struct physmap_file *pf = file->private_data;
-	struct physmap_pending *pm, *old;
+	struct pmt_pending *pm, *old;
 	struct physmap_begin begin;
 	unsigned int page_shift;
 
@@ -185,20 +202,20 @@ static long physmap_begin(struct file *file,
 	if (!physmap_writable(file))
 		return -EBADF;
 	page_shift = begin.page_shift ?: PHYSMAP_PAGE_SHIFT_DEFAULT;
-	if (begin.flags || !physmap_page_shift_valid(page_shift))
+	if (begin.flags || !pmt_page_shift_valid(page_shift))
 		return -EINVAL;
-	pm = physmap_pending_create(page_shift);
+	pm = pmt_pending_create(page_shift);
 	if (!pm)
 		return -ENOMEM;
 
 	if (mutex_lock_killable(&pf->lock)) {
-		physmap_pending_free(pm);
+		pmt_pending_free(pm);
 		return -EINTR;
 	}
 	old = pf->pending;
 	physmap_set_pending(pf, pm);
 	mutex_unlock(&pf->lock);
-	physmap_pending_free(old);
+	pmt_pending_free(old);
 	return 0;
 }
 
@@ -206,7 +223,7 @@ static long physmap_begin(struct file *file,
 static u32 physmap_next_index(struct physmap_file *pf)
 {
 	lockdep_assert_held(&pf->lock);
-	return pf->pending ? physmap_pending_sections(pf->pending) + 1 : 1;
+	return pf->pending ? pmt_pending_sections(pf->pending) + 1 : 1;
 }
 
 /*
@@ -214,7 +231,7 @@ static u32 physmap_next_index(struct physmap_file *pf)
  * @index, else fail with -EAGAIN; the caller holds @pf->lock.
  */
 static int physmap_add_locked(struct physmap_file *pf,
-			      const struct physmap_sect *sect, u32 index)
+			      const struct pmt_section *sect, u32 index)
 {
 	u64 max_bytes = physmap_max_map_bytes();
 	size_t published = physmap_published_bytes(pf);
@@ -225,17 +242,17 @@ static int physmap_add_locked(struct physmap_file *pf,
 	if (physmap_next_index(pf) != index)
 		return -EAGAIN;
 	if (!pf->pending) {
-		pf->pending = physmap_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
+		pf->pending = pmt_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
 		if (!pf->pending)
 			return -ENOMEM;
 		begun = true;
 	}
-	ret = physmap_pending_add(pf->pending, sect, READ_ONCE(max_sections),
+	ret = pmt_pending_add(pf->pending, sect, READ_ONCE(max_sections),
 				  max_bytes > published ?
 				  max_bytes - published : 0, &added);
 	if (ret && begun) {
 		/* Nothing was pending before this call: leave it so. */
-		physmap_pending_free(pf->pending);
+		pmt_pending_free(pf->pending);
 		pf->pending = NULL;
 	}
 	physmap_note_pending(pf);
@@ -249,12 +266,12 @@ static int physmap_add_locked(struct physmap_file *pf,
  * (another ADD or a BEGIN on the file may have come between), else starts
  * again. A failed ADD puts the caller's index back.
  */
-static long physmap_add(struct file *file,
+static long physmap_ioc_add(struct file *file,
 			struct physmap_section __user *usect)
 {
 	struct physmap_file *pf = file->private_data;
 	struct physmap_section s;
-	struct physmap_sect sect;
+	struct pmt_section sect;
 	u32 index;
 	int ret;
 
@@ -262,9 +279,9 @@ static long physmap_add(struct file *file,
 		return -EFAULT;
 	if (!physmap_writable(file))
 		return -EBADF;
-	if (s.flags || !physmap_range_valid(s.start, s.size))
+	if (s.flags || !pmt_range_valid(s.start, s.size))
 		return -EINVAL;
-	sect = (struct physmap_sect){
+	sect = (struct pmt_section){
 		.start = s.start,
 		.size = s.size,
 		.cookie = s.cookie,
@@ -292,11 +309,11 @@ static long physmap_add(struct file *file,
 	return ret;
 }
 
-static long physmap_commit_pending(struct file *file)
+static long physmap_ioc_commit(struct file *file)
 {
 	struct physmap_file *pf = file->private_data;
-	struct physmap_map *map, *old;
-	struct physmap_pending *pm;
+	struct pmt_map *map, *old;
+	struct pmt_pending *pm;
 	u64 max_bytes = physmap_max_map_bytes();
 	size_t pending;
 
@@ -310,9 +327,9 @@ static long physmap_commit_pending(struct file *file)
 		return -EINVAL;
 	}
 	/* The new map and the pending one are held together for a moment. */
-	pending = physmap_pending_bytes(pm);
+	pending = pmt_pending_bytes(pm);
 	old = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
-	map = physmap_commit(pm, old ? old->generation + 1 : 1,
+	map = pmt_commit(pm, old ? old->generation + 1 : 1,
 			     max_bytes > pending ? max_bytes - pending : 0);
 	if (IS_ERR(map)) {
 		mutex_unlock(&pf->lock);
@@ -322,14 +339,14 @@ static long physmap_commit_pending(struct file *file)
 	physmap_set_pending(pf, NULL);
 	mutex_unlock(&pf->lock);
 
-	physmap_pending_free(pm);
-	physmap_map_retire(old, pf->backlog,
+	pmt_pending_free(pm);
+	pmt_map_retire(old, pf->backlog,
 			   (size_t)READ_ONCE(retire_backlog_mb) << 20);
 	return 0;
 }
 
 static void physmap_fill_section(struct physmap_section *s,
-				 const struct physmap_sect *sect, u32 index)
+				 const struct pmt_section *sect, u32 index)
 {
 	s->start = sect->start;
 	s->size = sect->size;
@@ -339,11 +356,11 @@ static void physmap_fill_section(struct physmap_section *s,
 	s->index = index;
 }
 
-static long physmap_lookup(struct physmap_file *pf,
+static long physmap_ioc_lookup(struct physmap_file *pf,
 			   struct physmap_lookup __user *ulookup)
 {
 	struct physmap_lookup lookup = { };
-	const struct physmap_map *map;
+	const struct pmt_map *map;
 	u32 index;
 
 	if (get_user(lookup.addr, &ulookup->addr))
@@ -351,7 +368,7 @@ static long physmap_lookup(struct physmap_file *pf,
 	rcu_read_lock();
 	map = rcu_dereference(pf->map);
 	if (map) {
-		index = physmap_map_lookup(map, lookup.addr);
+		index = pmt_map_lookup(map, lookup.addr);
 		physmap_fill_section(&lookup.section, &map->sections[index],
 				     index);
 		lookup.generation = map->generation;
@@ -377,7 +394,7 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 {
 	u64 addrs[PHYSMAP_BATCH_STEP];
 	u32 indexes[PHYSMAP_BATCH_STEP];
-	const struct physmap_map *map;
+	const struct pmt_map *map;
 	u32 done, n, i;
 	int ret = 0;
 
@@ -393,7 +410,7 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			break;
 		}
 		for (i = 0; i < n; i++)
-			indexes[i] = map ? physmap_map_lookup(map, addrs[i]) :
+			indexes[i] = map ? pmt_map_lookup(map, addrs[i]) :
 					   PHYSMAP_UNASSIGNED;
 		if (__copy_to_user_inatomic(uindexes + done, indexes,
 					    n * sizeof(*indexes))) {
@@ -406,7 +423,7 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 	return ret;
 }
 
-static long physmap_lookup_batch(struct physmap_file *pf,
+static long physmap_ioc_lookup_batch(struct physmap_file *pf,
 				 struct physmap_lookup_batch __user *ubatch)
 {
 	struct physmap_lookup_batch batch;
@@ -439,11 +456,11 @@ static long physmap_lookup_batch(struct physmap_file *pf,
 	return put_user(generation, &ubatch->generation);
 }
 
-static long physmap_get_section(struct physmap_file *pf,
+static long physmap_ioc_get_section(struct physmap_file *pf,
 				struct physmap_section __user *usect)
 {
-	const struct physmap_sect *sect = NULL;
-	const struct physmap_map *map;
+	const struct pmt_section *sect = NULL;
+	const struct pmt_map *map;
 	struct physmap_section s;
 	u32 index;
 
@@ -452,7 +469,7 @@ static long physmap_get_section(struct physmap_file *pf,
 	rcu_read_lock();
 	map = rcu_dereference(pf->map);
 	if (map)
-		sect = physmap_map_section(map, index);
+		sect = pmt_map_section(map, index);
 	if (sect)
 		physmap_fill_section(&s, sect, index);
 	rcu_read_unlock();
@@ -463,108 +480,24 @@ static long physmap_get_section(struct physmap_file *pf,
 	return 0;
 }
 
-static long physmap_stats(struct physmap_file *pf,
-			  struct physmap_stats __user *ustats)
+static long physmap_ioc_stats(struct physmap_file *pf,
+			      struct physmap_stats __user *ustats)
 {
-	const struct physmap_map *map;
+	const struct pmt_map *map;
 	struct physmap_stats stats = { };
 
 	rcu_read_lock();
 	map = rcu_dereference(pf->map);
-	if (map)
-		physmap_map_stats(map, &stats);
+	if (map) {
+		stats.generation = map->generation;
+		stats.bytes = map->bytes;
+		stats.sections = map->nr_sections - 1;
+		stats.page_shift = map->page_shift;
+	}
 	rcu_read_unlock();
 	if (copy_to_user(ustats, &stats, sizeof(stats)))
 		return -EFAULT;
 	return 0;
-}
-
-/*
- * The internal layout is the UAPI's, so the tree is copied out as it is.
- */
-static void physmap_tree_layout_check(void)
-{
-	BUILD_BUG_ON(PHYSMAP_ENTRY_SKIP_MASK != PHYSMAP_TREE_SKIP_MASK);
-	BUILD_BUG_ON(PHYSMAP_ENTRY_SUBPAGE != PHYSMAP_TREE_SUBPAGE);
-	BUILD_BUG_ON(PHYSMAP_ENTRY_PTR_SHIFT != PHYSMAP_TREE_PTR_SHIFT);
-	BUILD_BUG_ON(PHYSMAP_NODE_SLOTS != PHYSMAP_TREE_NODE_SLOTS);
-	BUILD_BUG_ON(sizeof(struct physmap_subpage) !=
-		     sizeof(struct physmap_tree_subpage));
-	BUILD_BUG_ON(offsetof(struct physmap_subpage, page) !=
-		     offsetof(struct physmap_tree_subpage, page));
-	BUILD_BUG_ON(offsetof(struct physmap_subpage, first) !=
-		     offsetof(struct physmap_tree_subpage, first));
-	BUILD_BUG_ON(offsetof(struct physmap_subpage, count) !=
-		     offsetof(struct physmap_tree_subpage, count));
-	BUILD_BUG_ON(sizeof(struct physmap_piece) !=
-		     sizeof(struct physmap_tree_piece));
-	BUILD_BUG_ON(offsetof(struct physmap_piece, start) !=
-		     offsetof(struct physmap_tree_piece, start));
-	BUILD_BUG_ON(offsetof(struct physmap_piece, last) !=
-		     offsetof(struct physmap_tree_piece, last));
-	BUILD_BUG_ON(offsetof(struct physmap_piece, section) !=
-		     offsetof(struct physmap_tree_piece, section));
-}
-
-/*
- * Copy the published tree out: a snapshot taken under the file's mutex,
- * copied to user memory after it is dropped, so that a user page whose fault
- * blocks holds up this call only.
- */
-static long physmap_get_tree(struct physmap_file *pf,
-			     struct physmap_tree __user *utree)
-{
-	struct physmap_map *snap = NULL;
-	const struct physmap_map *map;
-	struct physmap_tree tree;
-	bool room;
-	int ret = 0;
-
-	physmap_tree_layout_check();
-	if (copy_from_user(&tree, utree, sizeof(tree)))
-		return -EFAULT;
-	if (tree.flags)
-		return -EINVAL;
-
-	if (mutex_lock_killable(&pf->lock))
-		return -EINTR;
-	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
-	room = !map || (tree.nr_nodes >= map->nr_nodes &&
-			tree.nr_subpages >= map->nr_subpages &&
-			tree.nr_pieces >= map->nr_pieces);
-	if (map && room) {
-		snap = physmap_map_dup(map);
-		if (!snap)
-			ret = -ENOMEM;
-	}
-	tree.generation = map ? map->generation : 0;
-	tree.nr_nodes = map ? map->nr_nodes : 0;
-	tree.nr_subpages = map ? map->nr_subpages : 0;
-	tree.nr_pieces = map ? map->nr_pieces : 0;
-	tree.root = map ? map->root : 0;
-	tree.page_shift = map ? map->page_shift : 0;
-	tree.levels = map ? map->levels : 0;
-	tree.node_slots = PHYSMAP_NODE_SLOTS;
-	mutex_unlock(&pf->lock);
-	if (ret)
-		return ret;
-
-	if (snap &&
-	    (copy_to_user(u64_to_user_ptr(tree.nodes), snap->nodes,
-			  array_size(snap->nr_nodes,
-				     PHYSMAP_NODE_SLOTS * sizeof(u32))) ||
-	     copy_to_user(u64_to_user_ptr(tree.subpages), snap->subpages,
-			  array_size(snap->nr_subpages,
-				     sizeof(*snap->subpages))) ||
-	     copy_to_user(u64_to_user_ptr(tree.pieces), snap->pieces,
-			  array_size(snap->nr_pieces, sizeof(*snap->pieces)))))
-		ret = -EFAULT;
-	physmap_map_free(snap);
-	if (ret)
-		return ret;
-	if (copy_to_user(utree, &tree, sizeof(tree)))
-		return -EFAULT;
-	return room ? 0 : -E2BIG;
 }
 
 static long physmap_ioctl(struct file *file, unsigned int cmd,
@@ -575,21 +508,19 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case PHYSMAP_IOC_BEGIN:
-		return physmap_begin(file, uarg);
+		return physmap_ioc_begin(file, uarg);
 	case PHYSMAP_IOC_ADD:
-		return physmap_add(file, uarg);
+		return physmap_ioc_add(file, uarg);
 	case PHYSMAP_IOC_COMMIT:
-		return physmap_commit_pending(file);
+		return physmap_ioc_commit(file);
 	case PHYSMAP_IOC_LOOKUP:
-		return physmap_lookup(pf, uarg);
+		return physmap_ioc_lookup(pf, uarg);
 	case PHYSMAP_IOC_LOOKUP_BATCH:
-		return physmap_lookup_batch(pf, uarg);
+		return physmap_ioc_lookup_batch(pf, uarg);
 	case PHYSMAP_IOC_GET_SECTION:
-		return physmap_get_section(pf, uarg);
+		return physmap_ioc_get_section(pf, uarg);
 	case PHYSMAP_IOC_STATS:
-		return physmap_stats(pf, uarg);
-	case PHYSMAP_IOC_GET_TREE:
-		return physmap_get_tree(pf, uarg);
+		return physmap_ioc_stats(pf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -603,7 +534,7 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct physmap_file *pf = file->private_data;
-	const struct physmap_map *map;
+	const struct pmt_map *map;
 	u64 generation = 0;
 	u32 sections = 0;
 	size_t bytes = 0;
@@ -627,12 +558,127 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 		   atomic_long_read(&pf->backlog->bytes));
 	seq_printf(m, "physmap-retire-waits:\t%ld\n",
 		   atomic_long_read(&pf->backlog->waits));
+	seq_printf(m, "physmap-debugfs:\tphysmap/%u\n", pf->id);
+}
+
+/*
+ * debugfs, which is not ABI: physmap/<id>/ per open file, its id in fdinfo,
+ * with "shape" (the published tree's counters) and "dump" (the tree in the
+ * layout of QEMU's "info mtree -d", from a copy taken when it is opened).
+ */
+static struct dentry *physmap_debugfs_root;
+static atomic_t physmap_debugfs_ids = ATOMIC_INIT(0);
+
+static int physmap_shape_show(struct seq_file *m, void *v)
+{
+	struct physmap_file *pf = m->private;
+	const struct pmt_map *map;
+
+	rcu_read_lock();
+	map = rcu_dereference(pf->map);
+	if (map)
+		pmt_map_show_shape(m, map);
+	else
+		seq_puts(m, "generation:     0\n");
+	rcu_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(physmap_shape);
+
+/* Positions of the dump are its records (pmt_map_dump_records()). */
+static void *physmap_dump_start(struct seq_file *m, loff_t *pos)
+{
+	const struct pmt_map *map = m->private;
+
+	return *pos < (map ? pmt_map_dump_records(map) : 1) ? pos : NULL;
+}
+
+static void *physmap_dump_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return physmap_dump_start(m, pos);
+}
+
+static void physmap_dump_stop(struct seq_file *m, void *v)
+{
+}
+
+static int physmap_dump_show(struct seq_file *m, void *v)
+{
+	const struct pmt_map *map = m->private;
+
+	if (map)
+		pmt_map_dump_record(m, map, *(loff_t *)v);
+	else
+		seq_puts(m, "physmap: nothing published\n");
+	return 0;
+}
+
+static const struct seq_operations physmap_dump_seq_ops = {
+	.start	= physmap_dump_start,
+	.next	= physmap_dump_next,
+	.stop	= physmap_dump_stop,
+	.show	= physmap_dump_show,
+};
+
+/* A copy of the published map, so that the dump is one snapshot. */
+static int physmap_dump_open(struct inode *inode, struct file *file)
+{
+	struct physmap_file *pf = inode->i_private;
+	const struct pmt_map *map;
+	struct pmt_map *snap = NULL;
+	int ret;
+
+	if (mutex_lock_killable(&pf->lock))
+		return -EINTR;
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	if (map)
+		snap = pmt_map_dup(map);
+	mutex_unlock(&pf->lock);
+	if (map && !snap)
+		return -ENOMEM;
+	ret = seq_open(file, &physmap_dump_seq_ops);
+	if (ret) {
+		pmt_map_free(snap);
+		return ret;
+	}
+	((struct seq_file *)file->private_data)->private = snap;
+	return 0;
+}
+
+static int physmap_dump_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+
+	pmt_map_free(m->private);
+	return seq_release(inode, file);
+}
+
+static const struct file_operations physmap_dump_fops = {
+	.owner		= THIS_MODULE,
+	.open		= physmap_dump_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= physmap_dump_release,
+};
+
+/* The file's debugfs directory; debugfs failures are not the file's. */
+static void physmap_debugfs_add(struct physmap_file *pf)
+{
+	char name[16];
+
+	pf->id = atomic_inc_return(&physmap_debugfs_ids);
+	snprintf(name, sizeof(name), "%u", pf->id);
+	pf->debugfs = debugfs_create_dir(name, physmap_debugfs_root);
+	debugfs_create_file("shape", 0400, pf->debugfs, pf,
+			    &physmap_shape_fops);
+	debugfs_create_file("dump", 0400, pf->debugfs, pf, &physmap_dump_fops);
 }
 
 static const struct file_operations physmap_fops = {
 	.owner		= THIS_MODULE,
-	.open		= physmap_open,
-	.release	= physmap_release,
+	.open		= physmap_fop_open,
+	.release	= physmap_fop_release,
 	.unlocked_ioctl	= physmap_ioctl,
 	/* Every argument has one layout for 32-bit and 64-bit callers. */
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -649,12 +695,19 @@ static struct miscdevice physmap_misc = {
 
 static int __init physmap_init(void)
 {
-	return misc_register(&physmap_misc);
+	int ret;
+
+	physmap_debugfs_root = debugfs_create_dir("physmap", NULL);
+	ret = misc_register(&physmap_misc);
+	if (ret)
+		debugfs_remove(physmap_debugfs_root);
+	return ret;
 }
 
 static void __exit physmap_exit(void)
 {
 	misc_deregister(&physmap_misc);
+	debugfs_remove(physmap_debugfs_root);
 	/* Retired maps are freed by callbacks in this module. */
 	rcu_barrier();
 }

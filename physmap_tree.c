@@ -3,7 +3,7 @@
  * QEMU's compressed phys_map radix tree
  *
  * A map answers "which section covers this address?" over a 64-bit address
- * space. It is a radix tree over page numbers, PHYSMAP_NODE_BITS bits per
+ * space. It is a radix tree over page numbers, PMT_NODE_BITS bits per
  * level, built in two stages, after QEMU's phys_map:
  *
  * - A pending map is built one section at a time. A section's whole pages
@@ -31,7 +31,7 @@
  *   consecutive lookups leave the walk's loop alike (see level_depth()).
  *
  * The published map is read-only and lookups take no lock: the caller
- * publishes it with RCU and retires the old one with physmap_map_retire().
+ * publishes it with RCU and retires the old one with pmt_map_retire().
  */
 #include <linux/atomic.h>
 #include <linux/err.h>
@@ -45,6 +45,7 @@
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -55,39 +56,38 @@
 /*
  * Sizes come from userspace: allocations are charged to the caller's memory
  * cgroup and fail quietly with ENOMEM, never through the OOM killer (see
- * physmap_alloc()).
+ * pmt_alloc()).
  */
-#define PHYSMAP_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
-#define PHYSMAP_NIL		U32_MAX
+#define PMT_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+#define PMT_NIL		U32_MAX
 /* Alignment of the node array inside a published map's allocation. */
-#define PHYSMAP_MAP_ALIGN	64
-#define PHYSMAP_NODE_BYTES	(PHYSMAP_NODE_SLOTS * sizeof(u32))
+#define PMT_MAP_ALIGN	64
 
 /**
- * struct physmap_pending_subpage - a sub-page of a pending map
+ * struct pmt_pending_subpage - a sub-page of a pending map
  * @page: the page number.
- * @head: its first piece, the one with the highest offset; PHYSMAP_NIL when
+ * @head: its first piece, the one with the highest offset; PMT_NIL when
  *        it has none.
  * @count: number of pieces in its list.
  */
-struct physmap_pending_subpage {
+struct pmt_pending_subpage {
 	u64 page;
 	u32 head;
 	u32 count;
 };
 
 /**
- * struct physmap_pending_piece - a piece of a pending sub-page
+ * struct pmt_pending_piece - a piece of a pending sub-page
  * @piece: offsets and section.
- * @next: the piece below it in the page; PHYSMAP_NIL for the last.
+ * @next: the piece below it in the page; PMT_NIL for the last.
  */
-struct physmap_pending_piece {
-	struct physmap_piece piece;
+struct pmt_pending_piece {
+	struct pmt_piece piece;
 	u32 next;
 };
 
 /**
- * struct physmap_pending - a map being built, before commit
+ * struct pmt_pending - a map being built, before commit
  * @page_shift: log2 of the page size.
  * @levels: radix levels for @page_shift.
  * @root: the entry for the whole address space. Entries of a pending map
@@ -97,17 +97,17 @@ struct physmap_pending_piece {
  * @subpages: @nr_subpages sub-pages of @cap_subpages.
  * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
  */
-struct physmap_pending {
+struct pmt_pending {
 	unsigned int page_shift;
 	unsigned int levels;
 	u32 root;
 	u32 *nodes;
 	u32 nr_nodes, cap_nodes;
-	struct physmap_sect *sections;
+	struct pmt_section *sections;
 	u32 nr_sections, cap_sections;
-	struct physmap_pending_subpage *subpages;
+	struct pmt_pending_subpage *subpages;
 	u32 nr_subpages, cap_subpages;
-	struct physmap_pending_piece *pieces;
+	struct pmt_pending_piece *pieces;
 	u32 nr_pieces, cap_pieces;
 };
 
@@ -115,7 +115,7 @@ struct physmap_pending {
  * How a range of bytes splits over pages: whole pages first_page..last_page
  * (none when @whole is false), and up to two pages covered in part.
  */
-struct physmap_split {
+struct pmt_split {
 	bool whole;
 	u64 first_page, last_page;
 	unsigned int nr_parts;
@@ -130,18 +130,18 @@ struct physmap_split {
  * (user/) turns them into variables to measure what each one buys. The
  * kernel build always has both.
  */
-#ifndef physmap_early_leaves
-#define physmap_early_leaves	true	/* paths end early */
+#ifndef pmt_early_leaves
+#define pmt_early_leaves	true	/* paths end early */
 #endif
-#ifndef physmap_compaction
-#define physmap_compaction	true	/* commit skips single-child nodes */
+#ifndef pmt_compaction
+#define pmt_compaction	true	/* commit skips single-child nodes */
 #endif
 /* Not from QEMU; the userspace build can turn it off the same way. */
-#ifndef physmap_levelling
-#define physmap_levelling	true	/* commit levels lookup depths */
+#ifndef pmt_levelling
+#define pmt_levelling	true	/* commit levels lookup depths */
 #endif
 
-static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
+static atomic_long_t pmt_retired = ATOMIC_LONG_INIT(0);
 
 /*
  * Allocate @size bytes for a map. Past a page, kmalloc is tried once without
@@ -152,47 +152,47 @@ static atomic_long_t physmap_retired = ATOMIC_LONG_INIT(0);
  * __GFP_RETRY_MAYFAIL would retry reclaim and compaction for the contiguous
  * attempt as well.) Freed with kvfree().
  */
-static void *physmap_alloc(size_t size)
+static void *pmt_alloc(size_t size)
 {
 	void *p;
 
 	if (size <= PAGE_SIZE)
-		return kmalloc(size, PHYSMAP_GFP | __GFP_RETRY_MAYFAIL);
+		return kmalloc(size, PMT_GFP | __GFP_RETRY_MAYFAIL);
 	if (size > INT_MAX)
 		return NULL;
-	p = kmalloc(size, PHYSMAP_GFP | __GFP_NORETRY);
+	p = kmalloc(size, PMT_GFP | __GFP_NORETRY);
 	if (p)
 		return p;
-	return __vmalloc(size, PHYSMAP_GFP | __GFP_RETRY_MAYFAIL);
+	return __vmalloc(size, PMT_GFP | __GFP_RETRY_MAYFAIL);
 }
 
 /* Steps of a loop between two scheduling points. */
-#define PHYSMAP_STEPS_PER_RESCHED	256
+#define PMT_STEPS_PER_RESCHED	256
 
 /*
  * Count one step of a loop of ADD or COMMIT that grows with the map, and
- * every PHYSMAP_STEPS_PER_RESCHED steps offer to reschedule.
+ * every PMT_STEPS_PER_RESCHED steps offer to reschedule.
  *
  * Return: -EINTR when a fatal signal asks the caller to stop, else 0.
  */
-static int physmap_step(unsigned int *steps)
+static int pmt_step(unsigned int *steps)
 {
-	if (++*steps % PHYSMAP_STEPS_PER_RESCHED)
+	if (++*steps % PMT_STEPS_PER_RESCHED)
 		return 0;
 	cond_resched();
 	return fatal_signal_pending(current) ? -EINTR : 0;
 }
 
-/* Bytes copied between two scheduling points by physmap_copy(). */
-#define PHYSMAP_COPY_CHUNK	SZ_1M
+/* Bytes copied between two scheduling points by pmt_copy(). */
+#define PMT_COPY_CHUNK	SZ_1M
 
 /* memcpy() that reschedules and stops with -EINTR on a fatal signal. */
-static int physmap_copy(void *dst, const void *src, size_t size)
+static int pmt_copy(void *dst, const void *src, size_t size)
 {
 	size_t done, n;
 
 	for (done = 0; done < size; done += n) {
-		n = min_t(size_t, size - done, PHYSMAP_COPY_CHUNK);
+		n = min_t(size_t, size - done, PMT_COPY_CHUNK);
 		memcpy((char *)dst + done, (const char *)src + done, n);
 		if (size - done > n) {
 			cond_resched();
@@ -205,45 +205,45 @@ static int physmap_copy(void *dst, const void *src, size_t size)
 
 static inline unsigned int entry_skip(u32 entry)
 {
-	return entry & PHYSMAP_ENTRY_SKIP_MASK;
+	return entry & PMT_ENTRY_SKIP_MASK;
 }
 
 static inline u32 entry_ptr(u32 entry)
 {
-	return entry >> PHYSMAP_ENTRY_PTR_SHIFT;
+	return entry >> PMT_ENTRY_PTR_SHIFT;
 }
 
 static inline bool entry_is_subpage(u32 entry)
 {
-	return entry & PHYSMAP_ENTRY_SUBPAGE;
+	return entry & PMT_ENTRY_SUBPAGE;
 }
 
 static inline u32 mk_node_entry(u32 node, unsigned int skip)
 {
-	return node << PHYSMAP_ENTRY_PTR_SHIFT | skip;
+	return node << PMT_ENTRY_PTR_SHIFT | skip;
 }
 
 static inline u32 mk_section_entry(u32 section)
 {
-	return section << PHYSMAP_ENTRY_PTR_SHIFT;
+	return section << PMT_ENTRY_PTR_SHIFT;
 }
 
 static inline u32 mk_subpage_entry(u32 subpage)
 {
-	return subpage << PHYSMAP_ENTRY_PTR_SHIFT | PHYSMAP_ENTRY_SUBPAGE;
+	return subpage << PMT_ENTRY_PTR_SHIFT | PMT_ENTRY_SUBPAGE;
 }
 
 /* Index within its node of the entry covering @page at @level. */
 static inline unsigned int slot_of(u64 page, unsigned int level)
 {
-	return (page >> (level * PHYSMAP_NODE_BITS)) & (PHYSMAP_NODE_SLOTS - 1);
+	return (page >> (level * PMT_NODE_BITS)) & (PMT_NODE_SLOTS - 1);
 }
 
 /*
  * The leaf a lookup of @page reaches in @map; *@visits is set to the number
  * of nodes it read on the way.
  */
-static __always_inline u32 walk_to_leaf(const struct physmap_map *map,
+static __always_inline u32 walk_to_leaf(const struct pmt_map *map,
 					u64 page, unsigned int *visits)
 {
 	unsigned int level = map->levels, n = 0;
@@ -251,7 +251,7 @@ static __always_inline u32 walk_to_leaf(const struct physmap_map *map,
 
 	while (entry_skip(entry)) {
 		level -= entry_skip(entry);
-		entry = map->nodes[(size_t)entry_ptr(entry) * PHYSMAP_NODE_SLOTS +
+		entry = map->nodes[(size_t)entry_ptr(entry) * PMT_NODE_SLOTS +
 				   slot_of(page, level)];
 		n++;
 	}
@@ -262,37 +262,36 @@ static __always_inline u32 walk_to_leaf(const struct physmap_map *map,
 /* Pages covered by one entry of a node at @level. */
 static inline u64 level_span(unsigned int level)
 {
-	return 1ULL << (level * PHYSMAP_NODE_BITS);
+	return 1ULL << (level * PMT_NODE_BITS);
 }
 
 /**
- * physmap_page_shift_valid() - whether a map can be built with a page size
+ * pmt_page_shift_valid() - whether a map can be built with a page size
  * @page_shift: log2 of the page size.
  *
- * Return: true for PHYSMAP_PAGE_SHIFT_MIN..PHYSMAP_PAGE_SHIFT_MAX.
+ * Return: true for PMT_PAGE_SHIFT_MIN..PMT_PAGE_SHIFT_MAX.
  */
-bool physmap_page_shift_valid(unsigned int page_shift)
+bool pmt_page_shift_valid(unsigned int page_shift)
 {
-	return page_shift >= PHYSMAP_PAGE_SHIFT_MIN &&
-	       page_shift <= PHYSMAP_PAGE_SHIFT_MAX;
+	return page_shift >= PMT_PAGE_SHIFT_MIN &&
+	       page_shift <= PMT_PAGE_SHIFT_MAX;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_page_shift_valid, PHYSMAP);
 
 /**
- * physmap_range_valid() - whether a byte range can be a section
+ * pmt_range_valid() - whether a byte range can be a section
  * @start: first byte.
  * @size: length in bytes.
  *
  * Return: true when @size is not 0 and the range does not pass 2^64 - 1.
  */
-bool physmap_range_valid(u64 start, u64 size)
+bool pmt_range_valid(u64 start, u64 size)
 {
 	return size && start + (size - 1) >= start;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_range_valid, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_range_valid, PHYSMAP);
 
-static void physmap_split_range(u64 start, u64 last, unsigned int page_shift,
-				struct physmap_split *split)
+static void pmt_split_range(u64 start, u64 last, unsigned int page_shift,
+				struct pmt_split *split)
 {
 	u64 mask = (1ULL << page_shift) - 1;
 	u64 first_page = start >> page_shift;
@@ -331,19 +330,19 @@ static void physmap_split_range(u64 start, u64 last, unsigned int page_shift,
  * Returns -ENOMEM, -EINTR on a fatal signal, or 0; on failure the array is
  * as it was.
  */
-static int physmap_grow(void **array, u32 *cap, u32 used, u64 new_cap,
+static int pmt_grow(void **array, u32 *cap, u32 used, u64 new_cap,
 			size_t elem_size)
 {
 	void *grown;
 
 	if (new_cap <= *cap)
 		return 0;
-	if (new_cap > PHYSMAP_PTR_MAX)
+	if (new_cap > PMT_PTR_MAX)
 		return -ENOMEM;
-	grown = physmap_alloc(array_size(new_cap, elem_size));
+	grown = pmt_alloc(array_size(new_cap, elem_size));
 	if (!grown)
 		return -ENOMEM;
-	if (physmap_copy(grown, *array, (size_t)used * elem_size)) {
+	if (pmt_copy(grown, *array, (size_t)used * elem_size)) {
 		kvfree(grown);
 		return -EINTR;
 	}
@@ -354,37 +353,37 @@ static int physmap_grow(void **array, u32 *cap, u32 used, u64 new_cap,
 }
 
 /**
- * physmap_pending_create() - start an empty pending map
- * @page_shift: log2 of the page size; see physmap_page_shift_valid().
+ * pmt_pending_create() - start an empty pending map
+ * @page_shift: log2 of the page size; see pmt_page_shift_valid().
  *
  * Return: the pending map, or NULL when out of memory.
  */
-struct physmap_pending *physmap_pending_create(unsigned int page_shift)
+struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 {
-	struct physmap_pending *pm;
+	struct pmt_pending *pm;
 
-	pm = kzalloc(sizeof(*pm), PHYSMAP_GFP);
+	pm = kzalloc(sizeof(*pm), PMT_GFP);
 	if (!pm)
 		return NULL;
 	pm->page_shift = page_shift;
-	pm->levels = DIV_ROUND_UP(64 - page_shift, PHYSMAP_NODE_BITS);
-	if (physmap_grow((void **)&pm->sections, &pm->cap_sections, 0, 16,
+	pm->levels = DIV_ROUND_UP(64 - page_shift, PMT_NODE_BITS);
+	if (pmt_grow((void **)&pm->sections, &pm->cap_sections, 0, 16,
 			 sizeof(*pm->sections))) {
 		kfree(pm);
 		return NULL;
 	}
-	/* Section 0 is PHYSMAP_UNASSIGNED: it covers nothing. */
+	/* Section 0 is PMT_UNASSIGNED: it covers nothing. */
 	memset(&pm->sections[0], 0, sizeof(pm->sections[0]));
 	pm->nr_sections = 1;
 	return pm;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_pending_create, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_create, PHYSMAP);
 
 /**
- * physmap_pending_free() - free a pending map
+ * pmt_pending_free() - free a pending map
  * @pm: the pending map, or NULL.
  */
-void physmap_pending_free(struct physmap_pending *pm)
+void pmt_pending_free(struct pmt_pending *pm)
 {
 	if (!pm)
 		return;
@@ -394,27 +393,26 @@ void physmap_pending_free(struct physmap_pending *pm)
 	kvfree(pm->pieces);
 	kfree(pm);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_pending_free, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PHYSMAP);
 
 /**
- * physmap_pending_sections() - sections added to a pending map so far
+ * pmt_pending_sections() - sections added to a pending map so far
  * @pm: the pending map.
  *
- * Return: the number of sections, PHYSMAP_UNASSIGNED not counted.
+ * Return: the number of sections, PMT_UNASSIGNED not counted.
  */
-u32 physmap_pending_sections(const struct physmap_pending *pm)
+u32 pmt_pending_sections(const struct pmt_pending *pm)
 {
 	return pm->nr_sections - 1;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_pending_sections, PHYSMAP);
 
-static inline u32 *pending_node(const struct physmap_pending *pm, u32 node)
+static inline u32 *pending_node(const struct pmt_pending *pm, u32 node)
 {
-	return &pm->nodes[(size_t)node * PHYSMAP_NODE_SLOTS];
+	return &pm->nodes[(size_t)node * PMT_NODE_SLOTS];
 }
 
 /* The leaf entry that covers @page in a pending map. */
-static u32 pending_leaf(const struct physmap_pending *pm, u64 page)
+static u32 pending_leaf(const struct pmt_pending *pm, u64 page)
 {
 	unsigned int level = pm->levels;
 	u32 entry = pm->root;
@@ -427,11 +425,11 @@ static u32 pending_leaf(const struct physmap_pending *pm, u64 page)
 }
 
 /*
- * Whether any leaf other than PHYSMAP_UNASSIGNED covers a page of
+ * Whether any leaf other than PMT_UNASSIGNED covers a page of
  * @first..@last below @entry, an entry covering level_span(@level) pages
  * from page @base.
  */
-static bool pending_pages_busy(const struct physmap_pending *pm, u32 entry,
+static bool pending_pages_busy(const struct pmt_pending *pm, u32 entry,
 			       unsigned int level, u64 base, u64 first,
 			       u64 last)
 {
@@ -445,7 +443,7 @@ static bool pending_pages_busy(const struct physmap_pending *pm, u32 entry,
 	span = level_span(level - 1);
 	node = pending_node(pm, entry_ptr(entry));
 	lo = first > base ? (first - base) / span : 0;
-	hi = min_t(u64, (last - base) / span, PHYSMAP_NODE_SLOTS - 1);
+	hi = min_t(u64, (last - base) / span, PMT_NODE_SLOTS - 1);
 	for (i = lo; i <= hi; i++)
 		if (node[i] && pending_pages_busy(pm, node[i], level - 1,
 						  base + i * span, first, last))
@@ -454,17 +452,17 @@ static bool pending_pages_busy(const struct physmap_pending *pm, u32 entry,
 }
 
 /* Whether bytes @start..@last of @page overlap a piece already there. */
-static bool pending_part_busy(const struct physmap_pending *pm, u64 page,
+static bool pending_part_busy(const struct pmt_pending *pm, u64 page,
 			      u16 start, u16 last)
 {
 	u32 entry = pending_leaf(pm, page);
-	const struct physmap_pending_piece *p;
+	const struct pmt_pending_piece *p;
 	u32 i;
 
 	if (!entry_is_subpage(entry))
 		return entry != 0;
 	/* Pieces run from the highest offset down. */
-	for (i = pm->subpages[entry_ptr(entry)].head; i != PHYSMAP_NIL;
+	for (i = pm->subpages[entry_ptr(entry)].head; i != PMT_NIL;
 	     i = p->next) {
 		p = &pm->pieces[i];
 		if (p->piece.start <= last)
@@ -473,8 +471,8 @@ static bool pending_part_busy(const struct physmap_pending *pm, u64 page,
 	return false;
 }
 
-static bool pending_overlaps(const struct physmap_pending *pm,
-			     const struct physmap_split *split)
+static bool pending_overlaps(const struct pmt_pending *pm,
+			     const struct pmt_split *split)
 {
 	unsigned int i;
 
@@ -488,11 +486,11 @@ static bool pending_overlaps(const struct physmap_pending *pm,
 				  split->first_page, split->last_page);
 }
 
-static u32 pending_alloc_node(struct physmap_pending *pm)
+static u32 pending_alloc_node(struct pmt_pending *pm)
 {
 	u32 node = pm->nr_nodes++;
 
-	memset(pending_node(pm, node), 0, PHYSMAP_NODE_BYTES);
+	memset(pending_node(pm, node), 0, PMT_NODE_BYTES);
 	return node;
 }
 
@@ -501,7 +499,7 @@ static u32 pending_alloc_node(struct physmap_pending *pm)
  * level_span(@level) pages from page @base. A subtree the range covers
  * entirely becomes one leaf: the path ends there.
  */
-static void pending_set_pages(struct physmap_pending *pm, u32 *slot,
+static void pending_set_pages(struct pmt_pending *pm, u32 *slot,
 			      unsigned int level, u64 base, u64 first,
 			      u64 last, u32 leaf)
 {
@@ -510,7 +508,7 @@ static void pending_set_pages(struct physmap_pending *pm, u32 *slot,
 	u32 node;
 
 	/* At level 0 the range always covers the one page: level >= 1 below. */
-	if ((physmap_early_leaves || !level) &&
+	if ((pmt_early_leaves || !level) &&
 	    first <= base && last - base >= level_span(level) - 1) {
 		*slot = leaf;
 		return;
@@ -520,14 +518,14 @@ static void pending_set_pages(struct physmap_pending *pm, u32 *slot,
 		*slot = mk_node_entry(pending_alloc_node(pm), 1);
 	node = entry_ptr(*slot);
 	lo = first > base ? (first - base) / child_span : 0;
-	hi = min_t(u64, (last - base) / child_span, PHYSMAP_NODE_SLOTS - 1);
+	hi = min_t(u64, (last - base) / child_span, PMT_NODE_SLOTS - 1);
 	for (i = lo; i <= hi; i++)
 		pending_set_pages(pm, &pending_node(pm, node)[i], level - 1,
 				  base + i * child_span, first, last, leaf);
 }
 
 /* The level-0 entry of @page, creating the nodes on its path. */
-static u32 *pending_page_slot(struct physmap_pending *pm, u64 page)
+static u32 *pending_page_slot(struct pmt_pending *pm, u64 page)
 {
 	unsigned int level = pm->levels;
 	u32 *slot = &pm->root;
@@ -540,24 +538,24 @@ static u32 *pending_page_slot(struct physmap_pending *pm, u64 page)
 	return slot;
 }
 
-static void pending_add_part(struct physmap_pending *pm, u64 page, u16 start,
+static void pending_add_part(struct pmt_pending *pm, u64 page, u16 start,
 			     u16 last, u32 section)
 {
 	u32 *slot = pending_page_slot(pm, page);
-	struct physmap_pending_subpage *sp;
-	struct physmap_pending_piece *p;
+	struct pmt_pending_subpage *sp;
+	struct pmt_pending_piece *p;
 	u32 *link, i;
 
 	if (!*slot) {
 		i = pm->nr_subpages++;
 		pm->subpages[i].page = page;
-		pm->subpages[i].head = PHYSMAP_NIL;
+		pm->subpages[i].head = PMT_NIL;
 		pm->subpages[i].count = 0;
 		*slot = mk_subpage_entry(i);
 	}
 	sp = &pm->subpages[entry_ptr(*slot)];
 	/* Keep the list sorted from the highest offset down. */
-	for (link = &sp->head; *link != PHYSMAP_NIL;
+	for (link = &sp->head; *link != PMT_NIL;
 	     link = &pm->pieces[*link].next)
 		if (pm->pieces[*link].piece.start < start)
 			break;
@@ -572,19 +570,19 @@ static void pending_add_part(struct physmap_pending *pm, u64 page, u16 start,
 }
 
 /* The most nodes adding @split can create. */
-static u64 pending_nodes_needed(const struct physmap_pending *pm,
-				const struct physmap_split *split)
+static u64 pending_nodes_needed(const struct pmt_pending *pm,
+				const struct pmt_split *split)
 {
 	/* Two boundary paths for whole pages, one path per part page. */
 	u64 nodes = 4 * pm->levels;
 	unsigned int level;
 
-	if (physmap_early_leaves || !split->whole)
+	if (pmt_early_leaves || !split->whole)
 		return nodes;
 	/* Without early leaves (tests only), every whole page is a leaf. */
 	for (level = 1; level <= pm->levels; level++)
-		nodes += (split->last_page >> (level * PHYSMAP_NODE_BITS)) -
-			 (split->first_page >> (level * PHYSMAP_NODE_BITS)) + 1;
+		nodes += (split->last_page >> (level * PMT_NODE_BITS)) -
+			 (split->first_page >> (level * PMT_NODE_BITS)) + 1;
 	return nodes;
 }
 
@@ -592,21 +590,21 @@ static u64 pending_nodes_needed(const struct physmap_pending *pm,
  * Capacities of a pending map's arrays: sections, nodes, sub-pages, pieces.
  * A pending map's memory is what its arrays can hold (pending_bytes()).
  */
-struct physmap_pending_caps {
+struct pmt_pending_caps {
 	u64 sections, nodes, subpages, pieces;
 };
 
-static u64 pending_caps_bytes(const struct physmap_pending_caps *caps)
+static u64 pending_caps_bytes(const struct pmt_pending_caps *caps)
 {
-	return sizeof(struct physmap_pending) +
-	       caps->sections * sizeof(struct physmap_sect) +
-	       caps->nodes * PHYSMAP_NODE_BYTES +
-	       caps->subpages * sizeof(struct physmap_pending_subpage) +
-	       caps->pieces * sizeof(struct physmap_pending_piece);
+	return sizeof(struct pmt_pending) +
+	       caps->sections * sizeof(struct pmt_section) +
+	       caps->nodes * PMT_NODE_BYTES +
+	       caps->subpages * sizeof(struct pmt_pending_subpage) +
+	       caps->pieces * sizeof(struct pmt_pending_piece);
 }
 
-static void pending_caps(const struct physmap_pending *pm,
-			 struct physmap_pending_caps *caps)
+static void pending_caps(const struct pmt_pending *pm,
+			 struct pmt_pending_caps *caps)
 {
 	caps->sections = pm->cap_sections;
 	caps->nodes = pm->cap_nodes;
@@ -626,8 +624,8 @@ static u64 grown_cap(u64 cap, u64 need, size_t elem_size, u64 *room)
 	if (need <= cap)
 		return cap;
 	extra = min(max3(need, 2 * cap, 16ULL) - need, *room / elem_size);
-	if (need + extra > PHYSMAP_PTR_MAX)
-		extra = need < PHYSMAP_PTR_MAX ? PHYSMAP_PTR_MAX - need : 0;
+	if (need + extra > PMT_PTR_MAX)
+		extra = need < PMT_PTR_MAX ? PMT_PTR_MAX - need : 0;
 	*room -= extra * elem_size;
 	return need + extra;
 }
@@ -638,10 +636,10 @@ static u64 grown_cap(u64 cap, u64 need, size_t elem_size, u64 *room)
  * On failure the map's contents are unchanged; after -ENOMEM or -EINTR
  * some arrays may have grown.
  */
-static int pending_reserve(struct physmap_pending *pm,
-			   const struct physmap_split *split, u64 max_bytes)
+static int pending_reserve(struct pmt_pending *pm,
+			   const struct pmt_split *split, u64 max_bytes)
 {
-	struct physmap_pending_caps need, want;
+	struct pmt_pending_caps need, want;
 	u64 room;
 	int ret;
 
@@ -654,7 +652,7 @@ static int pending_reserve(struct physmap_pending *pm,
 	if (pending_caps_bytes(&need) > max_bytes)
 		return -ENOSPC;
 	room = max_bytes - pending_caps_bytes(&need);
-	want.nodes = grown_cap(pm->cap_nodes, need.nodes, PHYSMAP_NODE_BYTES,
+	want.nodes = grown_cap(pm->cap_nodes, need.nodes, PMT_NODE_BYTES,
 			       &room);
 	want.sections = grown_cap(pm->cap_sections, need.sections,
 				  sizeof(*pm->sections), &room);
@@ -663,44 +661,43 @@ static int pending_reserve(struct physmap_pending *pm,
 	want.pieces = grown_cap(pm->cap_pieces, need.pieces,
 				sizeof(*pm->pieces), &room);
 
-	ret = physmap_grow((void **)&pm->sections, &pm->cap_sections,
+	ret = pmt_grow((void **)&pm->sections, &pm->cap_sections,
 			   pm->nr_sections, want.sections,
 			   sizeof(*pm->sections));
 	if (!ret)
-		ret = physmap_grow((void **)&pm->nodes, &pm->cap_nodes,
-				   pm->nr_nodes, want.nodes, PHYSMAP_NODE_BYTES);
+		ret = pmt_grow((void **)&pm->nodes, &pm->cap_nodes,
+				   pm->nr_nodes, want.nodes, PMT_NODE_BYTES);
 	if (!ret)
-		ret = physmap_grow((void **)&pm->subpages, &pm->cap_subpages,
+		ret = pmt_grow((void **)&pm->subpages, &pm->cap_subpages,
 				   pm->nr_subpages, want.subpages,
 				   sizeof(*pm->subpages));
 	if (!ret)
-		ret = physmap_grow((void **)&pm->pieces, &pm->cap_pieces,
+		ret = pmt_grow((void **)&pm->pieces, &pm->cap_pieces,
 				   pm->nr_pieces, want.pieces,
 				   sizeof(*pm->pieces));
 	return ret;
 }
 
 /**
- * physmap_pending_bytes() - memory a pending map holds
+ * pmt_pending_bytes() - memory a pending map holds
  * @pm: the pending map.
  *
  * Return: the bytes of its header and of its arrays, used or not.
  */
-size_t physmap_pending_bytes(const struct physmap_pending *pm)
+size_t pmt_pending_bytes(const struct pmt_pending *pm)
 {
-	struct physmap_pending_caps cap;
+	struct pmt_pending_caps cap;
 
 	pending_caps(pm, &cap);
 	return pending_caps_bytes(&cap);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_pending_bytes, PHYSMAP);
 
 /**
- * physmap_pending_add() - add a section to a pending map
+ * pmt_pending_add() - add a section to a pending map
  * @pm: the pending map.
- * @sect: the section; its range must satisfy physmap_range_valid().
+ * @sect: the section; its range must satisfy pmt_range_valid().
  * @max_sections: the most sections the map may hold.
- * @max_bytes: the most bytes the map may hold (physmap_pending_bytes()).
+ * @max_bytes: the most bytes the map may hold (pmt_pending_bytes()).
  * @index: set to the new section's index on success.
  *
  * On failure the pending map holds the same sections as before.
@@ -709,23 +706,23 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_bytes, PHYSMAP);
  * a section already in the map, -ENOSPC past @max_sections or @max_bytes,
  * -ENOMEM, or -EINTR when a fatal signal stopped a long copy.
  */
-int physmap_pending_add(struct physmap_pending *pm,
-			const struct physmap_sect *sect, u32 max_sections,
+int pmt_pending_add(struct pmt_pending *pm,
+			const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index)
 {
 	int ret;
 
-	struct physmap_split split;
+	struct pmt_split split;
 	unsigned int i;
 	u32 section;
 
-	if (!physmap_range_valid(sect->start, sect->size))
+	if (!pmt_range_valid(sect->start, sect->size))
 		return -EINVAL;
-	physmap_split_range(sect->start, sect->start + (sect->size - 1),
+	pmt_split_range(sect->start, sect->start + (sect->size - 1),
 			    pm->page_shift, &split);
 	if (pending_overlaps(pm, &split))
 		return -EEXIST;
-	if (pm->nr_sections - 1 >= min(max_sections, PHYSMAP_PTR_MAX - 1))
+	if (pm->nr_sections - 1 >= min(max_sections, PMT_PTR_MAX - 1))
 		return -ENOSPC;
 	ret = pending_reserve(pm, &split, max_bytes);
 	if (ret)
@@ -744,10 +741,10 @@ int physmap_pending_add(struct physmap_pending *pm,
 	*index = section;
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
 
-/* In physmap_compactor.uniform: the subtree holds more than one section. */
-#define PHYSMAP_MIXED		U32_MAX
+/* In pmt_compactor.uniform: the subtree holds more than one section. */
+#define PMT_MIXED		U32_MAX
 
 /*
  * Depth levelling. A lookup leaves its walk after as many node visits as its
@@ -758,45 +755,45 @@ EXPORT_SYMBOL_NS_GPL(physmap_pending_add, PHYSMAP);
  * PC's memory map half of the 4 GiB span is unassigned and ends after one
  * visit, most of the rest after two.
  *
- * So commit counts the visits that lookups of PHYSMAP_LEVEL_SAMPLES
+ * So commit counts the visits that lookups of PMT_LEVEL_SAMPLES
  * addresses spread over the span of the sections (lowest start to highest
  * end) will make in the compacted map. When two neighbouring counts d - 1
- * and d each hold at least 1/PHYSMAP_LEVEL_SHARE of the samples, every leaf
+ * and d each hold at least 1/PMT_LEVEL_SHARE of the samples, every leaf
  * met on visit d - 1 in a node above level 0 becomes an entry that points
  * one level down to a node whose entries are all that leaf: lookups that met
  * it get the same answer and the same final check, on visit d. Those nodes
- * are shared, one per distinct leaf, and at most PHYSMAP_LEVEL_NODES of
+ * are shared, one per distinct leaf, and at most PMT_LEVEL_NODES of
  * them; a map that would need more is left as it is. Compaction's counting
  * pass finds the leaves and its copying pass writes the entries, so
  * levelling walks no tree of its own.
  */
-#define PHYSMAP_LEVEL_SAMPLE_BITS	10
-#define PHYSMAP_LEVEL_SAMPLES		BIT(PHYSMAP_LEVEL_SAMPLE_BITS)
-#define PHYSMAP_LEVEL_SHARE		8
-#define PHYSMAP_LEVEL_NODES		8
-#define PHYSMAP_MAX_LEVELS		DIV_ROUND_UP(64 - PHYSMAP_PAGE_SHIFT_MIN, \
-						     PHYSMAP_NODE_BITS)
+#define PMT_LEVEL_SAMPLE_BITS	10
+#define PMT_LEVEL_SAMPLES		BIT(PMT_LEVEL_SAMPLE_BITS)
+#define PMT_LEVEL_SHARE		8
+#define PMT_LEVEL_NODES		8
+#define PMT_MAX_LEVELS		DIV_ROUND_UP(64 - PMT_PAGE_SHIFT_MIN, \
+						     PMT_NODE_BITS)
 
 /**
- * struct physmap_levelling - the leaves commit gives one more visit
+ * struct pmt_levelling - the leaves commit gives one more visit
  * @depth: lookups that meet them on visit @depth - 1 end on visit @depth;
  *         0 for no levelling.
  * @first: index of the node that stands for @leaves[0]; the others follow.
  * @nr_leaves: distinct leaves found.
  * @leaves: those leaf entries.
  */
-struct physmap_levelling {
+struct pmt_levelling {
 	unsigned int depth;
 	u32 first;
 	u32 nr_leaves;
-	u32 leaves[PHYSMAP_LEVEL_NODES];
+	u32 leaves[PMT_LEVEL_NODES];
 };
 
 /**
- * struct physmap_compactor - state of one commit
+ * struct pmt_compactor - state of one commit
  * @pm: the pending map being copied.
  * @uniform: per pending node, the one section its subtree holds, or
- *           PHYSMAP_MIXED.
+ *           PMT_MIXED.
  * @lv: the leaves to level.
  * @nodes: the copy's nodes; NULL while only counting.
  * @sections: the copy's sections; NULL while only counting.
@@ -809,17 +806,17 @@ struct physmap_levelling {
  * @max_depth: the most nodes a lookup of the copy visits.
  * @skip_entries: entries of the copy that skip more than one level.
  * @skipped_levels: levels they skip beyond one each, added up.
- * @steps: pending nodes and sections visited, for physmap_step().
+ * @steps: pending nodes and sections visited, for pmt_step().
  * @err: -EINTR once a fatal signal stopped the walk, else 0.
  */
-struct physmap_compactor {
-	const struct physmap_pending *pm;
+struct pmt_compactor {
+	const struct pmt_pending *pm;
 	const u32 *uniform;
-	struct physmap_levelling lv;
+	struct pmt_levelling lv;
 	u32 *nodes;
-	struct physmap_sect *sections;
-	struct physmap_subpage *subpages;
-	struct physmap_piece *pieces;
+	struct pmt_section *sections;
+	struct pmt_subpage *subpages;
+	struct pmt_piece *pieces;
 	u32 *chunks;
 	u32 nr_nodes;
 	u32 nr_subpages;
@@ -832,25 +829,25 @@ struct physmap_compactor {
 };
 
 /* The chunk table of a sub-page's @count pieces, sorted by offset. */
-static void fill_chunks(u32 *chunks, const struct physmap_piece *pieces,
+static void fill_chunks(u32 *chunks, const struct pmt_piece *pieces,
 			u32 count, unsigned int page_shift)
 {
-	unsigned int shift = page_shift - PHYSMAP_SUBPAGE_CHUNK_BITS;
+	unsigned int shift = page_shift - PMT_SUBPAGE_CHUNK_BITS;
 	u32 c, i = 0;
 
-	for (c = 0; c < PHYSMAP_SUBPAGE_CHUNKS; c++) {
+	for (c = 0; c < PMT_SUBPAGE_CHUNKS; c++) {
 		while (i < count && pieces[i].last < c << shift)
 			i++;
 		chunks[c] = i;
 	}
-	chunks[PHYSMAP_SUBPAGE_CHUNKS] = count;
+	chunks[PMT_SUBPAGE_CHUNKS] = count;
 }
 
-static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
+static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 {
-	const struct physmap_pending *pm = pc->pm;
-	const struct physmap_pending_subpage *sp;
-	struct physmap_piece *pieces;
+	const struct pmt_pending *pm = pc->pm;
+	const struct pmt_pending_subpage *sp;
+	struct pmt_piece *pieces;
 	u32 i, n;
 
 	sp = &pm->subpages[entry_ptr(entry)];
@@ -860,11 +857,11 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 		pc->subpages[pc->nr_subpages].count = sp->count;
 		/* The pending list runs down; the copy runs up. */
 		pieces = &pc->pieces[pc->nr_pieces];
-		for (i = sp->head, n = sp->count; i != PHYSMAP_NIL;
+		for (i = sp->head, n = sp->count; i != PMT_NIL;
 		     i = pm->pieces[i].next)
 			pieces[--n] = pm->pieces[i].piece;
 		fill_chunks(&pc->chunks[(size_t)pc->nr_subpages *
-					(PHYSMAP_SUBPAGE_CHUNKS + 1)],
+					(PMT_SUBPAGE_CHUNKS + 1)],
 			    pieces, sp->count, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
@@ -872,13 +869,13 @@ static u32 compact_subpage(struct physmap_compactor *pc, u32 entry)
 }
 
 /*
- * The one section below a pending entry (0 for none), PHYSMAP_MIXED when
+ * The one section below a pending entry (0 for none), PMT_MIXED when
  * there are several; @uniform holds that of every node below @entry.
  */
-static u32 pending_uniform(const struct physmap_pending *pm,
+static u32 pending_uniform(const struct pmt_pending *pm,
 			   const u32 *uniform, u32 entry)
 {
-	const struct physmap_pending_subpage *sp;
+	const struct pmt_pending_subpage *sp;
 
 	if (entry_skip(entry))
 		return uniform[entry_ptr(entry)];
@@ -886,38 +883,38 @@ static u32 pending_uniform(const struct physmap_pending *pm,
 		return entry_ptr(entry);
 	sp = &pm->subpages[entry_ptr(entry)];
 	return sp->count == 1 ? pm->pieces[sp->head].piece.section :
-				PHYSMAP_MIXED;
+				PMT_MIXED;
 }
 
 /*
- * The one section of every pending node's subtree, or PHYSMAP_MIXED. Nodes
+ * The one section of every pending node's subtree, or PMT_MIXED. Nodes
  * are allocated after their parents, so walking them backwards meets every
  * child before its parent. Returns the array, or an ERR_PTR(): -ENOMEM, or
  * -EINTR on a fatal signal.
  */
-static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
+static u32 *pending_uniform_nodes(const struct pmt_pending *pm)
 {
 	u32 *uniform, node, i, u, sect;
 	unsigned int steps = 0;
 
-	uniform = physmap_alloc(array_size(max(pm->nr_nodes, 1U),
+	uniform = pmt_alloc(array_size(max(pm->nr_nodes, 1U),
 					   sizeof(*uniform)));
 	if (!uniform)
 		return ERR_PTR(-ENOMEM);
 	for (node = pm->nr_nodes; node--;) {
 		const u32 *slots = pending_node(pm, node);
 
-		if (physmap_step(&steps)) {
+		if (pmt_step(&steps)) {
 			kvfree(uniform);
 			return ERR_PTR(-EINTR);
 		}
 		sect = 0;
-		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		for (i = 0; i < PMT_NODE_SLOTS; i++) {
 			if (!slots[i])
 				continue;
 			u = pending_uniform(pm, uniform, slots[i]);
-			if (u == PHYSMAP_MIXED || (sect && u != sect)) {
-				sect = PHYSMAP_MIXED;
+			if (u == PMT_MIXED || (sect && u != sect)) {
+				sect = PMT_MIXED;
 				break;
 			}
 			sect = u;
@@ -928,7 +925,7 @@ static u32 *pending_uniform_nodes(const struct physmap_pending *pm)
 }
 
 /* Count an entry of the copy in the shape counters of @pc. */
-static void count_entry(struct physmap_compactor *pc, u32 entry)
+static void count_entry(struct pmt_compactor *pc, u32 entry)
 {
 	if (entry_skip(entry) > 1) {
 		pc->skip_entries++;
@@ -937,15 +934,15 @@ static void count_entry(struct physmap_compactor *pc, u32 entry)
 }
 
 /* Whether a pending node is left out of the copy: one section, or one child. */
-static bool pending_node_skipped(const struct physmap_compactor *pc, u32 node,
+static bool pending_node_skipped(const struct pmt_compactor *pc, u32 node,
 				 unsigned int *only)
 {
 	const u32 *slots = pending_node(pc->pm, node);
 	unsigned int i, valid = 0;
 
-	if (!physmap_compaction)
+	if (!pmt_compaction)
 		return false;
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		if (slots[i]) {
 			valid++;
 			*only = i;
@@ -959,16 +956,16 @@ static bool pending_node_skipped(const struct physmap_compactor *pc, u32 node,
  * its path that compaction copies. A node left out for its single child
  * leads to that child whatever the page.
  */
-static unsigned int pending_visits(const struct physmap_compactor *pc,
+static unsigned int pending_visits(const struct pmt_compactor *pc,
 				   u64 page)
 {
-	const struct physmap_pending *pm = pc->pm;
+	const struct pmt_pending *pm = pc->pm;
 	unsigned int level = pm->levels, visits = 0, only = 0;
 	u32 entry = pm->root, node;
 
 	while (entry_skip(entry)) {
 		node = entry_ptr(entry);
-		if (physmap_compaction && pc->uniform[node] != PHYSMAP_MIXED)
+		if (pmt_compaction && pc->uniform[node] != PMT_MIXED)
 			break;
 		level--;
 		if (pending_node_skipped(pc, node, &only)) {
@@ -982,10 +979,10 @@ static unsigned int pending_visits(const struct physmap_compactor *pc,
 }
 
 /* The first and last byte the sections of @pc->pm span; false for none. */
-static bool pending_span(struct physmap_compactor *pc, u64 *first, u64 *last)
+static bool pending_span(struct pmt_compactor *pc, u64 *first, u64 *last)
 {
-	const struct physmap_pending *pm = pc->pm;
-	const struct physmap_sect *sect;
+	const struct pmt_pending *pm = pc->pm;
+	const struct pmt_section *sect;
 	u32 i;
 
 	if (pm->nr_sections < 2)
@@ -993,7 +990,7 @@ static bool pending_span(struct physmap_compactor *pc, u64 *first, u64 *last)
 	*first = U64_MAX;
 	*last = 0;
 	for (i = 1; i < pm->nr_sections; i++) {
-		pc->err = physmap_step(&pc->steps);
+		pc->err = pmt_step(&pc->steps);
 		if (pc->err)
 			return false;
 		sect = &pm->sections[i];
@@ -1008,25 +1005,25 @@ static bool pending_span(struct physmap_compactor *pc, u64 *first, u64 *last)
  * copy end on, or 0 when they do not split between two neighbouring
  * numbers.
  */
-static unsigned int level_depth(struct physmap_compactor *pc)
+static unsigned int level_depth(struct pmt_compactor *pc)
 {
-	unsigned int hist[PHYSMAP_MAX_LEVELS + 1] = { 0 };
+	unsigned int hist[PMT_MAX_LEVELS + 1] = { 0 };
 	unsigned int d, best = 0, most = 0;
 	u64 first, last, addr;
 	u32 i, frac;
 
 	if (!pending_span(pc, &first, &last))
 		return 0;
-	for (i = 0; i < PHYSMAP_LEVEL_SAMPLES; i++) {
-		/* One address in each 1/PHYSMAP_LEVEL_SAMPLES of the span. */
-		frac = i << (32 - PHYSMAP_LEVEL_SAMPLE_BITS) |
-		       hash_32(i, 32 - PHYSMAP_LEVEL_SAMPLE_BITS);
+	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
+		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
+		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
 		addr = first + mul_u64_u32_shr(last - first, frac, 32);
 		hist[pending_visits(pc, addr >> pc->pm->page_shift)]++;
 	}
 	for (d = 2; d <= pc->pm->levels; d++) {
-		if (min(hist[d - 1], hist[d]) * PHYSMAP_LEVEL_SHARE <
-		    PHYSMAP_LEVEL_SAMPLES)
+		if (min(hist[d - 1], hist[d]) * PMT_LEVEL_SHARE <
+		    PMT_LEVEL_SAMPLES)
 			continue;
 		if (hist[d - 1] + hist[d] >= most) {
 			most = hist[d - 1] + hist[d];
@@ -1039,13 +1036,13 @@ static unsigned int level_depth(struct physmap_compactor *pc)
 /*
  * The entry that stands for @leaf, met on visit @visit in a node of the
  * copy whose entries are at @level: the leaf, or a levelling node's entry.
- * While counting, it notes the leaves to level; past PHYSMAP_LEVEL_NODES of
+ * While counting, it notes the leaves to level; past PMT_LEVEL_NODES of
  * them it turns levelling off.
  */
-static u32 level_leaf(struct physmap_compactor *pc, u32 leaf,
+static u32 level_leaf(struct pmt_compactor *pc, u32 leaf,
 		      unsigned int level, unsigned int visit)
 {
-	struct physmap_levelling *lv = &pc->lv;
+	struct pmt_levelling *lv = &pc->lv;
 	u32 k;
 
 	if (!lv->depth || visit + 1 != lv->depth || !level)
@@ -1055,7 +1052,7 @@ static u32 level_leaf(struct physmap_compactor *pc, u32 leaf,
 	if (k == lv->nr_leaves) {
 		if (pc->nodes)
 			return leaf;	/* cannot happen: counted before */
-		if (k == PHYSMAP_LEVEL_NODES) {
+		if (k == PMT_LEVEL_NODES) {
 			lv->depth = 0;
 			return leaf;
 		}
@@ -1071,7 +1068,7 @@ static u32 level_leaf(struct physmap_compactor *pc, u32 leaf,
  * with a single valid child is left out: the returned entry skips it, or is
  * the child leaf itself. Each pending node is visited once.
  */
-static u32 compact_entry(struct physmap_compactor *pc, u32 entry,
+static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 			 unsigned int level, unsigned int depth)
 {
 	unsigned int i, only = 0;
@@ -1079,16 +1076,16 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry,
 	u32 copy, child;
 	u32 *out = NULL;
 
-	if (physmap_compaction) {
+	if (pmt_compaction) {
 		child = pending_uniform(pc->pm, pc->uniform, entry);
-		if (child != PHYSMAP_MIXED)
+		if (child != PMT_MIXED)
 			return mk_section_entry(child);
 	}
 	if (!entry_skip(entry))
 		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
 						 entry;
 	if (!pc->err)
-		pc->err = physmap_step(&pc->steps);
+		pc->err = pmt_step(&pc->steps);
 	if (pc->err)
 		return 0;
 	node = pending_node(pc->pm, entry_ptr(entry));
@@ -1102,8 +1099,8 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry,
 	copy = pc->nr_nodes++;
 	pc->max_depth = max(pc->max_depth, depth + 1);
 	if (pc->nodes)
-		out = &pc->nodes[(size_t)copy * PHYSMAP_NODE_SLOTS];
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
+		out = &pc->nodes[(size_t)copy * PMT_NODE_SLOTS];
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		child = node[i] ? compact_entry(pc, node[i], level - 1,
 						depth + 1) : 0;
 		if (!entry_skip(child))
@@ -1122,38 +1119,38 @@ static u32 compact_entry(struct physmap_compactor *pc, u32 entry,
  * point @out's arrays (and the map's) at them. Returns the map, or an
  * ERR_PTR(): -ENOSPC when it would take more than @max_bytes, -ENOMEM.
  */
-static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
+static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 				     u32 nr_subpages, u32 nr_pieces,
 				     u64 max_bytes,
-				     struct physmap_compactor *out)
+				     struct pmt_compactor *out)
 {
-	size_t size = ALIGN(sizeof(struct physmap_map), PHYSMAP_MAP_ALIGN);
+	size_t size = ALIGN(sizeof(struct pmt_map), PMT_MAP_ALIGN);
 	size_t offsets[5];
-	struct physmap_map *map;
+	struct pmt_map *map;
 	char *base;
 
 	offsets[0] = size;
-	size = size_add(size, array_size(nr_nodes, PHYSMAP_NODE_BYTES));
+	size = size_add(size, array_size(nr_nodes, PMT_NODE_BYTES));
 	offsets[1] = size;
 	size = size_add(size, array_size(nr_sections,
-					 sizeof(struct physmap_sect)));
+					 sizeof(struct pmt_section)));
 	offsets[2] = size;
 	size = size_add(size, array_size(nr_subpages,
-					 sizeof(struct physmap_subpage)));
+					 sizeof(struct pmt_subpage)));
 	offsets[3] = size;
 	size = size_add(size, array_size(nr_pieces,
-					 sizeof(struct physmap_piece)));
+					 sizeof(struct pmt_piece)));
 	size = ALIGN(size, sizeof(u32));
 	offsets[4] = size;
 	size = size_add(size, array_size(nr_subpages,
-					 (PHYSMAP_SUBPAGE_CHUNKS + 1) *
+					 (PMT_SUBPAGE_CHUNKS + 1) *
 					 sizeof(u32)));
 	if (size == SIZE_MAX || size > max_bytes)
 		return ERR_PTR(-ENOSPC);
-	base = physmap_alloc(size);
+	base = pmt_alloc(size);
 	if (!base)
 		return ERR_PTR(-ENOMEM);
-	map = (struct physmap_map *)base;
+	map = (struct pmt_map *)base;
 	memset(map, 0, sizeof(*map));
 	map->bytes = size;
 	map->nr_nodes = nr_nodes;
@@ -1161,9 +1158,9 @@ static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	map->nr_subpages = nr_subpages;
 	map->nr_pieces = nr_pieces;
 	out->nodes = (u32 *)(base + offsets[0]);
-	out->sections = (struct physmap_sect *)(base + offsets[1]);
-	out->subpages = (struct physmap_subpage *)(base + offsets[2]);
-	out->pieces = (struct physmap_piece *)(base + offsets[3]);
+	out->sections = (struct pmt_section *)(base + offsets[1]);
+	out->subpages = (struct pmt_subpage *)(base + offsets[2]);
+	out->pieces = (struct pmt_piece *)(base + offsets[3]);
 	out->chunks = (u32 *)(base + offsets[4]);
 	map->nodes = out->nodes;
 	map->sections = out->sections;
@@ -1174,14 +1171,14 @@ static struct physmap_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 }
 
 /* Fill the levelling nodes of @pc's copy, each with its one leaf. */
-static void level_nodes(struct physmap_compactor *pc)
+static void level_nodes(struct pmt_compactor *pc)
 {
-	const struct physmap_levelling *lv = &pc->lv;
+	const struct pmt_levelling *lv = &pc->lv;
 	u32 k, i, *node;
 
 	for (k = 0; k < lv->nr_leaves; k++) {
-		node = &pc->nodes[(size_t)(lv->first + k) * PHYSMAP_NODE_SLOTS];
-		for (i = 0; i < PHYSMAP_NODE_SLOTS; i++)
+		node = &pc->nodes[(size_t)(lv->first + k) * PMT_NODE_SLOTS];
+		for (i = 0; i < PMT_NODE_SLOTS; i++)
 			node[i] = lv->leaves[k];
 	}
 	if (lv->nr_leaves)
@@ -1192,13 +1189,13 @@ static void level_nodes(struct physmap_compactor *pc)
  * Count what the copy of @pc->pm holds, with the leaves levelling needs,
  * and allocate it; an ERR_PTR() on failure.
  */
-static struct physmap_map *compact_count(struct physmap_compactor *pc,
+static struct pmt_map *compact_count(struct pmt_compactor *pc,
 					 u64 max_bytes)
 {
-	const struct physmap_pending *pm = pc->pm;
-	struct physmap_map *map;
+	const struct pmt_pending *pm = pc->pm;
+	struct pmt_map *map;
 
-	if (physmap_levelling)
+	if (pmt_levelling)
 		pc->lv.depth = level_depth(pc);
 	compact_entry(pc, pm->root, pm->levels, 0);
 	if (pc->err)
@@ -1219,7 +1216,7 @@ static struct physmap_map *compact_count(struct physmap_compactor *pc,
 }
 
 /**
- * physmap_commit() - compact a pending map into a publishable map
+ * pmt_commit() - compact a pending map into a publishable map
  * @pm: the pending map; it is not changed.
  * @generation: the generation the new map will carry.
  * @max_bytes: the most bytes the new map may take.
@@ -1232,11 +1229,11 @@ static struct physmap_map *compact_count(struct physmap_compactor *pc,
  * Return: the new map, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM,
  * or -EINTR when a fatal signal stopped it.
  */
-struct physmap_map *physmap_commit(const struct physmap_pending *pm,
+struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 				   u64 generation, u64 max_bytes)
 {
-	struct physmap_compactor pc = { .pm = pm };
-	struct physmap_map *map;
+	struct pmt_compactor pc = { .pm = pm };
+	struct pmt_map *map;
 	u32 *uniform;
 
 	uniform = pending_uniform_nodes(pm);
@@ -1249,9 +1246,9 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	map->generation = generation;
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
-	if (physmap_copy(pc.sections, pm->sections,
+	if (pmt_copy(pc.sections, pm->sections,
 			 array_size(pm->nr_sections, sizeof(*pc.sections)))) {
-		physmap_map_free(map);
+		pmt_map_free(map);
 		map = ERR_PTR(-EINTR);
 		goto out;
 	}
@@ -1261,7 +1258,7 @@ struct physmap_map *physmap_commit(const struct physmap_pending *pm,
 	pc.max_depth = 0;
 	map->root = compact_entry(&pc, pm->root, pm->levels, 0);
 	if (pc.err) {
-		physmap_map_free(map);
+		pmt_map_free(map);
 		map = ERR_PTR(pc.err);
 		goto out;
 	}
@@ -1274,35 +1271,35 @@ out:
 	kvfree(uniform);
 	return map;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_commit, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_commit, PHYSMAP);
 
 /**
- * physmap_map_free() - free a map no reader can see any more
+ * pmt_map_free() - free a map no reader can see any more
  * @map: the map, or NULL.
  */
-void physmap_map_free(struct physmap_map *map)
+void pmt_map_free(struct pmt_map *map)
 {
 	kvfree(map);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_map_free, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_map_free, PHYSMAP);
 
 /* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
-static void *map_rebase(struct physmap_map *copy,
-			const struct physmap_map *map, const void *p)
+static void *map_rebase(struct pmt_map *copy,
+			const struct pmt_map *map, const void *p)
 {
 	return (char *)copy + ((const char *)p - (const char *)map);
 }
 
 /**
- * physmap_map_dup() - a private copy of a map
+ * pmt_map_dup() - a private copy of a map
  * @map: the map; the caller keeps it alive while this runs.
  *
- * Return: the copy, to be freed with physmap_map_free(), or NULL when out
+ * Return: the copy, to be freed with pmt_map_free(), or NULL when out
  * of memory.
  */
-struct physmap_map *physmap_map_dup(const struct physmap_map *map)
+struct pmt_map *pmt_map_dup(const struct pmt_map *map)
 {
-	struct physmap_map *copy = physmap_alloc(map->bytes);
+	struct pmt_map *copy = pmt_alloc(map->bytes);
 
 	if (!copy)
 		return NULL;
@@ -1316,55 +1313,53 @@ struct physmap_map *physmap_map_dup(const struct physmap_map *map)
 }
 
 /**
- * physmap_backlog_create() - start counting one owner's retired maps
+ * pmt_backlog_create() - start counting one owner's retired maps
  *
- * An owner (an open file) passes its backlog to physmap_map_retire(), which
+ * An owner (an open file) passes its backlog to pmt_map_retire(), which
  * bounds the bytes of its maps that wait for grace periods. The backlog
  * lives until its owner has put it and its last retired map is freed.
  *
  * Return: the backlog with one reference, the owner's, or NULL when out of
  * memory.
  */
-struct physmap_backlog *physmap_backlog_create(void)
+struct pmt_backlog *pmt_backlog_create(void)
 {
-	struct physmap_backlog *backlog;
+	struct pmt_backlog *backlog;
 
-	backlog = kzalloc(sizeof(*backlog), PHYSMAP_GFP);
+	backlog = kzalloc(sizeof(*backlog), PMT_GFP);
 	if (backlog)
 		refcount_set(&backlog->refs, 1);
 	return backlog;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_backlog_create, PHYSMAP);
 
 /**
- * physmap_backlog_put() - drop a reference to a backlog
+ * pmt_backlog_put() - drop a reference to a backlog
  * @backlog: the backlog, or NULL.
  */
-void physmap_backlog_put(struct physmap_backlog *backlog)
+void pmt_backlog_put(struct pmt_backlog *backlog)
 {
 	if (backlog && refcount_dec_and_test(&backlog->refs))
 		kfree(backlog);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_backlog_put, PHYSMAP);
 
-static void physmap_map_free_rcu(struct rcu_head *head)
+static void pmt_map_free_rcu(struct rcu_head *head)
 {
-	struct physmap_map *map = container_of(head, struct physmap_map, rcu);
-	struct physmap_backlog *backlog = map->backlog;
+	struct pmt_map *map = container_of(head, struct pmt_map, rcu);
+	struct pmt_backlog *backlog = map->backlog;
 
-	atomic_long_sub(map->bytes, &physmap_retired);
+	atomic_long_sub(map->bytes, &pmt_retired);
 	atomic_long_sub(map->bytes, &backlog->bytes);
 	kvfree(map);
-	physmap_backlog_put(backlog);
+	pmt_backlog_put(backlog);
 }
 
 /**
- * physmap_map_retire() - free a map once readers are done with it
+ * pmt_map_retire() - free a map once readers are done with it
  * @map: a map already unpublished, or NULL.
  * @backlog: the backlog of the map's owner.
  * @max_backlog: the most bytes of retired maps that may wait for grace
  *               periods, over all owners; one owner's share is
- *               @max_backlog / PHYSMAP_BACKLOG_SHARES.
+ *               @max_backlog / PMT_BACKLOG_SHARES.
  *
  * The map is freed after an RCU grace period. Past its owner's share or
  * past @max_backlog, the caller waits for that grace period and frees the
@@ -1373,8 +1368,8 @@ static void physmap_map_free_rcu(struct rcu_head *head)
  * room. Callers must be able to sleep, and the module must call
  * rcu_barrier() before it goes away.
  */
-void physmap_map_retire(struct physmap_map *map,
-			struct physmap_backlog *backlog, size_t max_backlog)
+void pmt_map_retire(struct pmt_map *map,
+			struct pmt_backlog *backlog, size_t max_backlog)
 {
 	unsigned long total, mine;
 	long bytes;
@@ -1382,11 +1377,11 @@ void physmap_map_retire(struct physmap_map *map,
 	if (!map)
 		return;
 	bytes = map->bytes;
-	total = atomic_long_add_return(bytes, &physmap_retired);
+	total = atomic_long_add_return(bytes, &pmt_retired);
 	mine = atomic_long_add_return(bytes, &backlog->bytes);
 	if (total > max_backlog ||
-	    mine > max_backlog / PHYSMAP_BACKLOG_SHARES) {
-		atomic_long_sub(bytes, &physmap_retired);
+	    mine > max_backlog / PMT_BACKLOG_SHARES) {
+		atomic_long_sub(bytes, &pmt_retired);
 		atomic_long_sub(bytes, &backlog->bytes);
 		atomic_long_inc(&backlog->waits);
 		synchronize_rcu();
@@ -1395,34 +1390,32 @@ void physmap_map_retire(struct physmap_map *map,
 	}
 	refcount_inc(&backlog->refs);
 	map->backlog = backlog;
-	call_rcu(&map->rcu, physmap_map_free_rcu);
+	call_rcu(&map->rcu, pmt_map_free_rcu);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_map_retire, PHYSMAP);
 
 /**
- * physmap_retired_bytes() - bytes of retired maps waiting for grace periods
+ * pmt_retired_bytes() - bytes of retired maps waiting for grace periods
  *
  * Return: the bytes, over all owners.
  */
-size_t physmap_retired_bytes(void)
+size_t pmt_retired_bytes(void)
 {
-	return atomic_long_read(&physmap_retired);
+	return atomic_long_read(&pmt_retired);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_retired_bytes, PHYSMAP);
 
-static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
+static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
 {
-	const struct physmap_subpage *sp = &map->subpages[index];
+	const struct pmt_subpage *sp = &map->subpages[index];
 	u32 offset = addr & ((1ULL << map->page_shift) - 1);
 	const u32 *chunk = &map->chunks[(size_t)index *
-					(PHYSMAP_SUBPAGE_CHUNKS + 1) +
+					(PMT_SUBPAGE_CHUNKS + 1) +
 					(offset >> (map->page_shift -
-						    PHYSMAP_SUBPAGE_CHUNK_BITS))];
-	const struct physmap_piece *piece;
+						    PMT_SUBPAGE_CHUNK_BITS))];
+	const struct pmt_piece *piece;
 	u32 n, half;
 
 	if (addr >> map->page_shift != sp->page)
-		return PHYSMAP_UNASSIGNED;
+		return PMT_UNASSIGNED;
 	/*
 	 * Pieces before chunk[0] end before this chunk; the one at chunk[1]
 	 * is the last that may start at or below @offset.
@@ -1430,7 +1423,7 @@ static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 	piece = &map->pieces[sp->first + chunk[0]];
 	n = min(chunk[1] + 1, sp->count) - chunk[0];
 	if (!n)
-		return PHYSMAP_UNASSIGNED;
+		return PMT_UNASSIGNED;
 	/* The last of them that starts at or below @offset, branch-free. */
 	while (n > 1) {
 		half = n / 2;
@@ -1439,7 +1432,7 @@ static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
 	}
 	if (piece->start <= offset && offset <= piece->last)
 		return piece->section;
-	return PHYSMAP_UNASSIGNED;
+	return PMT_UNASSIGNED;
 }
 
 /*
@@ -1452,22 +1445,22 @@ static u32 lookup_subpage(const struct physmap_map *map, u32 index, u64 addr)
  * happened to put it. (A plain __aligned() filled the gap with a jump over
  * the padding, which objtool reports as unreachable.)
  */
-#define PHYSMAP_LOOKUP_ALIGN	512
+#define PMT_LOOKUP_ALIGN	512
 
 /**
- * physmap_map_lookup() - the section covering an address
+ * pmt_map_lookup() - the section covering an address
  * @map: a published map.
  * @addr: the address.
  *
  * Takes no lock and allocates nothing; the caller keeps @map alive, for
  * instance with rcu_read_lock().
  *
- * Return: the section's index, or PHYSMAP_UNASSIGNED.
+ * Return: the section's index, or PMT_UNASSIGNED.
  */
-__section(".text.physmap_lookup") __aligned(PHYSMAP_LOOKUP_ALIGN)
-u32 physmap_map_lookup(const struct physmap_map *map, u64 addr)
+__section(".text.physmap_lookup") __aligned(PMT_LOOKUP_ALIGN)
+u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 {
-	const struct physmap_sect *sect;
+	const struct pmt_section *sect;
 	unsigned int visits;
 	u32 entry;
 
@@ -1478,46 +1471,165 @@ u32 physmap_map_lookup(const struct physmap_map *map, u64 addr)
 	sect = &map->sections[entry_ptr(entry)];
 	if (addr - sect->start < sect->size)
 		return entry_ptr(entry);
-	return PHYSMAP_UNASSIGNED;
+	return PMT_UNASSIGNED;
 }
-EXPORT_SYMBOL_NS_GPL(physmap_map_lookup, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
 
 /**
- * physmap_map_section() - a section of a published map by index
+ * pmt_map_section() - a section of a published map by index
  * @map: the map.
  * @index: the section's index, from 1.
  *
  * Return: the section, or NULL when @index is 0 or past the last section.
  */
-const struct physmap_sect *physmap_map_section(const struct physmap_map *map,
+const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					       u32 index)
 {
-	if (index == PHYSMAP_UNASSIGNED || index >= map->nr_sections)
+	if (index == PMT_UNASSIGNED || index >= map->nr_sections)
 		return NULL;
 	return &map->sections[index];
 }
-EXPORT_SYMBOL_NS_GPL(physmap_map_section, PHYSMAP);
+
+#ifdef __KERNEL__
+/*
+ * Debugging output, for debugfs (not ABI), as mt_dump() is for the maple
+ * tree. The userspace build reads the map's arrays itself.
+ */
 
 /**
- * physmap_map_stats() - describe a published map
+ * pmt_map_show_shape() - print the shape of a map's tree
+ * @m: where to print.
  * @map: the map.
- * @stats: filled in, generation included.
  */
-void physmap_map_stats(const struct physmap_map *map,
-		       struct physmap_stats *stats)
+void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map)
 {
-	memset(stats, 0, sizeof(*stats));
-	stats->generation = map->generation;
-	stats->sections = map->nr_sections - 1;
-	stats->nodes = map->nr_nodes;
-	stats->bytes = map->bytes;
-	stats->page_shift = map->page_shift;
-	stats->levels = map->levels;
-	stats->subpages = map->nr_subpages;
-	stats->subpage_ranges = map->nr_pieces;
-	stats->skip_entries = map->skip_entries;
-	stats->skipped_levels = map->skipped_levels;
-	stats->max_depth = map->max_depth;
-	stats->node_bytes = PHYSMAP_NODE_SLOTS * sizeof(u32);
+	seq_printf(m, "generation:     %llu\n", map->generation);
+	seq_printf(m, "sections:       %u\n", map->nr_sections - 1);
+	seq_printf(m, "nodes:          %u (%zu bytes each)\n", map->nr_nodes,
+		   PMT_NODE_BYTES);
+	seq_printf(m, "bytes:          %zu\n", map->bytes);
+	seq_printf(m, "page_shift:     %u\n", map->page_shift);
+	seq_printf(m, "levels:         %u\n", map->levels);
+	seq_printf(m, "subpages:       %u\n", map->nr_subpages);
+	seq_printf(m, "subpage_ranges: %u\n", map->nr_pieces);
+	seq_printf(m, "skip_entries:   %u\n", map->skip_entries);
+	seq_printf(m, "skipped_levels: %u\n", map->skipped_levels);
+	seq_printf(m, "max_depth:      %u\n", map->max_depth);
 }
-EXPORT_SYMBOL_NS_GPL(physmap_map_stats, PHYSMAP);
+
+/*
+ * The records of a dump, in order: a header, one per section (section 0
+ * included), a sub-pages header, one per sub-page, a nodes header, one per
+ * node.
+ */
+static loff_t dump_subpages_at(const struct pmt_map *map)
+{
+	return 1 + (loff_t)map->nr_sections;
+}
+
+static loff_t dump_nodes_at(const struct pmt_map *map)
+{
+	return dump_subpages_at(map) + 1 + map->nr_subpages;
+}
+
+/**
+ * pmt_map_dump_records() - how many records a dump of a map has
+ * @map: the map.
+ *
+ * Return: the number of records, for pmt_map_dump_record().
+ */
+loff_t pmt_map_dump_records(const struct pmt_map *map)
+{
+	return dump_nodes_at(map) + 1 + map->nr_nodes;
+}
+
+/* "ptr=[N]" a node, "ptr=#N" a section, "ptr=SN" a sub-page */
+static void dump_entries(struct seq_file *m, unsigned int first,
+			 unsigned int last, u32 entry)
+{
+	if (first == last)
+		seq_printf(m, "\t%3u      ", first);
+	else
+		seq_printf(m, "\t%3u..%-3u ", first, last);
+	seq_printf(m, " skip=%u  ptr=%s%u%s\n", entry_skip(entry),
+		   entry_skip(entry) ? "[" : entry_is_subpage(entry) ? "S" : "#",
+		   entry_ptr(entry), entry_skip(entry) ? "]" : "");
+}
+
+static void dump_node(struct seq_file *m, const struct pmt_map *map, u32 n)
+{
+	const u32 *node = &map->nodes[(size_t)n * PMT_NODE_SLOTS];
+	unsigned int i, first = 0;
+
+	seq_printf(m, "      [%u]\n", n);
+	for (i = 1; i <= PMT_NODE_SLOTS; i++) {
+		if (i < PMT_NODE_SLOTS && node[i] == node[first])
+			continue;
+		dump_entries(m, first, i - 1, node[first]);
+		first = i;
+	}
+}
+
+/* Under the first piece of "      S0 @<16 hex>..<16 hex>:" */
+#define DUMP_SUBPAGE_INDENT	"                                             "
+
+static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
+{
+	const struct pmt_subpage *sp = &map->subpages[i];
+	u64 base = sp->page << map->page_shift;
+	const struct pmt_piece *p;
+	u32 k;
+
+	seq_printf(m, "      S%u @%016llx..%016llx:", i, base,
+		   base + (BIT_ULL(map->page_shift) - 1));
+	for (k = 0; k < sp->count; k++) {
+		p = &map->pieces[sp->first + k];
+		/* Six to a line, in columns, no trailing blank. */
+		seq_printf(m, "%s %03x..%03x #%-*u",
+			   k && !(k % 6) ? "\n" DUMP_SUBPAGE_INDENT : "",
+			   p->start, p->last,
+			   (k + 1) % 6 && k + 1 < sp->count ? 4 : 0, p->section);
+	}
+	seq_putc(m, '\n');
+}
+
+/**
+ * pmt_map_dump_record() - print one record of a map's dump
+ * @m: where to print.
+ * @map: the map.
+ * @pos: the record, below pmt_map_dump_records().
+ *
+ * The records together print the map in the layout of QEMU's
+ * "info mtree -d": sections, sub-pages with their pieces, and nodes with
+ * their entries, runs of equal entries on one line.
+ */
+void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
+			 loff_t pos)
+{
+	const struct pmt_section *sect;
+
+	if (pos == 0) {
+		seq_printf(m, "physmap: generation %llu, page_shift %u\n",
+			   map->generation, map->page_shift);
+		seq_puts(m, "  Dispatch\n    Physical sections\n");
+	} else if (pos == 1) {
+		seq_puts(m, "      #0 @0000000000000000..ffffffffffffffff (noname) [unassigned]\n");
+	} else if (pos < dump_subpages_at(map)) {
+		sect = &map->sections[pos - 1];
+		seq_printf(m, "      #%llu @%016llx..%016llx cookie=%llu offset=0x%llx\n",
+			   pos - 1, sect->start, sect->start + (sect->size - 1),
+			   sect->cookie, sect->offset);
+	} else if (pos == dump_subpages_at(map)) {
+		seq_printf(m, "    Sub-pages (%u, %u pieces)\n",
+			   map->nr_subpages, map->nr_pieces);
+	} else if (pos < dump_nodes_at(map)) {
+		dump_subpage(m, map, pos - dump_subpages_at(map) - 1);
+	} else if (pos == dump_nodes_at(map)) {
+		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
+			   PMT_NODE_BITS, map->levels, entry_ptr(map->root),
+			   entry_skip(map->root));
+	} else {
+		dump_node(m, map, pos - dump_nodes_at(map) - 1);
+	}
+}
+#endif /* __KERNEL__ */

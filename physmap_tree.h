@@ -15,55 +15,61 @@
 #include <linux/refcount.h>
 #include <linux/types.h>
 
-#include "physmap_ioctl.h"
+/* The section index of addresses no section covers: section 0. */
+#define PMT_UNASSIGNED		0
+/* The page sizes a map can be built with, and the one most use. */
+#define PMT_PAGE_SHIFT_MIN	10
+#define PMT_PAGE_SHIFT_MAX	16
+#define PMT_PAGE_SHIFT_DEFAULT	12
 
 /*
- * Radix: PHYSMAP_NODE_BITS bits of page number per level. QEMU uses 9 (512
+ * Radix: PMT_NODE_BITS bits of page number per level. QEMU uses 9 (512
  * entries, 2 KiB nodes); physmap uses 6 (64 entries, 256-byte nodes), which
  * holds a 1,000,000-section map in a sixth of the bytes for one more level
  * (Documentation/physmap.rst, "Performance"). A build may choose another
  * width to measure it; the entry format holds skips for widths down to 4.
  */
-#ifndef PHYSMAP_NODE_BITS
-#define PHYSMAP_NODE_BITS	6
+#ifndef PMT_NODE_BITS
+#define PMT_NODE_BITS	6
 #endif
-#define PHYSMAP_NODE_SLOTS	BIT(PHYSMAP_NODE_BITS)
+#define PMT_NODE_SLOTS	BIT(PMT_NODE_BITS)
+#define PMT_NODE_BYTES	(PMT_NODE_SLOTS * sizeof(u32))
 
 /*
  * An entry is a u32: bits 0-3 hold the skip, the number of levels down to
  * the node the entry points to (0: the entry is a leaf); bit 4 marks a leaf
  * that is a sub-page; bits 5-31 hold the node, section or sub-page index.
- * The entry 0 is the leaf of section 0, PHYSMAP_UNASSIGNED, so a zeroed node
+ * The entry 0 is the leaf of section 0, PMT_UNASSIGNED, so a zeroed node
  * is an empty one.
  */
-#define PHYSMAP_ENTRY_SKIP_MASK	0xfU
-#define PHYSMAP_ENTRY_SUBPAGE	0x10U
-#define PHYSMAP_ENTRY_PTR_SHIFT	5
+#define PMT_ENTRY_SKIP_MASK	0xfU
+#define PMT_ENTRY_SUBPAGE	0x10U
+#define PMT_ENTRY_PTR_SHIFT	5
 
 /* The root entry may skip every level: the skip field must hold that. */
-#if (64 - PHYSMAP_PAGE_SHIFT_MIN + PHYSMAP_NODE_BITS - 1) / \
-	PHYSMAP_NODE_BITS > PHYSMAP_ENTRY_SKIP_MASK
-#error "PHYSMAP_NODE_BITS too small for the skip field"
+#if (64 - PMT_PAGE_SHIFT_MIN + PMT_NODE_BITS - 1) / \
+	PMT_NODE_BITS > PMT_ENTRY_SKIP_MASK
+#error "PMT_NODE_BITS too small for the skip field"
 #endif
 /* The most sections, nodes or sub-pages a map can hold. */
-#define PHYSMAP_PTR_MAX		((1U << (32 - PHYSMAP_ENTRY_PTR_SHIFT)) - 1)
+#define PMT_PTR_MAX		((1U << (32 - PMT_ENTRY_PTR_SHIFT)) - 1)
 
 /*
- * A sub-page's lookup starts from a table of PHYSMAP_SUBPAGE_CHUNKS + 1
+ * A sub-page's lookup starts from a table of PMT_SUBPAGE_CHUNKS + 1
  * piece indexes, one per 1/64 of the page, so that it searches only the
  * pieces of one chunk.
  */
-#define PHYSMAP_SUBPAGE_CHUNK_BITS	6
-#define PHYSMAP_SUBPAGE_CHUNKS		BIT(PHYSMAP_SUBPAGE_CHUNK_BITS)
+#define PMT_SUBPAGE_CHUNK_BITS	6
+#define PMT_SUBPAGE_CHUNKS		BIT(PMT_SUBPAGE_CHUNK_BITS)
 
 /**
- * struct physmap_sect - a section as the map holds it
+ * struct pmt_section - a section as the map holds it
  * @start: first byte.
  * @size: length in bytes; 0 only for section 0, which covers nothing.
  * @cookie: the caller's cookie.
  * @offset: the caller's offset of @start within its region.
  */
-struct physmap_sect {
+struct pmt_section {
 	u64 start;
 	u64 size;
 	u64 cookie;
@@ -71,39 +77,39 @@ struct physmap_sect {
 };
 
 /**
- * struct physmap_subpage - a page that resolves per byte
+ * struct pmt_subpage - a page that resolves per byte
  * @page: the page number, checked by lookups that skipped levels.
  * @first: index of its first piece in the map's piece array.
  * @count: number of pieces, sorted by offset, never overlapping.
  */
-struct physmap_subpage {
+struct pmt_subpage {
 	u64 page;
 	u32 first;
 	u32 count;
 };
 
 /**
- * struct physmap_piece - the part of a section that lies inside a sub-page
+ * struct pmt_piece - the part of a section that lies inside a sub-page
  * @start: offset within the page of its first byte.
  * @last: offset within the page of its last byte.
  * @section: the section's index.
  */
-struct physmap_piece {
+struct pmt_piece {
 	u16 start;
 	u16 last;
 	u32 section;
 };
 
 /**
- * struct physmap_map - a compacted, published, read-only map
+ * struct pmt_map - a compacted, published, read-only map
  * @root: the entry for the whole address space.
  * @page_shift: log2 of the page size.
  * @levels: radix levels for @page_shift.
- * @nodes: @nr_nodes nodes of PHYSMAP_NODE_SLOTS entries each.
+ * @nodes: @nr_nodes nodes of PMT_NODE_SLOTS entries each.
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
- * @chunks: per sub-page, PHYSMAP_SUBPAGE_CHUNKS + 1 piece indexes (from the
+ * @chunks: per sub-page, PMT_SUBPAGE_CHUNKS + 1 piece indexes (from the
  *          sub-page's first piece): entry c is the first piece that ends at
  *          or after the start of chunk c; the last one is the piece count.
  * @nr_sections: sections, section 0 included.
@@ -121,14 +127,14 @@ struct physmap_piece {
  * Everything lives in the one allocation that starts with this header; the
  * fields lookups read come first.
  */
-struct physmap_map {
+struct pmt_map {
 	u32 root;
 	u8 page_shift;
 	u8 levels;
 	const u32 *nodes;
-	const struct physmap_sect *sections;
-	const struct physmap_subpage *subpages;
-	const struct physmap_piece *pieces;
+	const struct pmt_section *sections;
+	const struct pmt_subpage *subpages;
+	const struct pmt_piece *pieces;
 	const u32 *chunks;
 	u32 nr_sections;
 	u32 nr_nodes;
@@ -139,53 +145,59 @@ struct physmap_map {
 	u32 max_depth;
 	u64 generation;
 	size_t bytes;
-	struct physmap_backlog *backlog;
+	struct pmt_backlog *backlog;
 	struct rcu_head rcu;
 };
 
 /* The share of the retire backlog one owner may fill is 1/this. */
-#define PHYSMAP_BACKLOG_SHARES	4
+#define PMT_BACKLOG_SHARES	4
 
 /**
- * struct physmap_backlog - one owner's maps waiting for grace periods
+ * struct pmt_backlog - one owner's maps waiting for grace periods
  * @bytes: bytes of its retired maps not yet freed.
- * @waits: times physmap_map_retire() waited for a grace period itself.
+ * @waits: times pmt_map_retire() waited for a grace period itself.
  * @refs: the owner's reference and one per map waiting.
  */
-struct physmap_backlog {
+struct pmt_backlog {
 	atomic_long_t bytes;
 	atomic_long_t waits;
 	refcount_t refs;
 };
 
-struct physmap_pending;
+struct pmt_pending;
 
-bool physmap_page_shift_valid(unsigned int page_shift);
-bool physmap_range_valid(u64 start, u64 size);
+bool pmt_page_shift_valid(unsigned int page_shift);
+bool pmt_range_valid(u64 start, u64 size);
 
-struct physmap_pending *physmap_pending_create(unsigned int page_shift);
-void physmap_pending_free(struct physmap_pending *pm);
-int physmap_pending_add(struct physmap_pending *pm,
-			const struct physmap_sect *sect, u32 max_sections,
+struct pmt_pending *pmt_pending_create(unsigned int page_shift);
+void pmt_pending_free(struct pmt_pending *pm);
+int pmt_pending_add(struct pmt_pending *pm,
+			const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index);
-u32 physmap_pending_sections(const struct physmap_pending *pm);
-size_t physmap_pending_bytes(const struct physmap_pending *pm);
+u32 pmt_pending_sections(const struct pmt_pending *pm);
+size_t pmt_pending_bytes(const struct pmt_pending *pm);
 
-struct physmap_map *physmap_commit(const struct physmap_pending *pm,
+struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 				   u64 generation, u64 max_bytes);
-void physmap_map_free(struct physmap_map *map);
-struct physmap_map *physmap_map_dup(const struct physmap_map *map);
+void pmt_map_free(struct pmt_map *map);
+struct pmt_map *pmt_map_dup(const struct pmt_map *map);
 
-struct physmap_backlog *physmap_backlog_create(void);
-void physmap_backlog_put(struct physmap_backlog *backlog);
-void physmap_map_retire(struct physmap_map *map,
-			struct physmap_backlog *backlog, size_t max_backlog);
-size_t physmap_retired_bytes(void);
+struct pmt_backlog *pmt_backlog_create(void);
+void pmt_backlog_put(struct pmt_backlog *backlog);
+void pmt_map_retire(struct pmt_map *map,
+			struct pmt_backlog *backlog, size_t max_backlog);
+size_t pmt_retired_bytes(void);
 
-u32 physmap_map_lookup(const struct physmap_map *map, u64 addr);
-const struct physmap_sect *physmap_map_section(const struct physmap_map *map,
+u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
+const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					       u32 index);
-void physmap_map_stats(const struct physmap_map *map,
-		       struct physmap_stats *stats);
+
+#ifdef __KERNEL__
+struct seq_file;
+void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map);
+loff_t pmt_map_dump_records(const struct pmt_map *map);
+void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
+			 loff_t pos);
+#endif
 
 #endif /* _PHYSMAP_TREE_H */

@@ -168,7 +168,7 @@ static volatile uint64_t sink;
 #define REPEAT		5
 #define STACK_STEP	528
 
-/* Called, not inlined, like physmap_map_lookup(): the same call cost. */
+/* Called, not inlined, like pmt_map_lookup(): the same call cost. */
 static __attribute__((noinline)) size_t bsearch_index(const struct input *in,
 						      uint64_t addr)
 {
@@ -186,7 +186,7 @@ static __attribute__((noinline)) size_t bsearch_index(const struct input *in,
 }
 
 /* One timed run over @a, @shift bytes of stack below the caller's. */
-static __attribute__((noinline)) double time_run(const struct physmap_map *map,
+static __attribute__((noinline)) double time_run(const struct pmt_map *map,
 						 const struct input *in,
 						 const uint64_t *a,
 						 size_t shift)
@@ -200,7 +200,7 @@ static __attribute__((noinline)) double time_run(const struct physmap_map *map,
 	t = now_ns();
 	if (map)
 		for (i = 0; i < STREAM_LEN; i++)
-			sum += physmap_map_lookup(map, a[i]);
+			sum += pmt_map_lookup(map, a[i]);
 	else
 		for (i = 0; i < STREAM_LEN; i++)
 			sum += bsearch_index(in, a[i]);
@@ -210,7 +210,7 @@ static __attribute__((noinline)) double time_run(const struct physmap_map *map,
 }
 
 /* ns per lookup of @a through the tree (@map) or the sorted array. */
-static double time_stream(const struct physmap_map *map,
+static double time_stream(const struct pmt_map *map,
 			  const struct input *in, const uint64_t *a)
 {
 	double best = 1e300, t;
@@ -259,9 +259,8 @@ static void run(const struct input *in)
 	make_streams(in, streams);
 	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
 		const struct variant *var = &variants[v];
-		struct physmap_pending *pm;
-		struct physmap_map *map;
-		struct physmap_stats st;
+		struct pmt_pending *pm;
+		struct pmt_map *map;
 		double t0, build;
 		uint32_t index;
 
@@ -274,40 +273,39 @@ static void run(const struct input *in)
 		physmap_knob_compaction = var->compact;
 		physmap_knob_levelling = var->level;
 		t0 = now_ns();
-		pm = physmap_pending_create(12);
+		pm = pmt_pending_create(12);
 		for (i = 0; i < in->n; i++) {
-			struct physmap_sect s = {
+			struct pmt_section s = {
 				.start = in->s[i].start,
 				.size = in->s[i].last - in->s[i].start + 1,
 			};
 
-			if (physmap_pending_add(pm, &s, 2000000, UINT64_MAX, &index)) {
+			if (pmt_pending_add(pm, &s, 2000000, UINT64_MAX, &index)) {
 				fprintf(stderr, "bench: %s: ADD %zu failed\n",
 					in->name, i);
 				exit(1);
 			}
 		}
-		map = physmap_commit(pm, 1, UINT64_MAX);
+		map = pmt_commit(pm, 1, UINT64_MAX);
 		build = (now_ns() - t0) / 1e6;
-		physmap_pending_free(pm);
+		pmt_pending_free(pm);
 		if (IS_ERR(map)) {
 			fprintf(stderr, "bench: %s: commit failed\n", in->name);
 			exit(1);
 		}
 		/* The same answers as the binary search, or nothing counts. */
 		for (i = 0; i < STREAM_LEN; i += 97)
-			if (physmap_map_lookup(map, streams[1][i]) &&
+			if (pmt_map_lookup(map, streams[1][i]) &&
 			    !bsearch_index(in, streams[1][i])) {
 				fprintf(stderr, "bench: %s: wrong answer\n", in->name);
 				exit(1);
 			}
-		physmap_map_stats(map, &st);
 		printf("%-28s %-16s %9u %12" PRIu64 " %10.2f %9.1f %9.1f %9.1f\n",
-		       in->name, var->name, st.nodes, (uint64_t)st.bytes, build,
+		       in->name, var->name, map->nr_nodes, (uint64_t)map->bytes, build,
 		       time_stream(map, in, streams[0]),
 		       time_stream(map, in, streams[1]),
 		       time_stream(map, in, streams[2]));
-		physmap_map_free(map);
+		pmt_map_free(map);
 	}
 	physmap_knob_early_leaves = true;
 	physmap_knob_compaction = true;

@@ -25,10 +25,10 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct physmap_pending *dag_pending(unsigned int nodes)
+static struct pmt_pending *dag_pending(unsigned int nodes)
 {
 	struct dag_section *s = calloc(3 * (size_t)nodes, sizeof(*s));
-	struct physmap_pending *pm = physmap_pending_create(DAG_PAGE_SHIFT);
+	struct pmt_pending *pm = pmt_pending_create(DAG_PAGE_SHIFT);
 	uint8_t *j = calloc(nodes, 1);
 	unsigned int i, n;
 	uint32_t index;
@@ -38,10 +38,10 @@ static struct physmap_pending *dag_pending(unsigned int nodes)
 	dag_choose(j, nodes);
 	n = dag_sections(j, nodes, s);
 	for (i = 0; i < n; i++) {
-		struct physmap_sect sect = { .start = s[i].start,
+		struct pmt_section sect = { .start = s[i].start,
 					     .size = s[i].size, .cookie = i };
 
-		if (physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+		if (pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
 					&index)) {
 			fprintf(stderr, "bench_commit: ADD %u failed\n", i);
 			exit(1);
@@ -53,22 +53,22 @@ static struct physmap_pending *dag_pending(unsigned int nodes)
 }
 
 /* Best of 3 commits of @pm; *@nodes is set to the map's node count. */
-static double best_commit(const struct physmap_pending *pm, bool levelling,
+static double best_commit(const struct pmt_pending *pm, bool levelling,
 			  uint32_t *nodes)
 {
 	double best = 1e9, t;
-	struct physmap_map *map;
+	struct pmt_map *map;
 	int run;
 
 	physmap_knob_levelling = levelling;
 	for (run = 0; run < 3; run++) {
 		t = now_s();
-		map = physmap_commit(pm, 1, UINT64_MAX);
+		map = pmt_commit(pm, 1, UINT64_MAX);
 		t = now_s() - t;
 		if (IS_ERR(map))
 			exit(1);
 		*nodes = map->nr_nodes;
-		physmap_map_free(map);
+		pmt_map_free(map);
 		best = t < best ? t : best;
 	}
 	physmap_knob_levelling = true;
@@ -78,37 +78,37 @@ static double best_commit(const struct physmap_pending *pm, bool levelling,
 /* Sections of the memory shape added before ENOSPC, and the bytes held. */
 static void mem_bound(unsigned int page_shift, uint64_t max_mb)
 {
-	struct physmap_pending *pm = physmap_pending_create(page_shift);
+	struct pmt_pending *pm = pmt_pending_create(page_shift);
 	uint32_t k, index;
 	int ret = 0;
 
 	for (k = 0; k < 1000000 && !ret; k++) {
-		struct physmap_sect sect = { .cookie = k };
+		struct pmt_section sect = { .cookie = k };
 
 		mem_section(k, &sect.start, &sect.size);
-		ret = physmap_pending_add(pm, &sect, 1000000, max_mb << 20,
+		ret = pmt_pending_add(pm, &sect, 1000000, max_mb << 20,
 					  &index);
 	}
 	printf("memory shape, page_shift %u, max_map_mb %" PRIu64 ": %u sections, %zu bytes (%.1f MiB) pending at the first ENOSPC (ret %d)\n",
-	       page_shift, max_mb, physmap_pending_sections(pm),
-	       physmap_pending_bytes(pm),
-	       physmap_pending_bytes(pm) / 1048576.0, ret);
-	physmap_pending_free(pm);
+	       page_shift, max_mb, pmt_pending_sections(pm),
+	       pmt_pending_bytes(pm),
+	       pmt_pending_bytes(pm) / 1048576.0, ret);
+	pmt_pending_free(pm);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned int nodes = argc > 1 ? atoi(argv[1]) : DAG_NODES;
-	struct physmap_pending *pm = dag_pending(nodes);
+	struct pmt_pending *pm = dag_pending(nodes);
 	uint32_t plain_nodes, levelled_nodes;
 	double plain, levelled;
 
 	plain = best_commit(pm, false, &plain_nodes);
 	levelled = best_commit(pm, true, &levelled_nodes);
 	printf("DAG shape, %u sections: commit %.3f s without levelling (%u nodes), %.3f s with (%u nodes): %.2fx\n",
-	       physmap_pending_sections(pm), plain, plain_nodes, levelled,
+	       pmt_pending_sections(pm), plain, plain_nodes, levelled,
 	       levelled_nodes, levelled / plain);
-	physmap_pending_free(pm);
+	pmt_pending_free(pm);
 	mem_bound(10, 64);
 	mem_bound(10, 1024);
 	return 0;

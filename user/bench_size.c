@@ -73,18 +73,18 @@ static u32 bsearch_lookup(const struct srange *r, size_t n, u64 addr)
 }
 
 /* Nodes a lookup of @addr visits. */
-static unsigned int visits(const struct physmap_map *map, u64 addr)
+static unsigned int visits(const struct pmt_map *map, u64 addr)
 {
 	u64 page = addr >> map->page_shift;
 	unsigned int level = map->levels, n = 0;
 	u32 entry = map->root;
 
-	while (entry & PHYSMAP_ENTRY_SKIP_MASK) {
-		level -= entry & PHYSMAP_ENTRY_SKIP_MASK;
-		entry = map->nodes[(size_t)(entry >> PHYSMAP_ENTRY_PTR_SHIFT) *
-				   PHYSMAP_NODE_SLOTS +
-				   ((page >> (level * PHYSMAP_NODE_BITS)) &
-				    (PHYSMAP_NODE_SLOTS - 1))];
+	while (entry & PMT_ENTRY_SKIP_MASK) {
+		level -= entry & PMT_ENTRY_SKIP_MASK;
+		entry = map->nodes[(size_t)(entry >> PMT_ENTRY_PTR_SHIFT) *
+				   PMT_NODE_SLOTS +
+				   ((page >> (level * PMT_NODE_BITS)) &
+				    (PMT_NODE_SLOTS - 1))];
 		n++;
 	}
 	return n;
@@ -92,9 +92,8 @@ static unsigned int visits(const struct physmap_map *map, u64 addr)
 
 int main(int argc, char **argv)
 {
-	struct physmap_pending *pm;
-	struct physmap_map *map;
-	struct physmap_stats st;
+	struct pmt_pending *pm;
+	struct pmt_map *map;
 	u64 lo, hi, s = 7, *addrs[2];
 	double t0, tb, tl[2], tbs[2], v[2];
 	volatile u32 sink = 0;
@@ -125,24 +124,23 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now();
-	pm = physmap_pending_create(12);
+	pm = pmt_pending_create(12);
 	for (i = 0; i < nr; i++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = ranges[i].start,
 			.size = ranges[i].last - ranges[i].start + 1,
 		};
 
-		if (physmap_pending_add(pm, &sect, 2000000, UINT64_MAX, &index)) {
+		if (pmt_pending_add(pm, &sect, 2000000, UINT64_MAX, &index)) {
 			fprintf(stderr, "add %zu failed\n", i);
 			return 1;
 		}
 	}
-	map = physmap_commit(pm, 1, UINT64_MAX);
+	map = pmt_commit(pm, 1, UINT64_MAX);
 	tb = now() - t0;
 	if (IS_ERR(map))
 		return 1;
-	physmap_pending_free(pm);
-	physmap_map_stats(map, &st);
+	pmt_pending_free(pm);
 
 	qsort(ranges, nr, sizeof(*ranges), cmp_range);
 	lo = ranges[0].start;
@@ -157,7 +155,7 @@ int main(int argc, char **argv)
 				r->start + pmb_below(&s, r->last - r->start + 1) :
 				lo + pmb_below(&s, hi - lo + 1);
 			v[k] += visits(map, addrs[k][i]);
-			if (physmap_map_lookup(map, addrs[k][i]) !=
+			if (pmt_map_lookup(map, addrs[k][i]) !=
 			    bsearch_lookup(ranges, nr, addrs[k][i])) {
 				fprintf(stderr, "mismatch at %#" PRIx64 "\n",
 					addrs[k][i]);
@@ -166,7 +164,7 @@ int main(int argc, char **argv)
 		}
 		t0 = now();
 		for (i = 0; i < LOOKUPS; i++)
-			sink += physmap_map_lookup(map, addrs[k][i]);
+			sink += pmt_map_lookup(map, addrs[k][i]);
 		tl[k] = (now() - t0) / LOOKUPS;
 		t0 = now();
 		for (i = 0; i < LOOKUPS; i++)
@@ -174,10 +172,10 @@ int main(int argc, char **argv)
 		tbs[k] = (now() - t0) / LOOKUPS;
 	}
 	printf("bits %d sections %u nodes %u bytes %llu subpages %u pieces %u depth %u skips %u build %.0f ms | visits in %.2f span %.2f | ns in %.1f/%.1f span %.1f/%.1f (physmap/bsearch)\n",
-	       PHYSMAP_NODE_BITS, st.sections, st.nodes,
-	       (unsigned long long)st.bytes, st.subpages, st.subpage_ranges,
-	       st.max_depth, st.skip_entries, tb / 1e6, v[0] / LOOKUPS,
+	       PMT_NODE_BITS, map->nr_sections - 1, map->nr_nodes,
+	       (unsigned long long)map->bytes, map->nr_subpages, map->nr_pieces,
+	       map->max_depth, map->skip_entries, tb / 1e6, v[0] / LOOKUPS,
 	       v[1] / LOOKUPS, tl[0], tbs[0], tl[1], tbs[1]);
-	physmap_map_free(map);
+	pmt_map_free(map);
 	return 0;
 }

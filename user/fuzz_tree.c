@@ -55,7 +55,7 @@ static uint32_t model_lookup(const struct model *m, uint64_t addr)
 
 	if (i && addr <= m->r[i - 1].last)
 		return m->r[i - 1].index;
-	return PHYSMAP_UNASSIGNED;
+	return PMT_UNASSIGNED;
 }
 
 static int model_add(struct model *m, uint64_t start, uint64_t size,
@@ -71,7 +71,7 @@ static int model_add(struct model *m, uint64_t start, uint64_t size,
 	/* The range just below @last must end before @start. */
 	if (i && m->r[i - 1].last >= start)
 		return -EEXIST;
-	if (index == PHYSMAP_UNASSIGNED)
+	if (index == PMT_UNASSIGNED)
 		return 0;	/* only asked */
 	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(m->r[0]));
 	m->r[i] = (struct model_range){ start, last, index };
@@ -86,11 +86,11 @@ static void fail(const char *what, uint64_t a, uint64_t b, uint64_t c)
 	abort();
 }
 
-static void check(const struct physmap_map *map, const struct model *m,
+static void check(const struct pmt_map *map, const struct model *m,
 		  uint64_t addr)
 {
 	uint32_t want = model_lookup(m, addr);
-	uint32_t got = physmap_map_lookup(map, addr);
+	uint32_t got = pmt_map_lookup(map, addr);
 
 	if (want != got)
 		fail("lookup (addr, want, got)", addr, want, got);
@@ -102,20 +102,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint64_t probes[MAX_PROBES];
 	struct fuzz_input in = { data, size };
 	unsigned int nprobes = 0, i, shift;
-	struct physmap_pending *pm;
-	struct physmap_map *map;
+	struct pmt_pending *pm;
+	struct pmt_map *map;
 	uint64_t prev_end = 0;
 
 	m.n = 0;
-	shift = PHYSMAP_PAGE_SHIFT_MIN +
-		fuzz_u8(&in) % (PHYSMAP_PAGE_SHIFT_MAX - PHYSMAP_PAGE_SHIFT_MIN + 1);
-	pm = physmap_pending_create(shift);
+	shift = PMT_PAGE_SHIFT_MIN +
+		fuzz_u8(&in) % (PMT_PAGE_SHIFT_MAX - PMT_PAGE_SHIFT_MIN + 1);
+	pm = pmt_pending_create(shift);
 	if (!pm)
 		return 0;
 
 	while (in.size && m.n < MAX_SECTIONS && nprobes < MAX_PROBES) {
 		struct fuzz_record rec;
-		struct physmap_sect s = { 0 };
+		struct pmt_section s = { 0 };
 		uint32_t index = 0;
 		int want, ret;
 
@@ -128,8 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.start = rec.start;
 		s.size = rec.size;
 		s.cookie = m.n;
-		want = model_add(&m, s.start, s.size, PHYSMAP_UNASSIGNED);
-		ret = physmap_pending_add(pm, &s, MAX_SECTIONS, UINT64_MAX, &index);
+		want = model_add(&m, s.start, s.size, PMT_UNASSIGNED);
+		ret = pmt_pending_add(pm, &s, MAX_SECTIONS, UINT64_MAX, &index);
 		if (ret != want)
 			fail("add (start, size, ret)", s.start, s.size, (uint64_t)ret);
 		if (ret)
@@ -140,8 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		prev_end = s.start + (s.size - 1);
 	}
 
-	map = physmap_commit(pm, 1, UINT64_MAX);
-	physmap_pending_free(pm);
+	map = pmt_commit(pm, 1, UINT64_MAX);
+	pmt_pending_free(pm);
 	if (IS_ERR(map))
 		fail("commit", m.n, 0, 0);
 	for (i = 0; i < m.n; i++) {
@@ -158,6 +158,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (i = 0; i < nprobes; i++)
 		check(map, &m, probes[i]);
-	physmap_map_free(map);
+	pmt_map_free(map);
 	return 0;
 }

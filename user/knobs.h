@@ -12,7 +12,7 @@
 extern bool physmap_knob_early_leaves;
 extern bool physmap_knob_compaction;
 extern bool physmap_knob_levelling;
-#define physmap_early_leaves	physmap_knob_early_leaves
-#define physmap_compaction	physmap_knob_compaction
-#define physmap_levelling	physmap_knob_levelling
+#define pmt_early_leaves	physmap_knob_early_leaves
+#define pmt_compaction	physmap_knob_compaction
+#define pmt_levelling	physmap_knob_levelling
 #endif

@@ -71,7 +71,7 @@ static uint64_t pick_start(const struct range *r, int n, unsigned int shift)
 	}
 }
 
-static void check_map(const struct physmap_map *map, const struct range *r,
+static void check_map(const struct pmt_map *map, const struct range *r,
 		      int n, int round)
 {
 	uint64_t probes[7];
@@ -86,7 +86,7 @@ static void check_map(const struct physmap_map *map, const struct range *r,
 		probes[6] = r[i].start ^ (1ULL << (rnd() % 64));
 		for (int j = 0; j < 7; j++) {
 			uint32_t want = model_find(r, n, probes[j]);
-			uint32_t got = physmap_map_lookup(map, probes[j]);
+			uint32_t got = pmt_map_lookup(map, probes[j]);
 
 			if (want != got) {
 				fprintf(stderr, "round %d: addr %#" PRIx64 " want %u got %u\n",
@@ -97,7 +97,7 @@ static void check_map(const struct physmap_map *map, const struct range *r,
 	}
 	for (int j = 0; j < 2000; j++) {
 		uint64_t a = rnd() >> (rnd() % 64);
-		uint32_t want = model_find(r, n, a), got = physmap_map_lookup(map, a);
+		uint32_t want = model_find(r, n, a), got = pmt_map_lookup(map, a);
 
 		if (want != got) {
 			fprintf(stderr, "round %d: random addr %#" PRIx64 " want %u got %u\n",
@@ -114,23 +114,23 @@ int main(int argc, char **argv)
 
 	for (int round = 0; round < rounds; round++) {
 		unsigned int shift = 10 + rnd() % 7;
-		struct physmap_pending *pm = physmap_pending_create(shift);
+		struct pmt_pending *pm = pmt_pending_create(shift);
 		int n = 0, want_sections = 1 + rnd() % 300;
-		struct physmap_map *map;
+		struct pmt_map *map;
 
 		for (int tries = 0; n < want_sections && tries < 3 * want_sections; tries++) {
-			struct physmap_sect s = { .cookie = tries, .offset = 0 };
+			struct pmt_section s = { .cookie = tries, .offset = 0 };
 			uint32_t index;
 			int ret, expect;
 
 			s.start = pick_start(r, n, shift);
 			s.size = pick_size(shift);
-			if (!physmap_range_valid(s.start, s.size))
+			if (!pmt_range_valid(s.start, s.size))
 				expect = -EINVAL;
 			else
 				expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
 					 -EEXIST : 0;
-			ret = physmap_pending_add(pm, &s, 1000000, UINT64_MAX, &index);
+			ret = pmt_pending_add(pm, &s, 1000000, UINT64_MAX, &index);
 			if (ret != expect) {
 				fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
 					round, s.start, s.size, ret, expect);
@@ -147,14 +147,14 @@ int main(int argc, char **argv)
 				n++;
 			}
 		}
-		map = physmap_commit(pm, round + 1, UINT64_MAX);
+		map = pmt_commit(pm, round + 1, UINT64_MAX);
 		if (IS_ERR(map)) {
 			fprintf(stderr, "commit failed\n");
 			return 1;
 		}
 		check_map(map, r, n, round);
-		physmap_map_free(map);
-		physmap_pending_free(pm);
+		pmt_map_free(map);
+		pmt_pending_free(pm);
 	}
 	printf("random_test: %d rounds ok\n", rounds);
 	return 0;

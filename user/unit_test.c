@@ -3,7 +3,7 @@
  * Unit tests of the tree core, built in userspace: every seed behaviour and
  * the exact shape (nodes, skips, depth) of small maps worked out by hand.
  *
- * The file builds twice: with PHYSMAP_NODE_BITS 9 (QEMU's 512-entry nodes)
+ * The file builds twice: with PMT_NODE_BITS 9 (QEMU's 512-entry nodes)
  * and 6 (physmap's 64-entry nodes). Every lookup is checked in both builds;
  * check_shape9() and check_shape6() hold the shapes worked out by hand for
  * one node width and do nothing in the other build.
@@ -52,68 +52,65 @@ struct sec {
 
 /* Shapes that hold for one node width only. */
 #define ANY_WIDTH_SKIP	UINT32_MAX
-#if PHYSMAP_NODE_BITS == 9
+#if PMT_NODE_BITS == 9
 #define check_shape9(map, ...)	check_shape(map, __VA_ARGS__)
 #define check_shape6(map, ...)	check_shape(map, ANY_WIDTH_SKIP, 0, 0, 0, 0)
-#elif PHYSMAP_NODE_BITS == 6
+#elif PMT_NODE_BITS == 6
 #define check_shape9(map, ...)	check_shape(map, ANY_WIDTH_SKIP, 0, 0, 0, 0)
 #define check_shape6(map, ...)	check_shape(map, __VA_ARGS__)
 #else
 #error "shapes are worked out for 9-bit and 6-bit nodes"
 #endif
-#define ROOT_SKIP(skip9, skip6)	(PHYSMAP_NODE_BITS == 9 ? (skip9) : (skip6))
+#define ROOT_SKIP(skip9, skip6)	(PMT_NODE_BITS == 9 ? (skip9) : (skip6))
 
 /* Build and commit a map of @n sections; every ADD must succeed. */
-static struct physmap_map *build(unsigned int shift, const struct sec *s,
+static struct pmt_map *build(unsigned int shift, const struct sec *s,
 				 unsigned int n)
 {
-	struct physmap_pending *pm = physmap_pending_create(shift);
-	struct physmap_map *map;
+	struct pmt_pending *pm = pmt_pending_create(shift);
+	struct pmt_map *map;
 	unsigned int i;
 	uint32_t index;
 
 	if (!pm)
 		abort();
 	for (i = 0; i < n; i++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = s[i].start, .size = s[i].size,
 			.cookie = 100 + i, .offset = 7 * i,
 		};
-		int ret = physmap_pending_add(pm, &sect, 1000000, UINT64_MAX, &index);
+		int ret = pmt_pending_add(pm, &sect, 1000000, UINT64_MAX, &index);
 
 		CHECK(ret == 0 && index == i + 1, "add %u: ret %d index %u", i,
 		      ret, index);
 	}
-	map = physmap_commit(pm, 1, UINT64_MAX);
-	physmap_pending_free(pm);
+	map = pmt_commit(pm, 1, UINT64_MAX);
+	pmt_pending_free(pm);
 	if (IS_ERR(map))
 		abort();
 	return map;
 }
 
-static void check_shape(const struct physmap_map *map, uint32_t nodes,
+static void check_shape(const struct pmt_map *map, uint32_t nodes,
 			uint32_t skip_entries, uint32_t skipped_levels,
 			uint32_t max_depth, uint32_t subpages)
 {
-	struct physmap_stats st;
-
 	if (nodes == ANY_WIDTH_SKIP)
 		return;
 
-	physmap_map_stats(map, &st);
-	CHECK_EQ(nodes, st.nodes);
-	CHECK_EQ(skip_entries, st.skip_entries);
-	CHECK_EQ(skipped_levels, st.skipped_levels);
-	CHECK_EQ(max_depth, st.max_depth);
-	CHECK_EQ(subpages, st.subpages);
-	CHECK(st.bytes >= sizeof(*map) + (uint64_t)nodes * st.node_bytes,
-	      "bytes %" PRIu64 " for %u nodes", (uint64_t)st.bytes, nodes);
+	CHECK_EQ(nodes, map->nr_nodes);
+	CHECK_EQ(skip_entries, map->skip_entries);
+	CHECK_EQ(skipped_levels, map->skipped_levels);
+	CHECK_EQ(max_depth, map->max_depth);
+	CHECK_EQ(subpages, map->nr_subpages);
+	CHECK(map->bytes >= sizeof(*map) + (uint64_t)nodes * PMT_NODE_BYTES,
+	      "bytes %zu for %u nodes", map->bytes, nodes);
 }
 
-static void check_lookup(const struct physmap_map *map, uint64_t addr,
+static void check_lookup(const struct pmt_map *map, uint64_t addr,
 			 uint32_t want)
 {
-	uint32_t got = physmap_map_lookup(map, addr);
+	uint32_t got = pmt_map_lookup(map, addr);
 
 	CHECK(got == want, "lookup %#" PRIx64 ": want %u got %u", addr, want,
 	      got);
@@ -121,26 +118,26 @@ static void check_lookup(const struct physmap_map *map, uint64_t addr,
 
 static void test_empty_map(void)
 {
-	struct physmap_map *map = build(12, NULL, 0);
+	struct pmt_map *map = build(12, NULL, 0);
 
 	check_shape(map, 0, 0, 0, 0, 0);
 	CHECK_EQ(0, map->root);
 	check_lookup(map, 0, 0);
 	check_lookup(map, 0x12345678, 0);
 	check_lookup(map, TOP, 0);
-	CHECK(!physmap_map_section(map, 0), "section 0 is not a section");
-	CHECK(!physmap_map_section(map, 1), "no section 1");
-	physmap_map_free(map);
+	CHECK(!pmt_map_section(map, 0), "section 0 is not a section");
+	CHECK(!pmt_map_section(map, 1), "no section 1");
+	pmt_map_free(map);
 }
 
 /* One page: six pending nodes, all single-child: the root is the leaf. */
 static void test_one_page_collapses_to_root_leaf(void)
 {
 	static const struct sec s[] = { { 0x5000, 4 * KiB } };
-	struct physmap_map *map = build(12, s, 1);
+	struct pmt_map *map = build(12, s, 1);
 
 	check_shape(map, 0, 0, 0, 0, 0);
-	CHECK_EQ(1U << PHYSMAP_ENTRY_PTR_SHIFT, map->root);
+	CHECK_EQ(1U << PMT_ENTRY_PTR_SHIFT, map->root);
 	check_lookup(map, 0x5000, 1);
 	check_lookup(map, 0x5fff, 1);
 	check_lookup(map, 0x4fff, 0);
@@ -153,14 +150,14 @@ static void test_one_page_collapses_to_root_leaf(void)
 	check_lookup(map, 0x5000 + (1ULL << 50), 0);
 	check_lookup(map, 0x5000 + (1ULL << 21), 0);
 	check_lookup(map, 0x5000 ^ (1ULL << 63), 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* 2 MiB aligned: one leaf at level 1, the path ends there. */
 static void test_early_leaf_at_level_one(void)
 {
 	static const struct sec s[] = { { 6 * MiB, 2 * MiB } };
-	struct physmap_map *map;
+	struct pmt_map *map;
 
 	physmap_knob_compaction = false;
 	map = build(12, s, 1);
@@ -169,21 +166,21 @@ static void test_early_leaf_at_level_one(void)
 	check_lookup(map, 6 * MiB, 1);
 	check_lookup(map, 8 * MiB - 1, 1);
 	check_lookup(map, 8 * MiB, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 	physmap_knob_compaction = true;
 
 	map = build(12, s, 1);
 	check_shape(map, 0, 0, 0, 0, 0);
 	check_lookup(map, 7 * MiB, 1);
 	check_lookup(map, 6 * MiB - 1, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* Without early leaves the same 2 MiB takes a full level-0 node. */
 static void test_no_early_leaves(void)
 {
 	static const struct sec s[] = { { 6 * MiB, 2 * MiB } };
-	struct physmap_map *map;
+	struct pmt_map *map;
 
 	physmap_knob_early_leaves = false;
 	map = build(12, s, 1);
@@ -195,13 +192,13 @@ static void test_no_early_leaves(void)
 	check_lookup(map, 6 * MiB, 1);
 	check_lookup(map, 8 * MiB - 1, 1);
 	check_lookup(map, 8 * MiB, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	physmap_knob_compaction = false;
 	map = build(12, s, 1);
 	check_shape9(map, 6, 0, 0, 6, 0);
 	check_lookup(map, 7 * MiB, 1);
-	physmap_map_free(map);
+	pmt_map_free(map);
 	physmap_knob_compaction = true;
 	physmap_knob_early_leaves = true;
 }
@@ -213,7 +210,7 @@ static void test_one_section_node_becomes_leaf(void)
 		{ 0x10000, 64 * KiB },		/* pages 0x10..0x1f */
 		{ 2 * MiB + 0x5000, 8 * KiB },	/* pages 0x205, 0x206 */
 	};
-	struct physmap_map *map = build(12, s, 1);
+	struct pmt_map *map = build(12, s, 1);
 
 	check_shape(map, 0, 0, 0, 0, 0);
 	check_lookup(map, 0x10000, 1);
@@ -221,7 +218,7 @@ static void test_one_section_node_becomes_leaf(void)
 	check_lookup(map, 0xffff, 0);
 	check_lookup(map, 0x20000, 0);
 	check_lookup(map, 0x1000, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	/* Two such level-0 nodes under one level-1 node: that one stays. */
 	map = build(12, s, 2);
@@ -232,24 +229,24 @@ static void test_one_section_node_becomes_leaf(void)
 	check_lookup(map, 2 * MiB + 0x6fff, 2);
 	check_lookup(map, 2 * MiB + 0x7000, 0);
 	check_lookup(map, 2 * MiB, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* Two neighbour pages: one level-0 node, reached from the root by skip 6. */
 static void test_skip_to_level_zero(void)
 {
 	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
-	struct physmap_map *map = build(12, s, 2);
+	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 5, 1, 0);
-	CHECK_EQ(ROOT_SKIP(6, 9), map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(6, 9), map->root & PMT_ENTRY_SKIP_MASK);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0x1fff, 2);
 	check_lookup(map, 0x2000, 0);
 	/* Same level-0 slot, different upper bits: skipped, range-checked. */
 	check_lookup(map, 1ULL << 40, 0);
 	check_lookup(map, (1ULL << 33) | 0x1000, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /*
@@ -259,10 +256,10 @@ static void test_skip_to_level_zero(void)
 static void test_single_child_leaves_move_up(void)
 {
 	static const struct sec s[] = { { 0, 4 * KiB }, { 2 * MiB, 4 * KiB } };
-	struct physmap_map *map = build(12, s, 2);
+	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 4, 1, 0);
-	CHECK_EQ(ROOT_SKIP(5, 8), map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(5, 8), map->root & PMT_ENTRY_SKIP_MASK);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xfff, 1);
 	/* Lands in section 1's leaf through level 0, but is outside it. */
@@ -270,7 +267,7 @@ static void test_single_child_leaves_move_up(void)
 	check_lookup(map, 0x1ff000, 0);
 	check_lookup(map, 2 * MiB, 2);
 	check_lookup(map, 2 * MiB + 0x1000, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /*
@@ -282,17 +279,17 @@ static void test_single_child_leaves_move_up(void)
 static void test_large_aligned_section(void)
 {
 	static const struct sec s[] = { { TiB, TiB }, { 2 * TiB, TiB / 2 } };
-	struct physmap_map *map = build(12, s, 1);
+	struct pmt_map *map = build(12, s, 1);
 
 	check_shape(map, 0, 0, 0, 0, 0);
 	check_lookup(map, TiB, 1);
 	check_lookup(map, 2 * TiB - 1, 1);
 	check_lookup(map, TiB - 1, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	map = build(12, s, 2);
 	check_shape9(map, 1, 1, 2, 1, 0);
-	CHECK_EQ(ROOT_SKIP(3, 5), map->root & PHYSMAP_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(3, 5), map->root & PMT_ENTRY_SKIP_MASK);
 	check_lookup(map, TiB, 1);
 	check_lookup(map, 2 * TiB - 1, 1);
 	check_lookup(map, TiB - 1, 0);
@@ -302,7 +299,7 @@ static void test_large_aligned_section(void)
 	/* Slots 2 and 3 again, 2^50 higher: through the skipped levels. */
 	check_lookup(map, TiB + (1ULL << 50), 0);
 	check_lookup(map, TiB + (1ULL << 63), 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* Two pieces in one page: the root is the sub-page itself. */
@@ -311,12 +308,10 @@ static void test_subpage(void)
 	static const struct sec s[] = {
 		{ 0x1000, 0x100 }, { 0x1200, 0x100 }, { 0x1fff, 1 },
 	};
-	struct physmap_map *map = build(12, s, 3);
-	struct physmap_stats st;
+	struct pmt_map *map = build(12, s, 3);
 
 	check_shape(map, 0, 0, 0, 0, 1);
-	physmap_map_stats(map, &st);
-	CHECK_EQ(3, st.subpage_ranges);
+	CHECK_EQ(3, map->nr_pieces);
 	check_lookup(map, 0xfff, 0);
 	check_lookup(map, 0x1000, 1);
 	check_lookup(map, 0x10ff, 1);
@@ -331,7 +326,7 @@ static void test_subpage(void)
 	/* Another page through the skipped levels: the page check answers. */
 	check_lookup(map, 0x1000 + (1ULL << 30), 0);
 	check_lookup(map, 0x1200 + (1ULL << 21), 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* A section spanning pages: a sub-page at each end, whole pages between. */
@@ -341,7 +336,7 @@ static void test_unaligned_section_spanning_pages(void)
 		{ 0x10800, 0x3000 },	/* 0x10800..0x137ff */
 		{ 0x13800, 0x800 },	/* rest of page 0x13 */
 	};
-	struct physmap_map *map = build(12, s, 2);
+	struct pmt_map *map = build(12, s, 2);
 
 	/*
 	 * Page 0x13 is shared: a sub-page. Page 0x10 holds one piece of one
@@ -357,7 +352,7 @@ static void test_unaligned_section_spanning_pages(void)
 	check_lookup(map, 0x13800, 2);
 	check_lookup(map, 0x13fff, 2);
 	check_lookup(map, 0x14000, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 /* physmap's 64-entry nodes: 9 levels at page_shift 12, worked by hand. */
@@ -368,21 +363,21 @@ static void test_shapes_of_64_entry_nodes(void)
 		{ 0, 4 * KiB }, { 64 * 4 * KiB, 4 * KiB },
 	};
 	static const struct sec large[] = { { TiB, TiB }, { 2 * TiB, TiB / 2 } };
-	struct physmap_map *map;
+	struct pmt_map *map;
 
 	/* One level-0 node with two leaves; the root skips all 9 levels. */
 	map = build(12, pages01, 2);
 	check_shape6(map, 1, 1, 8, 1, 0);
 	check_lookup(map, 0x1fff, 2);
 	check_lookup(map, 0x2000, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	/* Pages 0 and 64: slots 0 and 1 of one level-1 node; root skips 8. */
 	map = build(12, pages0_64, 2);
 	check_shape6(map, 1, 1, 7, 1, 0);
 	check_lookup(map, 0x1000, 0);
 	check_lookup(map, 64 * 4 * KiB, 2);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	/*
 	 * 1 TiB at 1 TiB is slots 16..31 of the node indexed at level 4
@@ -395,7 +390,7 @@ static void test_shapes_of_64_entry_nodes(void)
 	check_lookup(map, 2 * TiB, 2);
 	check_lookup(map, 2 * TiB + TiB / 2, 0);
 	check_lookup(map, TiB + (1ULL << 50), 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 }
 
 static void test_sections_at_the_top(void)
@@ -404,7 +399,7 @@ static void test_sections_at_the_top(void)
 		{ TOP - 4 * KiB + 1, 4 * KiB },	/* the last page */
 		{ TOP - 3 * 4 * KiB + 1, 4 * KiB + 10 },
 	};
-	struct physmap_map *map = build(12, s, 2);
+	struct pmt_map *map = build(12, s, 2);
 
 	check_lookup(map, TOP, 1);
 	check_lookup(map, TOP - 4 * KiB + 1, 1);
@@ -412,7 +407,7 @@ static void test_sections_at_the_top(void)
 	check_lookup(map, TOP - 3 * 4 * KiB + 1, 2);
 	check_lookup(map, TOP - 2 * 4 * KiB + 10, 2);
 	check_lookup(map, TOP - 2 * 4 * KiB + 11, 0);
-	physmap_map_free(map);
+	pmt_map_free(map);
 
 	/* The whole space but byte 0, unaligned at the bottom. */
 	{
@@ -423,7 +418,7 @@ static void test_sections_at_the_top(void)
 		check_lookup(map, 1, 1);
 		check_lookup(map, TOP, 1);
 		check_lookup(map, 1ULL << 63, 1);
-		physmap_map_free(map);
+		pmt_map_free(map);
 	}
 }
 
@@ -441,9 +436,9 @@ static void test_page_shift_shapes_tree_not_answers(void)
 	unsigned int shift, i;
 
 	/* 0x1003 overlaps section 1: use a copy without it first. */
-	for (shift = PHYSMAP_PAGE_SHIFT_MIN; shift <= PHYSMAP_PAGE_SHIFT_MAX;
+	for (shift = PMT_PAGE_SHIFT_MIN; shift <= PMT_PAGE_SHIFT_MAX;
 	     shift++) {
-		struct physmap_map *map = build(shift, s, 5);
+		struct pmt_map *map = build(shift, s, 5);
 
 		for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 			uint32_t want = 0, k;
@@ -453,46 +448,46 @@ static void test_page_shift_shapes_tree_not_answers(void)
 					want = k + 1;
 			check_lookup(map, probes[i], want);
 		}
-		physmap_map_free(map);
+		pmt_map_free(map);
 	}
-	CHECK(!physmap_page_shift_valid(9), "9 is not a page_shift");
-	CHECK(!physmap_page_shift_valid(17), "17 is not a page_shift");
+	CHECK(!pmt_page_shift_valid(9), "9 is not a page_shift");
+	CHECK(!pmt_page_shift_valid(17), "17 is not a page_shift");
 }
 
 static void test_add_errors_leave_map_as_it_was(void)
 {
-	struct physmap_pending *pm = physmap_pending_create(12);
-	struct physmap_sect a = { .start = 0x10000, .size = 0x3000 };
-	struct physmap_sect sub = { .start = 0x20010, .size = 0x10 };
-	struct physmap_sect bad;
-	struct physmap_map *map;
+	struct pmt_pending *pm = pmt_pending_create(12);
+	struct pmt_section a = { .start = 0x10000, .size = 0x3000 };
+	struct pmt_section sub = { .start = 0x20010, .size = 0x10 };
+	struct pmt_section bad;
+	struct pmt_map *map;
 	uint32_t index = 0;
 
-	CHECK_EQ(0, physmap_pending_add(pm, &a, 10, UINT64_MAX, &index));
-	CHECK_EQ(0, physmap_pending_add(pm, &sub, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 0x12fff, .size = 2 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 0x20000, .size = 0x11 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 0x2001f, .size = 1 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 0, .size = 1ULL << 40 };
-	CHECK_EQ(-EEXIST, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 5, .size = 0 };
-	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = TOP, .size = 2 };
-	CHECK_EQ(-EINVAL, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
-	bad = (struct physmap_sect){ .start = 0x2000f, .size = 1 };
-	CHECK_EQ(-ENOSPC, physmap_pending_add(pm, &bad, 2, UINT64_MAX, &index));
-	CHECK_EQ(2, physmap_pending_sections(pm));
+	CHECK_EQ(0, pmt_pending_add(pm, &a, 10, UINT64_MAX, &index));
+	CHECK_EQ(0, pmt_pending_add(pm, &sub, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 0x12fff, .size = 2 };
+	CHECK_EQ(-EEXIST, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 0x20000, .size = 0x11 };
+	CHECK_EQ(-EEXIST, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 0x2001f, .size = 1 };
+	CHECK_EQ(-EEXIST, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 0, .size = 1ULL << 40 };
+	CHECK_EQ(-EEXIST, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 5, .size = 0 };
+	CHECK_EQ(-EINVAL, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = TOP, .size = 2 };
+	CHECK_EQ(-EINVAL, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	bad = (struct pmt_section){ .start = 0x2000f, .size = 1 };
+	CHECK_EQ(-ENOSPC, pmt_pending_add(pm, &bad, 2, UINT64_MAX, &index));
+	CHECK_EQ(2, pmt_pending_sections(pm));
 	/* Adjacent on both sides of the sub-page piece is fine. */
-	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	CHECK_EQ(0, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	CHECK_EQ(3, index);
 	bad.start = 0x20020;
-	CHECK_EQ(0, physmap_pending_add(pm, &bad, 10, UINT64_MAX, &index));
+	CHECK_EQ(0, pmt_pending_add(pm, &bad, 10, UINT64_MAX, &index));
 	CHECK_EQ(4, index);
 
-	map = physmap_commit(pm, 1, UINT64_MAX);
+	map = pmt_commit(pm, 1, UINT64_MAX);
 	check_lookup(map, 0x12fff, 1);
 	check_lookup(map, 0x13000, 0);
 	check_lookup(map, 0x2000f, 3);
@@ -500,20 +495,20 @@ static void test_add_errors_leave_map_as_it_was(void)
 	check_lookup(map, 0x2001f, 2);
 	check_lookup(map, 0x20020, 4);
 	check_lookup(map, 0x20021, 0);
-	physmap_map_free(map);
-	physmap_pending_free(pm);
+	pmt_map_free(map);
+	pmt_pending_free(pm);
 }
 
 /* Lookups of a map, for comparing two maps that must answer the same. */
-static uint64_t answers(const struct physmap_map *map)
+static uint64_t answers(const struct pmt_map *map)
 {
 	uint64_t h = 0, addr;
 	unsigned int i;
 
 	for (i = 0; i < 4096; i++) {
 		addr = (uint64_t)i * 0x1001 * 0x101;
-		h = h * 31 + physmap_map_lookup(map, addr);
-		h = h * 31 + physmap_map_lookup(map, addr >> 3);
+		h = h * 31 + pmt_map_lookup(map, addr);
+		h = h * 31 + pmt_map_lookup(map, addr >> 3);
 	}
 	return h;
 }
@@ -524,9 +519,9 @@ static uint64_t answers(const struct physmap_map *map)
  */
 static void test_allocation_failures(void)
 {
-	struct physmap_sect s = { .start = 0x7000f, .size = 5 * MiB + 3 };
-	struct physmap_map *map, *ref;
-	struct physmap_pending *pm;
+	struct pmt_section s = { .start = 0x7000f, .size = 5 * MiB + 3 };
+	struct pmt_map *map, *ref;
+	struct pmt_pending *pm;
 	uint64_t want;
 	unsigned long nth;
 	uint32_t index;
@@ -534,84 +529,84 @@ static void test_allocation_failures(void)
 	int ret;
 
 	for (nth = 1;; nth++) {
-		struct physmap_sect first = { .start = 0, .size = 0x2345 };
+		struct pmt_section first = { .start = 0, .size = 0x2345 };
 
-		pm = physmap_pending_create(12);
-		CHECK_EQ(0, physmap_pending_add(pm, &first, 10, UINT64_MAX, &index));
-		ref = physmap_commit(pm, 1, UINT64_MAX);
+		pm = pmt_pending_create(12);
+		CHECK_EQ(0, pmt_pending_add(pm, &first, 10, UINT64_MAX, &index));
+		ref = pmt_commit(pm, 1, UINT64_MAX);
 		want = answers(ref);
-		physmap_map_free(ref);
+		pmt_map_free(ref);
 
 		physmap_shim_fail_nth(nth);
-		ret = physmap_pending_add(pm, &s, 10, UINT64_MAX, &index);
+		ret = pmt_pending_add(pm, &s, 10, UINT64_MAX, &index);
 		failed = physmap_shim_failed();
 		physmap_shim_fail_nth(0);
-		map = physmap_commit(pm, 1, UINT64_MAX);
+		map = pmt_commit(pm, 1, UINT64_MAX);
 		if (!failed) {
 			CHECK_EQ(0, ret);
-			physmap_map_free(map);
-			physmap_pending_free(pm);
+			pmt_map_free(map);
+			pmt_pending_free(pm);
 			break;
 		}
 		CHECK_EQ(-ENOMEM, ret);
-		CHECK_EQ(1, physmap_pending_sections(pm));
+		CHECK_EQ(1, pmt_pending_sections(pm));
 		CHECK(answers(map) == want, "ADD failing at allocation %lu changed the map",
 		      nth);
-		physmap_map_free(map);
-		physmap_pending_free(pm);
+		pmt_map_free(map);
+		pmt_pending_free(pm);
 	}
 	CHECK(nth > 1, "ADD allocated nothing");
 
-	pm = physmap_pending_create(12);
-	CHECK_EQ(0, physmap_pending_add(pm, &s, 10, UINT64_MAX, &index));
-	ref = physmap_commit(pm, 1, UINT64_MAX);
+	pm = pmt_pending_create(12);
+	CHECK_EQ(0, pmt_pending_add(pm, &s, 10, UINT64_MAX, &index));
+	ref = pmt_commit(pm, 1, UINT64_MAX);
 	want = answers(ref);
-	physmap_map_free(ref);
+	pmt_map_free(ref);
 	for (nth = 1;; nth++) {
 		physmap_shim_fail_nth(nth);
-		map = physmap_commit(pm, 2, UINT64_MAX);
+		map = pmt_commit(pm, 2, UINT64_MAX);
 		failed = physmap_shim_failed();
 		physmap_shim_fail_nth(0);
 		if (!failed) {
 			CHECK(!IS_ERR(map) && answers(map) == want, "COMMIT answers");
-			physmap_map_free(map);
+			pmt_map_free(map);
 			break;
 		}
 		CHECK(PTR_ERR_OR_ZERO(map) == -ENOMEM,
 		      "COMMIT with allocation %lu failing", nth);
-		map = physmap_commit(pm, 2, UINT64_MAX);
+		map = pmt_commit(pm, 2, UINT64_MAX);
 		CHECK(!IS_ERR(map) && answers(map) == want,
 		      "pending map changed by COMMIT failing at allocation %lu", nth);
-		physmap_map_free(map);
+		pmt_map_free(map);
 	}
 	CHECK(nth > 1, "COMMIT allocated nothing");
-	physmap_pending_free(pm);
+	pmt_pending_free(pm);
 
 	physmap_shim_fail_nth(1);
-	CHECK(!physmap_pending_create(12), "create with its allocation failing");
+	CHECK(!pmt_pending_create(12), "create with its allocation failing");
 	physmap_shim_fail_nth(0);
 }
 
 /* Nodes a lookup of @addr visits, walked here over the map's own arrays. */
-static unsigned int visits(const struct physmap_map *map, uint64_t addr)
+static unsigned int visits(const struct pmt_map *map, uint64_t addr)
 {
 	uint64_t page = addr >> map->page_shift;
 	unsigned int level = map->levels, n = 0;
 	uint32_t e = map->root;
 
-	while (e & PHYSMAP_ENTRY_SKIP_MASK) {
-		level -= e & PHYSMAP_ENTRY_SKIP_MASK;
-		e = map->nodes[(size_t)(e >> PHYSMAP_ENTRY_PTR_SHIFT) *
-			       PHYSMAP_NODE_SLOTS +
-			       ((page >> (level * PHYSMAP_NODE_BITS)) &
-				(PHYSMAP_NODE_SLOTS - 1))];
+	while (e & PMT_ENTRY_SKIP_MASK) {
+		level -= e & PMT_ENTRY_SKIP_MASK;
+		e = map->nodes[(size_t)(e >> PMT_ENTRY_PTR_SHIFT) *
+			       PMT_NODE_SLOTS +
+			       ((page >> (level * PMT_NODE_BITS)) &
+				(PMT_NODE_SLOTS - 1))];
 		n++;
 	}
 	return n;
 }
 
 /* How many of 1024 addresses spread over [0, @span) visit @n nodes. */
-static unsigned int count_visits(const struct physmap_map *map,
+static unsigned int count_visits(const struct pmt_map *map,
 				 uint64_t span, unsigned int n)
 {
 	unsigned int i, count = 0;
@@ -622,8 +617,8 @@ static unsigned int count_visits(const struct physmap_map *map,
 }
 
 /* Build @s twice, without depth levelling (*@plain) and with it. */
-static struct physmap_map *build_levelled(const struct sec *s, unsigned int n,
-					  struct physmap_map **plain)
+static struct pmt_map *build_levelled(const struct sec *s, unsigned int n,
+					  struct pmt_map **plain)
 {
 	physmap_knob_levelling = false;
 	*plain = build(12, s, n);
@@ -631,8 +626,8 @@ static struct physmap_map *build_levelled(const struct sec *s, unsigned int n,
 	return build(12, s, n);
 }
 
-#define NODE_ENTRY(node, skip) ((node) << PHYSMAP_ENTRY_PTR_SHIFT | (skip))
-#define LEAF(section)	((section) << PHYSMAP_ENTRY_PTR_SHIFT)
+#define NODE_ENTRY(node, skip) ((node) << PMT_ENTRY_PTR_SHIFT | (skip))
+#define LEAF(section)	((section) << PMT_ENTRY_PTR_SHIFT)
 
 /*
  * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
@@ -653,7 +648,7 @@ static void test_levelling(void)
 		{ 1 * MiB, 511 * MiB },			/* 3: RAM */
 		{ 4 * GiB - 256 * KiB, 256 * KiB },	/* 4: BIOS */
 	};
-	struct physmap_map *plain, *map = build_levelled(s, 4, &plain);
+	struct pmt_map *plain, *map = build_levelled(s, 4, &plain);
 	const uint32_t *n0 = map->nodes;
 	unsigned int i;
 
@@ -664,12 +659,12 @@ static void test_levelling(void)
 	CHECK_EQ(NODE_ENTRY(0, ROOT_SKIP(4, 6)), map->root);
 	CHECK_EQ(NODE_ENTRY(1, 1), n0[0]);
 	CHECK_EQ(NODE_ENTRY(4, 1), n0[3]);
-	for (i = 1; i < PHYSMAP_NODE_SLOTS; i++)
+	for (i = 1; i < PMT_NODE_SLOTS; i++)
 		if (i != 3)
 			CHECK_EQ(NODE_ENTRY(3, 1), n0[i]);
-	for (i = 0; i < PHYSMAP_NODE_SLOTS; i++) {
-		CHECK_EQ(LEAF(0), map->nodes[3 * PHYSMAP_NODE_SLOTS + i]);
-		CHECK_EQ(LEAF(4), map->nodes[4 * PHYSMAP_NODE_SLOTS + i]);
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
+		CHECK_EQ(LEAF(0), map->nodes[3 * PMT_NODE_SLOTS + i]);
+		CHECK_EQ(LEAF(4), map->nodes[4 * PMT_NODE_SLOTS + i]);
 	}
 	CHECK(answers(map) == answers(plain), "levelling changed answers");
 	check_lookup(map, 0, 1);
@@ -689,8 +684,8 @@ static void test_levelling(void)
 	CHECK_EQ(768, count_visits(plain, 4 * GiB, 1));
 	CHECK(count_visits(map, 4 * GiB, 2) >= 1020, "%u of 1024 on visit 2",
 	      count_visits(map, 4 * GiB, 2));
-	physmap_map_free(map);
-	physmap_map_free(plain);
+	pmt_map_free(map);
+	pmt_map_free(plain);
 }
 
 /* Two one-page sections in each of the first @count GiBs; returns 2 @count. */
@@ -714,7 +709,7 @@ static unsigned int mixed_gibs(struct sec *s, unsigned int count)
 static void test_levelling_limits(void)
 {
 	struct sec s[16];
-	struct physmap_map *plain, *map;
+	struct pmt_map *plain, *map;
 	unsigned int i, n;
 
 	/* GiB 0 mixed (two pages), a section for GiB 15. */
@@ -726,8 +721,8 @@ static void test_levelling_limits(void)
 	check_shape6(map, 2, 2, 7, 2, 0);
 	CHECK_EQ(2, plain->nr_nodes);
 	CHECK(answers(map) == answers(plain), "answers");
-	physmap_map_free(map);
-	physmap_map_free(plain);
+	pmt_map_free(map);
+	pmt_map_free(plain);
 
 	/* GiBs 1 and 2 mixed too: 3/16 of the span. */
 	n = mixed_gibs(s, 3);
@@ -740,8 +735,8 @@ static void test_levelling_limits(void)
 	check_lookup(map, 14 * GiB, 0);
 	check_lookup(map, 1 * GiB + 8 * KiB, 4);
 	check_lookup(map, 1 * GiB + 4 * KiB, 0);
-	physmap_map_free(map);
-	physmap_map_free(plain);
+	pmt_map_free(map);
+	pmt_map_free(plain);
 
 	/* Four mixed GiBs, then ten of one section each: left as it is. */
 	n = mixed_gibs(s, 4);
@@ -751,8 +746,8 @@ static void test_levelling_limits(void)
 	map = build_levelled(s, n, &plain);
 	CHECK_EQ(plain->nr_nodes, map->nr_nodes);
 	CHECK(answers(map) == answers(plain), "answers");
-	physmap_map_free(map);
-	physmap_map_free(plain);
+	pmt_map_free(map);
+	pmt_map_free(plain);
 }
 
 /* A commit whose levelled copy cannot be allocated fails whole. */
@@ -762,23 +757,23 @@ static void test_levelling_allocation_failures(void)
 		{ 0, 768 * KiB }, { 768 * KiB, 256 * KiB }, { 1 * MiB, 511 * MiB },
 		{ 4 * GiB - 256 * KiB, 256 * KiB },
 	};
-	struct physmap_pending *pm = physmap_pending_create(12);
-	struct physmap_map *ref, *map;
+	struct pmt_pending *pm = pmt_pending_create(12);
+	struct pmt_map *ref, *map;
 	unsigned long nth;
 	unsigned int i;
 	uint32_t index;
 	uint64_t want;
 
 	for (i = 0; i < 4; i++) {
-		struct physmap_sect sect = { .start = s[i].start, .size = s[i].size };
+		struct pmt_section sect = { .start = s[i].start, .size = s[i].size };
 
-		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, UINT64_MAX, &index));
+		CHECK_EQ(0, pmt_pending_add(pm, &sect, 10, UINT64_MAX, &index));
 	}
-	ref = physmap_commit(pm, 1, UINT64_MAX);
+	ref = pmt_commit(pm, 1, UINT64_MAX);
 	want = answers(ref);
 	for (nth = 1;; nth++) {
 		physmap_shim_fail_nth(nth);
-		map = physmap_commit(pm, 2, UINT64_MAX);
+		map = pmt_commit(pm, 2, UINT64_MAX);
 		if (!physmap_shim_failed()) {
 			physmap_shim_fail_nth(0);
 			break;
@@ -791,63 +786,63 @@ static void test_levelling_allocation_failures(void)
 	CHECK_EQ(3, nth);
 	CHECK(!IS_ERR(map) && map->nr_nodes == ref->nr_nodes && answers(map) == want,
 	      "COMMIT after the failures");
-	physmap_map_free(map);
-	physmap_map_free(ref);
-	physmap_pending_free(pm);
+	pmt_map_free(map);
+	pmt_map_free(ref);
+	pmt_pending_free(pm);
 }
 
 static void test_retire(void)
 {
 	static const struct sec s[] = { { 0, 4 * KiB }, { 4 * KiB, 4 * KiB } };
-	struct physmap_map *a = build(12, s, 2), *b = build(12, s, 2);
-	struct physmap_map *c = build(12, s, 2), *d = build(12, s, 2);
-	struct physmap_backlog *mine = physmap_backlog_create();
-	struct physmap_backlog *other = physmap_backlog_create();
+	struct pmt_map *a = build(12, s, 2), *b = build(12, s, 2);
+	struct pmt_map *c = build(12, s, 2), *d = build(12, s, 2);
+	struct pmt_backlog *mine = pmt_backlog_create();
+	struct pmt_backlog *other = pmt_backlog_create();
 	size_t bytes = a->bytes;
 
 	rcu_register_thread();
 	/* Under both bounds: freed by a callback after a grace period. */
-	physmap_map_retire(a, mine, 1 << 20);
+	pmt_map_retire(a, mine, 1 << 20);
 	rcu_barrier();
-	CHECK_EQ(0, physmap_retired_bytes());
+	CHECK_EQ(0, pmt_retired_bytes());
 	CHECK_EQ(0, atomic_long_read(&mine->bytes));
 	CHECK_EQ(0, atomic_long_read(&mine->waits));
 	/* One owner's share is a quarter: the first map fits, a second not. */
 	rcu_read_lock();	/* no grace period ends while this holds */
-	physmap_map_retire(b, mine, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	pmt_map_retire(b, mine, PMT_BACKLOG_SHARES * bytes + 3);
 	CHECK_EQ(bytes, atomic_long_read(&mine->bytes));
 	/* Another owner still has room in the global backlog. */
-	physmap_map_retire(c, other, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	pmt_map_retire(c, other, PMT_BACKLOG_SHARES * bytes + 3);
 	CHECK_EQ(bytes, atomic_long_read(&other->bytes));
-	CHECK_EQ(2 * bytes, physmap_retired_bytes());
+	CHECK_EQ(2 * bytes, pmt_retired_bytes());
 	CHECK_EQ(0, atomic_long_read(&other->waits));
 	rcu_read_unlock();
 	/* Past its share: the caller waits and frees the map itself. */
-	physmap_map_retire(d, mine, PHYSMAP_BACKLOG_SHARES * bytes + 3);
+	pmt_map_retire(d, mine, PMT_BACKLOG_SHARES * bytes + 3);
 	CHECK_EQ(1, atomic_long_read(&mine->waits));
 	CHECK_EQ(0, atomic_long_read(&other->waits));
-	physmap_map_retire(NULL, mine, 0);
+	pmt_map_retire(NULL, mine, 0);
 	/* Each map holds its owner's backlog until it is freed. */
-	physmap_backlog_put(mine);
-	physmap_backlog_put(other);
+	pmt_backlog_put(mine);
+	pmt_backlog_put(other);
 	rcu_barrier();
-	CHECK_EQ(0, physmap_retired_bytes());
+	CHECK_EQ(0, pmt_retired_bytes());
 	rcu_unregister_thread();
 }
 
 /* Sections far apart: each needs paths of nodes of its own. */
-static struct physmap_pending *spread_pending(unsigned int n, uint64_t stride)
+static struct pmt_pending *spread_pending(unsigned int n, uint64_t stride)
 {
-	struct physmap_pending *pm = physmap_pending_create(12);
+	struct pmt_pending *pm = pmt_pending_create(12);
 	unsigned int i;
 	uint32_t index;
 
 	for (i = 0; i < n; i++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = i * stride + 0x1801, .size = 3 * 4096,
 		};
 
-		CHECK_EQ(0, physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+		CHECK_EQ(0, pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
 						&index));
 	}
 	return pm;
@@ -864,28 +859,28 @@ static void test_byte_bound(void)
 		{ 0, 768 * KiB }, { 768 * KiB, 256 * KiB }, { 1 * MiB, 511 * MiB },
 		{ 4 * GiB - 256 * KiB, 256 * KiB },
 	};
-	struct physmap_pending *pm = physmap_pending_create(12);
+	struct pmt_pending *pm = pmt_pending_create(12);
 	const uint64_t bound = 256 * KiB;
-	struct physmap_map *map, *plain;
+	struct pmt_map *map, *plain;
 	unsigned int i, added = 0;
 	size_t before;
 	uint32_t index;
 	int ret = 0;
 
 	for (i = 0; i < 100000 && !ret; i++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = i * (1ULL << 36) + 0x1801, .size = 3 * 4096,
 		};
-		uint32_t sections = physmap_pending_sections(pm);
+		uint32_t sections = pmt_pending_sections(pm);
 
-		before = physmap_pending_bytes(pm);
-		ret = physmap_pending_add(pm, &sect, 1000000, bound, &index);
-		CHECK(physmap_pending_bytes(pm) <= bound, "%zu bytes pending",
-		      physmap_pending_bytes(pm));
+		before = pmt_pending_bytes(pm);
+		ret = pmt_pending_add(pm, &sect, 1000000, bound, &index);
+		CHECK(pmt_pending_bytes(pm) <= bound, "%zu bytes pending",
+		      pmt_pending_bytes(pm));
 		if (ret) {
 			CHECK_EQ(-ENOSPC, ret);
-			CHECK_EQ(sections, physmap_pending_sections(pm));
-			CHECK_EQ(before, physmap_pending_bytes(pm));
+			CHECK_EQ(sections, pmt_pending_sections(pm));
+			CHECK_EQ(before, pmt_pending_bytes(pm));
 		} else {
 			added++;
 		}
@@ -895,33 +890,33 @@ static void test_byte_bound(void)
 	CHECK(before > bound - bound / 8, "stopped at %zu of %" PRIu64 " bytes",
 	      before, bound);
 
-	map = physmap_commit(pm, 1, UINT64_MAX);
+	map = pmt_commit(pm, 1, UINT64_MAX);
 	CHECK(!IS_ERR(map), "commit without a bound");
-	CHECK_EQ(-ENOSPC, PTR_ERR(physmap_commit(pm, 1, map->bytes - 1)));
-	physmap_map_free(map);
-	map = physmap_commit(pm, 1, physmap_pending_bytes(pm));
+	CHECK_EQ(-ENOSPC, PTR_ERR(pmt_commit(pm, 1, map->bytes - 1)));
+	pmt_map_free(map);
+	map = pmt_commit(pm, 1, pmt_pending_bytes(pm));
 	CHECK(!IS_ERR(map), "commit within the bound");
-	physmap_map_free(map);
-	physmap_pending_free(pm);
+	pmt_map_free(map);
+	pmt_pending_free(pm);
 
 	/* Levelling needs room for its nodes; without it, none is done. */
 	map = build_levelled(lv, 4, &plain);
 	CHECK(map->nr_nodes > plain->nr_nodes, "levelled");
-	pm = physmap_pending_create(12);
+	pm = pmt_pending_create(12);
 	for (i = 0; i < 4; i++) {
-		struct physmap_sect sect = { .start = lv[i].start,
+		struct pmt_section sect = { .start = lv[i].start,
 					     .size = lv[i].size };
 
-		CHECK_EQ(0, physmap_pending_add(pm, &sect, 10, UINT64_MAX,
+		CHECK_EQ(0, pmt_pending_add(pm, &sect, 10, UINT64_MAX,
 						&index));
 	}
-	physmap_map_free(map);
-	map = physmap_commit(pm, 1, plain->bytes);
+	pmt_map_free(map);
+	map = pmt_commit(pm, 1, plain->bytes);
 	CHECK(!IS_ERR(map) && map->nr_nodes == plain->nr_nodes &&
 	      answers(map) == answers(plain), "unlevelled within the bound");
-	physmap_map_free(map);
-	physmap_map_free(plain);
-	physmap_pending_free(pm);
+	pmt_map_free(map);
+	pmt_map_free(plain);
+	pmt_pending_free(pm);
 }
 
 /*
@@ -931,8 +926,8 @@ static void test_byte_bound(void)
  */
 static void test_fatal_signal(void)
 {
-	struct physmap_pending *pm = spread_pending(6000, 1ULL << 30);
-	struct physmap_map *ref = physmap_commit(pm, 1, UINT64_MAX), *map;
+	struct pmt_pending *pm = spread_pending(6000, 1ULL << 30);
+	struct pmt_map *ref = pmt_commit(pm, 1, UINT64_MAX), *map;
 	uint64_t want = answers(ref);
 	unsigned long nth;
 	uint32_t index;
@@ -940,7 +935,7 @@ static void test_fatal_signal(void)
 
 	for (nth = 1;; nth++) {
 		physmap_shim_fatal_nth(nth);
-		map = physmap_commit(pm, 1, UINT64_MAX);
+		map = pmt_commit(pm, 1, UINT64_MAX);
 		physmap_shim_fatal_nth(0);
 		if (!IS_ERR(map))
 			break;
@@ -950,32 +945,32 @@ static void test_fatal_signal(void)
 	      ref->nr_nodes, nth - 1);
 	CHECK(answers(map) == want && map->nr_nodes == ref->nr_nodes,
 	      "COMMIT after the signals");
-	physmap_map_free(map);
-	physmap_map_free(ref);
+	pmt_map_free(map);
+	pmt_map_free(ref);
 
 	/* ADD: the node pool (6000+ nodes, 1.5 MiB+) grows by copying. */
 	for (nth = 1; nth < 20000 && !ret; nth++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = (6000 + nth) * (1ULL << 30) + 0x1801,
 			.size = 3 * 4096,
 		};
-		uint32_t sections = physmap_pending_sections(pm);
+		uint32_t sections = pmt_pending_sections(pm);
 
 		physmap_shim_fatal_nth(1);
-		ret = physmap_pending_add(pm, &sect, 1000000, UINT64_MAX,
+		ret = pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
 					  &index);
 		physmap_shim_fatal_nth(0);
 		if (ret) {
 			CHECK_EQ(-EINTR, ret);
-			CHECK_EQ(sections, physmap_pending_sections(pm));
+			CHECK_EQ(sections, pmt_pending_sections(pm));
 		}
 	}
 	CHECK(ret == -EINTR, "no ADD met the signal in %lu", nth - 1);
-	map = physmap_commit(pm, 1, UINT64_MAX);
-	CHECK(!IS_ERR(map) && map->nr_sections == physmap_pending_sections(pm) + 1,
+	map = pmt_commit(pm, 1, UINT64_MAX);
+	CHECK(!IS_ERR(map) && map->nr_sections == pmt_pending_sections(pm) + 1,
 	      "COMMIT after ADD");
-	physmap_map_free(map);
-	physmap_pending_free(pm);
+	pmt_map_free(map);
+	pmt_pending_free(pm);
 }
 
 static const struct {

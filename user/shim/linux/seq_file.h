@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace: no seq_file; the dump is kernel-only. */
