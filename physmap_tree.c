@@ -1382,20 +1382,29 @@ void physmap_map_retire(struct physmap_map *map,
 	if (!map)
 		return;
 	bytes = map->bytes;
-	total = atomic_long_add_return(bytes, &physmap_retired);
+	/*
+	 * The owner's share first: a map past it must not count against the
+	 * global bound, even for a moment, or another owner could wait.
+	 */
 	mine = atomic_long_add_return(bytes, &backlog->bytes);
-	if (total > max_backlog ||
-	    mine > max_backlog / PHYSMAP_BACKLOG_SHARES) {
+	if (mine > max_backlog / PHYSMAP_BACKLOG_SHARES) {
+		atomic_long_sub(bytes, &backlog->bytes);
+		goto wait;
+	}
+	total = atomic_long_add_return(bytes, &physmap_retired);
+	if (total > max_backlog) {
 		atomic_long_sub(bytes, &physmap_retired);
 		atomic_long_sub(bytes, &backlog->bytes);
-		atomic_long_inc(&backlog->waits);
-		synchronize_rcu();
-		kvfree(map);
-		return;
+		goto wait;
 	}
 	refcount_inc(&backlog->refs);
 	map->backlog = backlog;
 	call_rcu(&map->rcu, physmap_map_free_rcu);
+	return;
+wait:
+	atomic_long_inc(&backlog->waits);
+	synchronize_rcu();
+	kvfree(map);
 }
 EXPORT_SYMBOL_NS_GPL(physmap_map_retire, PHYSMAP);
 
