@@ -1377,20 +1377,29 @@ void pmt_map_retire(struct pmt_map *map,
 	if (!map)
 		return;
 	bytes = map->bytes;
-	total = atomic_long_add_return(bytes, &pmt_retired);
+	/*
+	 * The owner's share first: a map past it must not count against the
+	 * global bound, even for a moment, or another owner could wait.
+	 */
 	mine = atomic_long_add_return(bytes, &backlog->bytes);
-	if (total > max_backlog ||
-	    mine > max_backlog / PMT_BACKLOG_SHARES) {
+	if (mine > max_backlog / PMT_BACKLOG_SHARES) {
+		atomic_long_sub(bytes, &backlog->bytes);
+		goto wait;
+	}
+	total = atomic_long_add_return(bytes, &pmt_retired);
+	if (total > max_backlog) {
 		atomic_long_sub(bytes, &pmt_retired);
 		atomic_long_sub(bytes, &backlog->bytes);
-		atomic_long_inc(&backlog->waits);
-		synchronize_rcu();
-		kvfree(map);
-		return;
+		goto wait;
 	}
 	refcount_inc(&backlog->refs);
 	map->backlog = backlog;
 	call_rcu(&map->rcu, pmt_map_free_rcu);
+	return;
+wait:
+	atomic_long_inc(&backlog->waits);
+	synchronize_rcu();
+	kvfree(map);
 }
 
 /**

@@ -791,6 +791,9 @@ TEST_F_TIMEOUT(stress, memcg, 300)
 /* The slowest a single ADD or COMMIT may be under memory pressure. */
 #define PRESSURE_MAX_S	10.0
 #define PRESSURE_SECTIONS	20000
+/* MemAvailable the fragmenter leaves alone; half of what it holds is free. */
+#define HELD_SLACK_MB		64
+#define COMPACT_UNEVICTABLE	"/proc/sys/vm/compact_unevictable_allowed"
 
 /*
  * Add PRESSURE_SECTIONS one-page sections 1 GiB apart (a few nodes each:
@@ -822,7 +825,9 @@ static int timed_build(int fd, double *slowest_add, double *commit_s)
 /*
  * A child that holds every other page of @mib MiB of anonymous memory, so
  * that free memory is there but in single pages: a contiguous allocation
- * would need compaction. Returns its pid; it waits to be killed.
+ * would need compaction, which cannot move them: they are locked, and the
+ * test sets compact_unevictable_allowed to 0. Returns its pid; it waits to
+ * be killed.
  */
 static pid_t fragmenter(size_t mib, int ready_fd)
 {
@@ -841,6 +846,8 @@ static pid_t fragmenter(size_t mib, int ready_fd)
 		p[off] = 1;
 	for (off = 0; off < len; off += 2 * page)
 		madvise(p + off, page, MADV_DONTNEED);
+	/* Locked, and compaction told not to move locked pages. */
+	mlock(p, len);
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(1);
 	for (;;)
@@ -849,7 +856,8 @@ static pid_t fragmenter(size_t mib, int ready_fd)
 
 /*
  * pressure_latency: the same build with memory fragmented by a child that
- * holds every other page of most of MemAvailable. Allocations past a page
+ * holds every other page of most of MemAvailable, locked, with compaction
+ * of locked pages off. Allocations past a page
  * try kmalloc once without reclaim or compaction, then vmalloc: no call may
  * stall hunting for contiguous pages (PRESSURE_MAX_S), and one that cannot
  * get memory fails with ENOMEM, never by an OOM kill. Both timings are
@@ -859,7 +867,7 @@ TEST_F_TIMEOUT(stress, pressure_latency, 300)
 {
 	double add_idle, commit_idle, add_busy = 0, commit_busy = 0;
 	long long avail_kib;
-	int fd, ret, pipefd[2];
+	int fd, ret, pipefd[2], unevictable;
 	pid_t child;
 	char c;
 
@@ -873,7 +881,8 @@ TEST_F_TIMEOUT(stress, pressure_latency, 300)
 		SKIP(return, "MemAvailable %lld KiB: too little to fragment",
 		     avail_kib);
 	ASSERT_EQ(0, pipe(pipefd));
-	child = fragmenter(avail_kib / 1024 - 256, pipefd[1]);
+	unevictable = write_file(COMPACT_UNEVICTABLE, "0");
+	child = fragmenter(avail_kib / 1024 - HELD_SLACK_MB, pipefd[1]);
 	ASSERT_LT(0, child);
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
 	fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
@@ -882,10 +891,13 @@ TEST_F_TIMEOUT(stress, pressure_latency, 300)
 	close(fd);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
+	if (!unevictable)
+		write_file(COMPACT_UNEVICTABLE, "1");
 	close(pipefd[0]);
 	close(pipefd[1]);
 	printf("# physmap-pressure: %u sections; idle: slowest ADD %.3f s, COMMIT %.3f s; fragmented (%lld MiB held, every other page): slowest ADD %.3f s, COMMIT %.3f s, %s\n",
-	       PRESSURE_SECTIONS, add_idle, commit_idle, avail_kib / 1024 - 256,
+	       PRESSURE_SECTIONS, add_idle, commit_idle,
+	       avail_kib / 1024 - HELD_SLACK_MB,
 	       add_busy, commit_busy, ret ? strerror(-ret) : "built");
 	fflush(stdout);
 	ASSERT_TRUE(ret == 0 || ret == -ENOMEM);
