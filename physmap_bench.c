@@ -259,7 +259,7 @@ static int pmb_build_physmap(struct pmb_set *set, u64 *add_ns)
 		sect.size = pmb_sects[i].size;
 		sect.cookie = i;
 		ret = pmt_pending_add(pm, &sect, PMB_MAX_SECTIONS, U64_MAX,
-					  &index);
+				      &index);
 		if (ret) {
 			pmt_pending_free(pm);
 			return ret;
@@ -777,7 +777,7 @@ static ssize_t pmb_sections_write(struct file *file, const char __user *ubuf,
 		ret = -EFAULT;
 	for (i = 0; !ret && i < n; i++)
 		if (!pmt_range_valid(pmb_sects[pmb_nr + i].start,
-					 pmb_sects[pmb_nr + i].size))
+				     pmb_sects[pmb_nr + i].size))
 			ret = -EINVAL;
 	if (!ret)
 		pmb_nr += n;

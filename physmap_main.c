@@ -190,7 +190,7 @@ static bool physmap_writable(const struct file *file)
 }
 
 static long physmap_ioc_begin(struct file *file,
-			  struct physmap_begin __user *ubegin)
+			      struct physmap_begin __user *ubegin)
 {
 	struct physmap_file *pf = file->private_data;
 	struct pmt_pending *pm, *old;
@@ -248,7 +248,7 @@ static int physmap_add_locked(struct physmap_file *pf,
 		begun = true;
 	}
 	ret = pmt_pending_add(pf->pending, sect, READ_ONCE(max_sections),
-				  max_bytes > published ?
+			      max_bytes > published ?
 				  max_bytes - published : 0, &added);
 	if (ret && begun) {
 		/* Nothing was pending before this call: leave it so. */
@@ -267,7 +267,7 @@ static int physmap_add_locked(struct physmap_file *pf,
  * again. A failed ADD puts the caller's index back.
  */
 static long physmap_ioc_add(struct file *file,
-			struct physmap_section __user *usect)
+			    struct physmap_section __user *usect)
 {
 	struct physmap_file *pf = file->private_data;
 	struct physmap_section s;
@@ -330,7 +330,7 @@ static long physmap_ioc_commit(struct file *file)
 	pending = pmt_pending_bytes(pm);
 	old = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	map = pmt_commit(pm, old ? old->generation + 1 : 1,
-			     max_bytes > pending ? max_bytes - pending : 0);
+			 max_bytes > pending ? max_bytes - pending : 0);
 	if (IS_ERR(map)) {
 		mutex_unlock(&pf->lock);
 		return PTR_ERR(map);
@@ -341,7 +341,7 @@ static long physmap_ioc_commit(struct file *file)
 
 	pmt_pending_free(pm);
 	pmt_map_retire(old, pf->backlog,
-			   (size_t)READ_ONCE(retire_backlog_mb) << 20);
+		       (size_t)READ_ONCE(retire_backlog_mb) << 20);
 	return 0;
 }
 
@@ -357,7 +357,7 @@ static void physmap_fill_section(struct physmap_section *s,
 }
 
 static long physmap_ioc_lookup(struct physmap_file *pf,
-			   struct physmap_lookup __user *ulookup)
+			       struct physmap_lookup __user *ulookup)
 {
 	struct physmap_lookup lookup = { };
 	const struct pmt_map *map;
@@ -424,7 +424,7 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 }
 
 static long physmap_ioc_lookup_batch(struct physmap_file *pf,
-				 struct physmap_lookup_batch __user *ubatch)
+				     struct physmap_lookup_batch __user *ubatch)
 {
 	struct physmap_lookup_batch batch;
 	const u64 __user *uaddrs;
@@ -457,7 +457,7 @@ static long physmap_ioc_lookup_batch(struct physmap_file *pf,
 }
 
 static long physmap_ioc_get_section(struct physmap_file *pf,
-				struct physmap_section __user *usect)
+				    struct physmap_section __user *usect)
 {
 	const struct pmt_section *sect = NULL;
 	const struct pmt_map *map;

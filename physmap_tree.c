@@ -291,7 +291,7 @@ bool pmt_range_valid(u64 start, u64 size)
 EXPORT_SYMBOL_NS_GPL(pmt_range_valid, PHYSMAP);
 
 static void pmt_split_range(u64 start, u64 last, unsigned int page_shift,
-				struct pmt_split *split)
+			    struct pmt_split *split)
 {
 	u64 mask = (1ULL << page_shift) - 1;
 	u64 first_page = start >> page_shift;
@@ -331,7 +331,7 @@ static void pmt_split_range(u64 start, u64 last, unsigned int page_shift,
  * as it was.
  */
 static int pmt_grow(void **array, u32 *cap, u32 used, u64 new_cap,
-			size_t elem_size)
+		    size_t elem_size)
 {
 	void *grown;
 
@@ -368,7 +368,7 @@ struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 	pm->page_shift = page_shift;
 	pm->levels = DIV_ROUND_UP(64 - page_shift, PMT_NODE_BITS);
 	if (pmt_grow((void **)&pm->sections, &pm->cap_sections, 0, 16,
-			 sizeof(*pm->sections))) {
+		     sizeof(*pm->sections))) {
 		kfree(pm);
 		return NULL;
 	}
@@ -662,18 +662,18 @@ static int pending_reserve(struct pmt_pending *pm,
 				sizeof(*pm->pieces), &room);
 
 	ret = pmt_grow((void **)&pm->sections, &pm->cap_sections,
-			   pm->nr_sections, want.sections,
+		       pm->nr_sections, want.sections,
 			   sizeof(*pm->sections));
 	if (!ret)
 		ret = pmt_grow((void **)&pm->nodes, &pm->cap_nodes,
-				   pm->nr_nodes, want.nodes, PMT_NODE_BYTES);
+			       pm->nr_nodes, want.nodes, PMT_NODE_BYTES);
 	if (!ret)
 		ret = pmt_grow((void **)&pm->subpages, &pm->cap_subpages,
-				   pm->nr_subpages, want.subpages,
+			       pm->nr_subpages, want.subpages,
 				   sizeof(*pm->subpages));
 	if (!ret)
 		ret = pmt_grow((void **)&pm->pieces, &pm->cap_pieces,
-				   pm->nr_pieces, want.pieces,
+			       pm->nr_pieces, want.pieces,
 				   sizeof(*pm->pieces));
 	return ret;
 }
@@ -707,7 +707,7 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm)
  * -ENOMEM, or -EINTR when a fatal signal stopped a long copy.
  */
 int pmt_pending_add(struct pmt_pending *pm,
-			const struct pmt_section *sect, u32 max_sections,
+		    const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index)
 {
 	int ret;
@@ -719,7 +719,7 @@ int pmt_pending_add(struct pmt_pending *pm,
 	if (!pmt_range_valid(sect->start, sect->size))
 		return -EINVAL;
 	pmt_split_range(sect->start, sect->start + (sect->size - 1),
-			    pm->page_shift, &split);
+			pm->page_shift, &split);
 	if (pending_overlaps(pm, &split))
 		return -EEXIST;
 	if (pm->nr_sections - 1 >= min(max_sections, PMT_PTR_MAX - 1))
@@ -898,7 +898,7 @@ static u32 *pending_uniform_nodes(const struct pmt_pending *pm)
 	unsigned int steps = 0;
 
 	uniform = pmt_alloc(array_size(max(pm->nr_nodes, 1U),
-					   sizeof(*uniform)));
+				       sizeof(*uniform)));
 	if (!uniform)
 		return ERR_PTR(-ENOMEM);
 	for (node = pm->nr_nodes; node--;) {
@@ -1120,7 +1120,7 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
  * ERR_PTR(): -ENOSPC when it would take more than @max_bytes, -ENOMEM.
  */
 static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
-				     u32 nr_subpages, u32 nr_pieces,
+				 u32 nr_subpages, u32 nr_pieces,
 				     u64 max_bytes,
 				     struct pmt_compactor *out)
 {
@@ -1190,7 +1190,7 @@ static void level_nodes(struct pmt_compactor *pc)
  * and allocate it; an ERR_PTR() on failure.
  */
 static struct pmt_map *compact_count(struct pmt_compactor *pc,
-					 u64 max_bytes)
+				     u64 max_bytes)
 {
 	const struct pmt_pending *pm = pc->pm;
 	struct pmt_map *map;
@@ -1230,7 +1230,7 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
  * or -EINTR when a fatal signal stopped it.
  */
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
-				   u64 generation, u64 max_bytes)
+			   u64 generation, u64 max_bytes)
 {
 	struct pmt_compactor pc = { .pm = pm };
 	struct pmt_map *map;
@@ -1247,7 +1247,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
 	if (pmt_copy(pc.sections, pm->sections,
-			 array_size(pm->nr_sections, sizeof(*pc.sections)))) {
+		     array_size(pm->nr_sections, sizeof(*pc.sections)))) {
 		pmt_map_free(map);
 		map = ERR_PTR(-EINTR);
 		goto out;
@@ -1369,7 +1369,7 @@ static void pmt_map_free_rcu(struct rcu_head *head)
  * rcu_barrier() before it goes away.
  */
 void pmt_map_retire(struct pmt_map *map,
-			struct pmt_backlog *backlog, size_t max_backlog)
+		    struct pmt_backlog *backlog, size_t max_backlog)
 {
 	unsigned long total, mine;
 	long bytes;
@@ -1492,7 +1492,7 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
  * Return: the section, or NULL when @index is 0 or past the last section.
  */
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
-					       u32 index)
+					  u32 index)
 {
 	if (index == PMT_UNASSIGNED || index >= map->nr_sections)
 		return NULL;

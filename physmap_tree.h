@@ -172,25 +172,25 @@ bool pmt_range_valid(u64 start, u64 size);
 struct pmt_pending *pmt_pending_create(unsigned int page_shift);
 void pmt_pending_free(struct pmt_pending *pm);
 int pmt_pending_add(struct pmt_pending *pm,
-			const struct pmt_section *sect, u32 max_sections,
+		    const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index);
 u32 pmt_pending_sections(const struct pmt_pending *pm);
 size_t pmt_pending_bytes(const struct pmt_pending *pm);
 
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
-				   u64 generation, u64 max_bytes);
+			   u64 generation, u64 max_bytes);
 void pmt_map_free(struct pmt_map *map);
 struct pmt_map *pmt_map_dup(const struct pmt_map *map);
 
 struct pmt_backlog *pmt_backlog_create(void);
 void pmt_backlog_put(struct pmt_backlog *backlog);
 void pmt_map_retire(struct pmt_map *map,
-			struct pmt_backlog *backlog, size_t max_backlog);
+		    struct pmt_backlog *backlog, size_t max_backlog);
 size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
-					       u32 index);
+					  u32 index);
 
 #ifdef __KERNEL__
 struct seq_file;

@@ -40,6 +40,8 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# the module's debugfs files (physmapctl dump, the tests), fault injection
+mount -t debugfs debugfs /sys/kernel/debug
 
 job=check
 test_timeout=600
@@ -231,8 +233,7 @@ job_run() {
 }
 
 # The debug tier (scripts/check-debug.sh): the check job on the debug
-# kernel (KASAN, lockdep, kmemleak, fault injection), with debugfs mounted
-# for the fault-injection tests, and a kmemleak scan of what the tests left
+# kernel (KASAN, lockdep, kmemleak, fault injection), and a kmemleak scan of what the tests left
 # (before rmmod, while the module's symbols still resolve) and of what the
 # unload left. The report goes between kmemleak-scan-begin/-end markers.
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -250,7 +251,6 @@ kmemleak_scan() {
 }
 
 job_debug() {
-	mount -t debugfs debugfs /sys/kernel/debug
 	job_check
 	kmemleak_scan after-rmmod
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -14,7 +15,7 @@
 
 #include "libphysmap.h"
 
-/* how often a split batch or a tree copy starts again before EAGAIN */
+/* how often a split batch starts again before EAGAIN */
 #define PHYSMAP_RETRIES	16
 
 int physmap_open(const char *path)
@@ -118,66 +119,30 @@ int physmap_stats(int fd, struct physmap_stats *stats)
 	return ioctl(fd, PHYSMAP_IOC_STATS, stats) ? -1 : 0;
 }
 
-void physmap_tree_dump_free(struct physmap_tree_dump *dump)
+int physmap_debugfs_dir(int fd, char *buf, size_t size)
 {
-	free(dump->nodes);
-	free(dump->subpages);
-	free(dump->pieces);
-	dump->nodes = NULL;
-	dump->subpages = NULL;
-	dump->pieces = NULL;
-}
+	char path[64], line[256];
+	unsigned int id;
+	int found = 0;
+	FILE *f;
 
-/* calloc of n items, at least one so that NULL only means failure */
-static void *alloc_items(size_t n, size_t size)
-{
-	return calloc(n ? n : 1, size);
-}
-
-int physmap_get_tree(int fd, struct physmap_tree_dump *dump)
-{
-	struct physmap_tree *t = &dump->tree;
-	int tries;
-
-	memset(dump, 0, sizeof(*dump));
-	if (ioctl(fd, PHYSMAP_IOC_GET_TREE, t) && errno != E2BIG)
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
 		return -1;
-	for (tries = 0; tries < PHYSMAP_RETRIES; tries++) {
-		struct physmap_tree ask = *t;
-
-		physmap_tree_dump_free(dump);
-		dump->nodes = alloc_items((size_t)t->nr_nodes *
-					  PHYSMAP_TREE_NODE_SLOTS,
-					  sizeof(*dump->nodes));
-		dump->subpages = alloc_items(t->nr_subpages,
-					     sizeof(*dump->subpages));
-		dump->pieces = alloc_items(t->nr_pieces, sizeof(*dump->pieces));
-		if (!dump->nodes || !dump->subpages || !dump->pieces) {
-			physmap_tree_dump_free(dump);
-			errno = ENOMEM;
-			return -1;
-		}
-		ask.nodes = (uintptr_t)dump->nodes;
-		ask.subpages = (uintptr_t)dump->subpages;
-		ask.pieces = (uintptr_t)dump->pieces;
-		ask.flags = 0;
-		if (!ioctl(fd, PHYSMAP_IOC_GET_TREE, &ask)) {
-			*t = ask;
-			return 0;
-		}
-		if (errno != E2BIG) {
-			int err = errno;
-
-			physmap_tree_dump_free(dump);
-			errno = err;
-			return -1;
-		}
-		/* a commit changed the sizes: ask again with the new ones */
-		*t = ask;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "physmap-debugfs: physmap/%u", &id) == 1;
+	fclose(f);
+	if (!found) {
+		errno = ENOTTY;
+		return -1;
 	}
-	physmap_tree_dump_free(dump);
-	errno = EAGAIN;
-	return -1;
+	if ((size_t)snprintf(buf, size, "%s/physmap/%u", PHYSMAP_DEBUGFS,
+			     id) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 const char *physmap_open_hint(int err)

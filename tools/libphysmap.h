@@ -126,46 +126,31 @@ int physmap_lookup_batch(int fd, const __u64 *addrs, __u32 *indexes,
 int physmap_get_section(int fd, __u32 index, struct physmap_section *section);
 
 /**
- * physmap_stats() - shape and size of the published map
+ * physmap_stats() - generation and size of the published map
  * @fd: an open address space.
- * @stats: receives the figures (all 0 but node_bytes before a commit).
+ * @stats: receives the figures (all 0 before a commit).
  *
  * Return: 0, or -1 with errno set.
  */
 int physmap_stats(int fd, struct physmap_stats *stats);
 
-/**
- * struct physmap_tree_dump - a copy of the published tree
- * @tree: root entry, page_shift, levels, counts and generation.
- * @nodes: @tree.nr_nodes nodes of PHYSMAP_TREE_NODE_SLOTS entries.
- * @subpages: @tree.nr_subpages sub-pages.
- * @pieces: @tree.nr_pieces pieces of the sub-pages.
- */
-struct physmap_tree_dump {
-	struct physmap_tree tree;
-	__u32 *nodes;
-	struct physmap_tree_subpage *subpages;
-	struct physmap_tree_piece *pieces;
-};
+/** PHYSMAP_DEBUGFS - where debugfs is usually mounted */
+#define PHYSMAP_DEBUGFS	"/sys/kernel/debug"
 
 /**
- * physmap_get_tree() - copy the published tree (PHYSMAP_IOC_GET_TREE)
+ * physmap_debugfs_dir() - the debugfs directory of an address space
  * @fd: an open address space.
- * @dump: filled in; free it with physmap_tree_dump_free().
+ * @buf: receives the directory, PHYSMAP_DEBUGFS "/physmap/<id>".
+ * @size: room at @buf.
  *
- * Asks for the sizes, allocates and copies; if a commit changes the sizes
- * in between, it asks again, up to 16 times.
+ * The directory (debugfs, not ABI, root only) holds "shape", the published
+ * tree's counters, and "dump", the tree in the layout of QEMU's
+ * "info mtree -d". Its name comes from /proc/self/fdinfo/@fd.
  *
- * Return: 0, or -1 with errno set (ENOMEM, EAGAIN, ENOTTY: a module without
- * PHYSMAP_IOC_GET_TREE).
+ * Return: 0, or -1 with errno set (ENOTTY: @fd is no /dev/physmap of a
+ * module with debugfs directories).
  */
-int physmap_get_tree(int fd, struct physmap_tree_dump *dump);
-
-/**
- * physmap_tree_dump_free() - free what physmap_get_tree() allocated
- * @dump: the copy; its arrays are set to NULL.
- */
-void physmap_tree_dump_free(struct physmap_tree_dump *dump);
+int physmap_debugfs_dir(int fd, char *buf, size_t size);
 
 /**
  * physmap_open_hint() - advice for a failed physmap_open()

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -479,71 +480,74 @@ static int lookup_one(struct ctl *ctl, __u64 addr)
 	return EXIT_OK;
 }
 
+/*
+ * Open @name in the debugfs directory of the fd's address space, or NULL
+ * with errno set; *@dir is set to the directory for messages.
+ */
+static FILE *open_debugfs(const struct ctl *ctl, const char *name,
+			  char *dir, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (physmap_debugfs_dir(ctl->fd, dir, size))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return fopen(path, "re");
+}
+
+/* "name:   value" lines of the shape file as JSON members */
+static void shape_json(FILE *shape)
+{
+	char line[256], key[64];
+	unsigned long long value, each;
+
+	while (fgets(line, sizeof(line), shape)) {
+		if (sscanf(line, "%63[a-z_]: %llu", key, &value) != 2 ||
+		    !strcmp(key, "generation") || !strcmp(key, "sections"))
+			continue;
+		printf(",\"%s\":%llu", key, value);
+		if (sscanf(line, "nodes: %*u (%llu bytes each)", &each) == 1)
+			printf(",\"node_bytes\":%llu", each);
+	}
+}
+
+/*
+ * STATS gives the contract's figures; the shape of the tree comes from
+ * debugfs when it can be read (root, debugfs mounted), as "physmapctl dump".
+ */
 static int print_stats(struct ctl *ctl)
 {
 	struct physmap_stats st;
+	char dir[PATH_MAX] = "", line[256];
+	FILE *shape;
 
 	if (physmap_stats(ctl->fd, &st)) {
 		device_error(ctl, "stats", errno);
 		return EXIT_DEVICE;
 	}
+	shape = open_debugfs(ctl, "shape", dir, sizeof(dir));
 	if (ctl->json) {
-		printf("{\"generation\":%llu,\"sections\":%u,\"nodes\":%u,\"bytes\":%llu,\"page_shift\":%u,\"levels\":%u,\"subpages\":%u,\"subpage_ranges\":%u,\"skip_entries\":%u,\"skipped_levels\":%u,\"max_depth\":%u,\"node_bytes\":%u}\n",
-		       (unsigned long long)st.generation, st.sections,
-		       st.nodes, (unsigned long long)st.bytes, st.page_shift,
-		       st.levels, st.subpages, st.subpage_ranges,
-		       st.skip_entries, st.skipped_levels, st.max_depth,
-		       st.node_bytes);
-		return EXIT_OK;
+		printf("{\"generation\":%llu,\"sections\":%u",
+		       (unsigned long long)st.generation, st.sections);
+		if (shape)
+			shape_json(shape);
+		else
+			printf(",\"bytes\":%llu,\"page_shift\":%u",
+			       (unsigned long long)st.bytes, st.page_shift);
+		puts("}");
+	} else if (shape) {
+		while (fgets(line, sizeof(line), shape))
+			fputs(line, stdout);
+	} else {
+		printf("generation:     %llu\n",
+		       (unsigned long long)st.generation);
+		printf("sections:       %u\n", st.sections);
+		printf("bytes:          %llu\n", (unsigned long long)st.bytes);
+		printf("page_shift:     %u\n", st.page_shift);
 	}
-	printf("generation:     %llu\n", (unsigned long long)st.generation);
-	printf("sections:       %u\n", st.sections);
-	printf("nodes:          %u (%u bytes each)\n", st.nodes, st.node_bytes);
-	printf("bytes:          %llu\n", (unsigned long long)st.bytes);
-	printf("page_shift:     %u\n", st.page_shift);
-	printf("levels:         %u\n", st.levels);
-	printf("subpages:       %u\n", st.subpages);
-	printf("subpage_ranges: %u\n", st.subpage_ranges);
-	printf("skip_entries:   %u\n", st.skip_entries);
-	printf("skipped_levels: %u\n", st.skipped_levels);
-	printf("max_depth:      %u\n", st.max_depth);
+	if (shape)
+		fclose(shape);
 	return EXIT_OK;
-}
-
-static unsigned int entry_skip(__u32 e)
-{
-	return e & PHYSMAP_TREE_SKIP_MASK;
-}
-
-static __u32 entry_ptr(__u32 e)
-{
-	return e >> PHYSMAP_TREE_PTR_SHIFT;
-}
-
-/* " ptr=[N]" a node, " ptr=#N" a section, " ptr=SN" a sub-page */
-static void print_entry_text(unsigned int first, unsigned int last, __u32 e)
-{
-	if (first == last)
-		printf("\t%3u      ", first);
-	else
-		printf("\t%3u..%-3u ", first, last);
-	printf(" skip=%u ", entry_skip(e));
-	if (entry_skip(e))
-		printf(" ptr=[%u]\n", entry_ptr(e));
-	else if (e & PHYSMAP_TREE_SUBPAGE)
-		printf(" ptr=S%u\n", entry_ptr(e));
-	else
-		printf(" ptr=#%u\n", entry_ptr(e));
-}
-
-static void print_entry_json(unsigned int first, unsigned int last, __u32 e,
-			     bool comma)
-{
-	printf("%s{\"first\":%u,\"last\":%u,\"skip\":%u,\"%s\":%u}",
-	       comma ? "," : "", first, last, entry_skip(e),
-	       entry_skip(e) ? "node" :
-	       e & PHYSMAP_TREE_SUBPAGE ? "subpage" : "section",
-	       entry_ptr(e));
 }
 
 static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
@@ -586,120 +590,103 @@ static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
 		fputs("],", stdout);
 }
 
-/* under the first piece of "      S0 @<16 hex>..<16 hex>:" */
-#define SUBPAGE_INDENT	"                                             "
+/* The kernel's dump from its sub-pages on, as JSON. */
+struct dump_json {
+	int subpages, nodes;	/* sub-pages, nodes seen */
+	int pieces, entries;	/* in the current one */
+};
 
-static void dump_subpages(struct ctl *ctl, const struct physmap_tree_dump *d)
+/* One line of the kernel's dump after its sections, as JSON. */
+static void dump_line_json(struct dump_json *j, const char *line)
 {
-	__u32 i, k;
+	unsigned int a, b, n, skip;
+	unsigned long long start;
+	char kind, ptr[32];
+	int used;
 
-	if (ctl->json)
-		fputs("\"subpages\":[", stdout);
-	else
-		printf("    Sub-pages (%u, %u pieces)\n", d->tree.nr_subpages,
-		       d->tree.nr_pieces);
-	for (i = 0; i < d->tree.nr_subpages; i++) {
-		const struct physmap_tree_subpage *sp = &d->subpages[i];
-		__u64 base = sp->page << d->tree.page_shift;
-
-		if (ctl->json)
-			printf("%s{\"index\":%u,\"start\":\"0x%llx\",\"pieces\":[",
-			       i ? "," : "", i, (unsigned long long)base);
-		else
-			printf("      S%u @%016llx..%016llx:", i,
-			       (unsigned long long)base,
-			       (unsigned long long)(base +
-						    (1ULL << d->tree.page_shift) - 1));
-		for (k = 0; k < sp->count && sp->first + k < d->tree.nr_pieces; k++) {
-			const struct physmap_tree_piece *p = &d->pieces[sp->first + k];
-
-			if (ctl->json)
-				printf("%s{\"first\":%u,\"last\":%u,\"section\":%u}",
-				       k ? "," : "", p->start, p->last,
-				       p->section);
-			else
-				/* six to a line, in columns, no trailing blank */
-				printf("%s %03x..%03x #%-*u",
-				       k && !(k % 6) ? "\n" SUBPAGE_INDENT : "",
-				       p->start, p->last,
-				       (k + 1) % 6 && k + 1 < sp->count ? 4 : 0,
-				       p->section);
-		}
-		fputs(ctl->json ? "]}" : "\n", stdout);
+	if (sscanf(line, " S%u @%llx..%*x:%n", &n, &start, &used) >= 2) {
+		printf("%s%s{\"index\":%u,\"start\":\"0x%llx\",\"pieces\":[",
+		       j->subpages ? "" : "\"subpages\":[",
+		       j->subpages ? "]}," : "", n, start);
+		j->subpages++;
+		j->pieces = 0;
+		line += used;
+	} else if (sscanf(line, " [%u]", &n) == 1) {
+		if (!j->nodes)
+			printf("%s\"nodes\":[", j->subpages ? "]}]," :
+				       "\"subpages\":[],");
+		printf("%s[", j->nodes ? "]," : "");
+		j->nodes++;
+		j->entries = 0;
+		return;
+	} else if (sscanf(line, " %u..%u skip=%u ptr=%31s", &a, &b, &skip,
+			  ptr) == 4 ||
+		   (sscanf(line, " %u skip=%u ptr=%31s", &a, &skip, ptr) == 3 &&
+		    (b = a, 1))) {
+		kind = ptr[0];
+		printf("%s{\"first\":%u,\"last\":%u,\"skip\":%u,\"%s\":%s}",
+		       j->entries++ ? "," : "", a, b, skip,
+		       kind == '[' ? "node" : kind == 'S' ? "subpage" : "section",
+		       ptr + 1);
+		return;
 	}
-	if (ctl->json)
-		fputs("],", stdout);
+	/* Pieces of a sub-page: "000..01f #101" each. */
+	while (sscanf(line, " %x..%x #%u%n", &a, &b, &n, &used) == 3) {
+		printf("%s{\"first\":%u,\"last\":%u,\"section\":%u}",
+		       j->pieces++ ? "," : "", a, b, n);
+		line += used;
+	}
 }
 
-static void dump_nodes(struct ctl *ctl, const struct physmap_tree_dump *d)
-{
-	__u32 n;
-
-	if (ctl->json)
-		fputs("\"nodes\":[", stdout);
-	else
-		printf("    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
-		       PHYSMAP_TREE_NODE_BITS, d->tree.levels,
-		       entry_ptr(d->tree.root), entry_skip(d->tree.root));
-	for (n = 0; n < d->tree.nr_nodes; n++) {
-		const __u32 *node = &d->nodes[(size_t)n * PHYSMAP_TREE_NODE_SLOTS];
-		unsigned int j, first = 0;
-		bool comma = false;
-
-		if (ctl->json)
-			printf("%s[", n ? "," : "");
-		else
-			printf("      [%u]\n", n);
-		for (j = 1; j <= PHYSMAP_TREE_NODE_SLOTS; j++) {
-			if (j < PHYSMAP_TREE_NODE_SLOTS && node[j] == node[first])
-				continue;
-			if (ctl->json)
-				print_entry_json(first, j - 1, node[first], comma);
-			else
-				print_entry_text(first, j - 1, node[first]);
-			comma = true;
-			first = j;
-		}
-		if (ctl->json)
-			putchar(']');
-	}
-	if (ctl->json)
-		putchar(']');
-}
-
-/* the layout of QEMU's "info mtree -d" (mtree_print_dispatch()) */
+/*
+ * The layout of QEMU's "info mtree -d" (mtree_print_dispatch()): the
+ * sections with the names the file gives them, then the sub-pages and
+ * nodes of the kernel's dump in debugfs.
+ */
 static int dump(struct ctl *ctl)
 {
-	struct physmap_tree_dump d;
+	struct dump_json j = { 0 };
+	char dir[PATH_MAX] = "", line[512];
 	struct physmap_stats st;
+	bool after = false;
+	FILE *kdump;
 
 	if (physmap_stats(ctl->fd, &st)) {
 		device_error(ctl, "stats", errno);
 		return EXIT_DEVICE;
 	}
-	if (physmap_get_tree(ctl->fd, &d)) {
-		device_error(ctl, "get tree", errno);
+	kdump = open_debugfs(ctl, "dump", dir, sizeof(dir));
+	if (!kdump) {
+		fprintf(stderr, "physmapctl: cannot read the tree's dump in %s: %s\n",
+			*dir ? dir : PHYSMAP_DEBUGFS "/physmap", strerror(errno));
+		fprintf(stderr, "physmapctl: dump needs root and debugfs: mount -t debugfs none " PHYSMAP_DEBUGFS "\n");
 		return EXIT_DEVICE;
 	}
 	if (ctl->json) {
 		printf("{\"file\":");
 		json_string(ctl->path);
-		printf(",\"generation\":%llu,\"page_shift\":%u,\"levels\":%u,\"root\":{\"skip\":%u,\"node\":%u},",
-		       (unsigned long long)d.tree.generation,
-		       d.tree.page_shift, d.tree.levels,
-		       entry_skip(d.tree.root), entry_ptr(d.tree.root));
+		printf(",\"generation\":%llu,\"page_shift\":%u,",
+		       (unsigned long long)st.generation, st.page_shift);
 	} else {
 		printf("physmap: %s, generation %llu, page_shift %u\n",
-		       ctl->path, (unsigned long long)d.tree.generation,
-		       d.tree.page_shift);
+		       ctl->path, (unsigned long long)st.generation,
+		       st.page_shift);
 		puts("  Dispatch");
 	}
 	dump_sections(ctl, &st);
-	dump_subpages(ctl, &d);
-	dump_nodes(ctl, &d);
+	while (fgets(line, sizeof(line), kdump)) {
+		after = after || !strncmp(line, "    Sub-pages", 13);
+		if (!after)
+			continue;
+		if (!ctl->json)
+			fputs(line, stdout);
+		else
+			dump_line_json(&j, line);
+	}
+	fclose(kdump);
 	if (ctl->json)
-		puts("}");
-	physmap_tree_dump_free(&d);
+		printf("%s]}\n", j.nodes ? "]" : j.subpages ? "]}],\"nodes\":[" :
+			       "\"subpages\":[],\"nodes\":[");
 	return EXIT_OK;
 }
 

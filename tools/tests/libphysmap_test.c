@@ -4,6 +4,7 @@
  * results and its errno-style errors. Prints TAP; needs the module loaded.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,9 +70,76 @@ static __u32 model(__u64 addr)
 	return PHYSMAP_UNASSIGNED;
 }
 
+static FILE *debugfs_open(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return fopen(path, "re");
+}
+
+/* Whether a line of @dir/@name starts with @prefix. */
+static bool debugfs_has(const char *dir, const char *name, const char *prefix)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = debugfs_open(dir, name);
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, prefix, strlen(prefix));
+	fclose(f);
+	return found;
+}
+
+/* The number after "@key:" in @dir/shape, or ~0ULL. */
+static unsigned long long shape_value(const char *dir, const char *key)
+{
+	unsigned long long value = ~0ULL;
+	char line[256], k[64];
+	FILE *f = debugfs_open(dir, "shape");
+
+	if (!f)
+		return value;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[a-z_]: %llu", k, &value) == 2 &&
+		    !strcmp(k, key))
+			break;
+		else
+			value = ~0ULL;
+	fclose(f);
+	return value;
+}
+
+/*
+ * Sub-pages of the debugfs dump whose first piece is not the section the
+ * model has there; *@count is set to the number of sub-pages.
+ */
+static unsigned int dump_subpages_wrong(const char *dir, unsigned int *count)
+{
+	unsigned long long base;
+	unsigned int start, section, bad = 0;
+	char line[512];
+	FILE *f = debugfs_open(dir, "dump");
+
+	*count = 0;
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " S%*u @%llx..%*x: %x..%*x #%u", &base, &start,
+			   &section) != 3)
+			continue;
+		(*count)++;
+		bad += model(base | start) != section;
+	}
+	fclose(f);
+	return bad;
+}
+
 int main(void)
 {
-	struct physmap_tree_dump dump;
+	char dir[PATH_MAX];
 	struct physmap_section s;
 	struct physmap_stats st;
 	__u64 *addrs, gen = 99;
@@ -93,10 +161,9 @@ int main(void)
 		return 1;
 	}
 	ok(fails(physmap_commit(fd), EINVAL), "commit with nothing pending: EINVAL");
-	ok(!physmap_get_tree(fd, &dump) && !dump.tree.nr_nodes &&
-	   !dump.tree.generation && !dump.tree.nr_subpages,
-	   "get_tree before a commit: empty, generation 0");
-	physmap_tree_dump_free(&dump);
+	ok(!physmap_debugfs_dir(fd, dir, sizeof(dir)) &&
+	   debugfs_has(dir, "dump", "physmap: nothing published"),
+	   "debugfs dump before a commit: nothing published");
 	ok(fails(physmap_begin(fd, PHYSMAP_PAGE_SHIFT_MIN - 1), EINVAL) &&
 	   fails(physmap_begin(fd, PHYSMAP_PAGE_SHIFT_MAX + 1), EINVAL),
 	   "begin with page_shift %u or %u: EINVAL", PHYSMAP_PAGE_SHIFT_MIN - 1,
@@ -121,9 +188,10 @@ int main(void)
 	/* the call comes first: the order of evaluation of arguments is not */
 	all = !physmap_stats(fd, &st);
 	ok(all && st.generation == 1 &&
-	   st.sections == NR_SECTIONS && st.page_shift == 12 && st.nodes > 0,
-	   "stats: generation %llu, %u sections, %u nodes",
-	   (unsigned long long)st.generation, st.sections, st.nodes);
+	   st.sections == NR_SECTIONS && st.page_shift == 12 && st.bytes > 0,
+	   "stats: generation %llu, %u sections, %llu bytes",
+	   (unsigned long long)st.generation, st.sections,
+	   (unsigned long long)st.bytes);
 
 	ok(!physmap_lookup(fd, sect_start(9) + 5, &s, &gen) && s.index == 10 &&
 	   s.start == sect_start(9) && s.size == sect_size(9) &&
@@ -160,24 +228,13 @@ int main(void)
 	   s.cookie == 1000 + NR_SECTIONS - 1,
 	   "get_section of the last section");
 
-	all = !physmap_get_tree(fd, &dump);
-	ok(all && dump.tree.generation == 1 &&
-	   dump.tree.nr_nodes == st.nodes &&
-	   dump.tree.nr_subpages == st.subpages &&
-	   dump.tree.nr_pieces == st.subpage_ranges &&
-	   dump.tree.levels == st.levels && dump.nodes,
-	   "get_tree: %u nodes, %u sub-pages, %u pieces, as STATS says",
-	   dump.tree.nr_nodes, dump.tree.nr_subpages, dump.tree.nr_pieces);
-	for (bad = 0, i = 0; i < dump.tree.nr_subpages; i++)
-		if (dump.subpages[i].first + dump.subpages[i].count >
-		    dump.tree.nr_pieces ||
-		    model(dump.subpages[i].page << 12 |
-			  dump.pieces[dump.subpages[i].first].start) !=
-		    dump.pieces[dump.subpages[i].first].section)
-			bad++;
-	ok(!bad && dump.tree.nr_subpages == NR_SECTIONS / 4,
-	   "get_tree: every sub-page's first piece is its section's");
-	physmap_tree_dump_free(&dump);
+	ok(shape_value(dir, "sections") == st.sections &&
+	   shape_value(dir, "bytes") == st.bytes &&
+	   shape_value(dir, "generation") == 1 && shape_value(dir, "nodes") > 0,
+	   "debugfs shape: generation, sections and bytes as STATS says");
+	bad = dump_subpages_wrong(dir, &i);
+	ok(!bad && i == NR_SECTIONS / 4,
+	   "debugfs dump: %u sub-pages, each one's first piece its section's", i);
 
 	ok(!physmap_close(fd), "close");
 	ok(fails(physmap_lookup(fd, 0, &s, NULL), EBADF) &&
