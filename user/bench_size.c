@@ -2,7 +2,7 @@
 /*
  * Shape of the tree core on the benchmark's inputs, in userspace: nodes,
  * bytes, depth, node visits per lookup and a native lookup time beside a
- * sorted array's. For design experiments (build with -DPHYSMAP_NODE_BITS=N)
+ * sorted array's. For design experiments (build with -DPMT_NODE_BITS=N)
  * and for perf/callgrind; the figures that count come from the bench module.
  *
  *	gcc -O2 -Ishim -I.. -o /tmp/bs bench_size.c ../physmap_tree.c shim.c -lurcu
