@@ -82,6 +82,8 @@ bench:
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(PWD) clean; fi
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
+	rm -f bench/*.o bench/*.ko bench/*.mod bench/*.mod.c bench/.*.cmd \
+		bench/modules.order
 	$(MAKE) -C selftests clean
 	rm -f bench/pmbench
 	$(MAKE) -C tools clean

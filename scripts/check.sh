@@ -76,7 +76,7 @@ proj_diags() {
 		l = $0
 		if (index(l, top) == 1) l = substr(l, length(top) + 1)
 		else if (substr(l, 1, 2) == "./") l = substr(l, 3)
-		if (l ~ /^[^\/: ]+\.[ch]:[0-9]+(:[0-9]+)?: (warning|error)/) print
+		if (l ~ /^[^\/: ][^: ]*\.[ch]:[0-9]+(:[0-9]+)?: (warning|error)/) print
 	}' "$1"
 }
 
@@ -173,8 +173,8 @@ step "bench build"
 rm -f bench/pmbench
 if ${CC:-gcc} -O2 -Wall -Wextra -static -I"$TOP" -I"$TOP/selftests" \
 	-o bench/pmbench bench/pmbench.c selftests/physmap_maps.c \
-	>"$LOGS/bench.log" 2>&1 && [ -f physmap_bench.ko ]; then
-	item "bench build" pass "physmap_bench.ko, bench/pmbench"
+	>"$LOGS/bench.log" 2>&1 && [ -f bench/physmap_bench.ko ]; then
+	item "bench build" pass "bench/physmap_bench.ko, bench/pmbench"
 else
 	show "$LOGS/bench.log"
 	item "bench build" fail "see build/logs/bench.log (and build.log for physmap_bench.ko)"
@@ -249,7 +249,7 @@ fi
 # --- checkpatch ----------------------------------------------------------
 step "checkpatch --strict"
 cp_files=(physmap_main.c physmap_tree.c physmap_tree.h physmap_ioctl.h
-	physmap_bench.c bench/physmap_bench_gen.h)
+	bench/physmap_bench.c bench/physmap_bench_gen.h)
 for f in physmap_*.c physmap_*.h; do
 	[ -f "$f" ] || continue
 	case "$f" in *.mod.c) continue ;; esac	# kbuild's, not ours

@@ -18,7 +18,7 @@
 #   PHYSMAP_RUN_ARGS    arguments of physmapctl in the run job
 #   PHYSMAP_RUN_STDIN   its stdin (commands of "physmapctl load")
 #   BUSYBOX             static busybox (default: /bin/busybox)
-#   PHYSMAP_BENCH_KO    bench module (default: physmap_bench.ko at the top,
+#   PHYSMAP_BENCH_KO    bench module (default: bench/physmap_bench.ko,
 #                       if built), put at /physmap_bench.ko
 #   PHYSMAP_BENCH       its driver (default: bench/pmbench, if built), put at
 #                       /physmap/bench/pmbench
@@ -150,7 +150,7 @@ if [ -x "$CTL" ]; then
 		copy_libs "$f"
 	done
 fi
-BENCH_KO=${PHYSMAP_BENCH_KO:-$PHYSMAP_TOP/physmap_bench.ko}
+BENCH_KO=${PHYSMAP_BENCH_KO:-$PHYSMAP_TOP/bench/physmap_bench.ko}
 BENCH=${PHYSMAP_BENCH:-$PHYSMAP_TOP/bench/pmbench}
 if [ -r "$BENCH_KO" ] && [ -x "$BENCH" ]; then
 	mkdir -p "$root/physmap/bench"

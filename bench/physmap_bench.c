@@ -48,8 +48,8 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
-#include "physmap_tree.h"
-#include "bench/physmap_bench_gen.h"
+#include "../physmap_tree.h"
+#include "physmap_bench_gen.h"
 
 MODULE_IMPORT_NS(PHYSMAP);
 
@@ -224,7 +224,7 @@ static int pmb_cmp_elem(const void *a, const void *b)
 /*
  * No reader is left: leave RCU mode first so that the nodes are freed now,
  * not by the deferred walk of RCU mode (mt_free_walk from rcu_do_batch),
- * which oopsed with a NULL dereference in this benchmark on 6.1.
+ * which dereferences NULL for these trees on 6.1.
  */
 static void pmb_maple_destroy(struct maple_tree *mt)
 {
@@ -301,7 +301,7 @@ static int pmb_maple_fill(struct maple_tree *mt, u32 nr)
  * are built many times over. An RCU-mode maple tree frees the nodes it
  * replaces after a grace period: both counts are taken after rcu_barrier(),
  * or nodes of earlier trees freed during the build can cancel out the
- * growth (a smoke run once measured 0 bytes that way).
+ * growth.
  */
 static u64 pmb_maple_bytes(u32 nr)
 {
