@@ -13,7 +13,7 @@
 #                      valgrind, a bounded libFuzzer run (user/Makefile)
 # make bench-user      what each seed optimization buys, natively
 # make bench           boot the VM, run the benchmark, write
-#                      Documentation/physmap-bench.{log,txt,png}
+#                      Documentation/physmap-bench.{txt,png} (log: build/bench)
 # make tools           build libphysmap and physmapctl (no kernel needed)
 # make modules_install install physmap.ko (only) into /lib/modules/$(KERNELRELEASE)
 #                      (kbuild's: INSTALL_MOD_PATH, INSTALL_MOD_DIR apply)
@@ -71,7 +71,7 @@ bench-user:
 	$(MAKE) -C user bench
 
 check-debug:
-	scripts/check-debug.sh
+	scripts/check.sh debug
 
 run:
 	scripts/run.sh

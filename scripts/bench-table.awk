@@ -1,11 +1,11 @@
 #!/usr/bin/awk -f
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tables of the benchmark from its raw lines (Documentation/physmap-bench.log,
+# Tables of the benchmark from its raw lines (build/bench/physmap-bench.log,
 # written by scripts/bench.sh; line formats in physmap_bench.c and
 # bench/pmbench.c):
 #
-#   awk -v qemu_bytes=N -f scripts/bench-table.awk Documentation/physmap-bench.log
+#   awk -v qemu_bytes=N -f scripts/bench-table.awk build/bench/physmap-bench.log
 #
 # qemu_bytes: what QEMU's dispatch holds for q35_big.booted, memory + io
 # (scripts/qemu-dispatch-cost.awk); the bytes target is a quarter of it.

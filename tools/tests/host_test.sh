@@ -1,16 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tools/tests/host_test.sh - what of libphysmap and physmapctl can be tested
-# on the build host, without the module: every --help, every usage and file
-# error with its exit status and message, the missing-module message (the
-# host has no /dev/physmap), the map file readers against testdata/,
-# progress on a terminal, "make tools" without a kernel, and "make install"
-# into a scratch root with a program built from the installed pkg-config
-# file. Prints TAP; make check counts every line.
-#
-# Environment: KDIR (a kernel build tree for the make install test; the
-# test is skipped without one).
+# tools/tests/host_test.sh - libphysmap and physmapctl on the build host,
+# without the module: every --help, usage and file error with its exit
+# status and message, the missing-module message (the host has no
+# /dev/physmap), the map readers against testdata/, progress on a terminal,
+# "make tools" without a kernel, "make install" into a scratch root and a
+# program built there with pkg-config (needs KDIR, else skipped). TAP; make
+# check counts every result.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,39 +18,27 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/physmapctl-host.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
 n=0
-ok() {	# ok STATUS DESCRIPTION [DIAGNOSTIC-FILE...]
-	local st=$1 what=$2
-	shift 2
+ok() {	# ok STATUS DESCRIPTION [FILE...]: FILEs' last lines if not ok
 	n=$((n + 1))
-	if [ "$st" -eq 0 ]; then
-		echo "ok $n - $what"
-	else
-		echo "not ok $n - $what"
-		for f in "$@"; do
-			[ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'
-		done
-	fi
+	[ "$1" -eq 0 ] && { echo "ok $n - $2"; return; }
+	echo "not ok $n - $2"
+	shift 2
+	for f; do [ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'; done
 }
-
-# run WANT-RC ARGS...: physmapctl with ARGS, output in $T/out and $T/err;
-# true if it exits WANT-RC
+# run WANT-RC ARGS...: physmapctl ARGS exits WANT-RC (output in $T/out, $T/err)
 run() {
 	local want=$1
 	shift
 	"$CTL" "$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-	[ "$rc" -eq "$want" ]
+	[ $? -eq "$want" ]
 }
-
-# err_is WANT-RC REGEX DESCRIPTION ARGS...: exit status and a stderr line
+# err_is WANT-RC REGEX DESCRIPTION ARGS...: the exit status and a line on
+# stderr (described without the scratch directory and the anchors)
 err_is() {
-	local want=$1 re=$2 what=$3 st
+	local want=$1 re=$2 what=$3
 	shift 3
 	run "$want" "$@" && grep -qE -- "$re" "$T/err"
-	st=$?
-	# the description without the scratch directory and regex anchors
-	what="$what: exit $want, ${re//"$T"/TMP}"
-	ok "$st" "$(printf '%s' "$what" | sed 's/[$^\\]//g')" "$T/err"
+	ok $? "$(printf '%s' "$what: exit $want, ${re//"$T"/TMP}" | sed 's/[$^\\]//g')" "$T/err"
 }
 
 echo "TAP version 13"
@@ -96,7 +81,6 @@ err_is 1 "^physmapctl: unknown command 'frob'" "help of an unknown command" help
 err_is 1 "^physmapctl: empty --view" "empty --view" parse --view= "$MEM"
 
 # --- file errors: exit 2, line and what -----------------------------------
-printf '0 fff ram a\n' >"$T/good"
 bad() {	# bad LINE-CONTENT REGEX DESCRIPTION: line 3 of a file is LINE-CONTENT
 	printf '0 fff ram a\n\n%s\n' "$1" >"$T/bad"
 	err_is 2 "^physmapctl: $T/bad:3: $2" "$3" parse "$T/bad"
@@ -174,17 +158,12 @@ err_is 2 "^physmapctl: $T/ovl:3: " "a bad file is refused before the device is o
 
 # --- progress on a terminal ------------------------------------------------
 awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "%x %x ram s%d\n", i * 4096, i * 4096 + 4095 - (i % 2) * 2048, i }' >"$T/big"
-if command -v script >/dev/null; then
-	script -qec "$CTL lookup --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
-	grep -q 'physmapctl: reading: [0-9]*/[0-9]* KiB ([0-9]*%)' "$T/tty" &&
-		grep -q 'is physmap loaded' "$T/tty"
-	ok $? "a million sections: progress on a terminal" "$T/tty"
-	script -qec "$CTL lookup -q --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
-	! grep -q 'reading:' "$T/tty"
-	ok $? "--quiet: no progress on a terminal" "$T/tty"
-else
-	echo "ok $((n += 1)) - # SKIP no script(1) for a terminal"
-fi
+script -qec "$CTL lookup --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
+grep -q 'physmapctl: reading: [0-9]*/[0-9]* KiB ([0-9]*%)' "$T/tty" && grep -q 'is physmap loaded' "$T/tty"
+ok $? "a million sections: progress on a terminal" "$T/tty"
+script -qec "$CTL lookup -q --device $T/none $T/big 0" /dev/null >"$T/tty" 2>&1
+! grep -q 'reading:' "$T/tty"
+ok $? "--quiet: no progress on a terminal" "$T/tty"
 run 3 lookup --device "$T/none" "$T/big" 0 && ! grep -q 'reading' "$T/err"
 ok $? "no progress when stderr is not a terminal" "$T/err"
 

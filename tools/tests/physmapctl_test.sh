@@ -1,14 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# tools/tests/physmapctl_test.sh - physmapctl against /dev/physmap (the
-# module loaded), in the test guest: lookups on real QEMU maps (map files
-# and raw "info mtree -f" output) held against the map files themselves,
-# --json, stats, dump, the stdin commands of "load", and device-side errors.
-# Prints TAP. Busybox sh is enough.
-#
-# Environment: PHYSMAPCTL (default: physmapctl on PATH), PHYSMAP_MAPS (the
-# directory of the QEMU maps, default /physmap/testdata/qemu-7.2).
+# tools/tests/physmapctl_test.sh - physmapctl against /dev/physmap in the
+# test guest (kselftest collection physmap_tools): lookups on real QEMU maps
+# (map files and raw "info mtree -f" output) held against the map files,
+# --json, stats, dump, the stdin commands of "load", device-side errors.
+# TAP, busybox sh. PHYSMAPCTL (physmapctl on PATH), PHYSMAP_MAPS (the QEMU
+# maps, /physmap/testdata/qemu-7.2).
 
 # shellcheck disable=SC2046 # address lists are split on purpose
 
@@ -23,14 +21,9 @@ trap 'rm -rf "$T"' EXIT
 
 n=0
 fails=0
-ok() {	# ok COND-STATUS DESCRIPTION
+ok() {	# ok STATUS DESCRIPTION: a TAP line; returns STATUS
 	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
+	[ "$1" -eq 0 ] && echo "ok $n - $2" || { echo "not ok $n - $2"; fails=$((fails + 1)); }
 	return "$1"
 }
 note() { sed 's/^/# /' "$@"; }
@@ -183,7 +176,6 @@ ok $? "a map past max_sections: exit 4, the line that did not fit, the limit"
 [ $? -eq 0 ] || note "$T/out"
 
 # a long load: 150,000 sections; no progress when stderr is not a terminal
-i=0
 awk 'BEGIN { for (i = 0; i < 150000; i++)
 	printf "%x %x ram s%d\n", i * 8192, i * 8192 + 4095 - (i % 3) * 1024, i }' >"$T/big"
 "$CTL" lookup "$T/big" 0x2000 0x3000 0x124f67fe 0x124f6800 0x124f8000 >"$T/out" 2>"$T/err"

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# scripts/lib.sh - sourced by the other scripts: the paths they use, and
+# what they share (items and steps, the initramfs, booting the guest, a
+# kselftest collection). Each path may be preset in the environment:
+#
+#   PHYSMAP_TOP      repository top (the parent of scripts/)
+#   PHYSMAP_CACHE    extracted linux-source parts, debug kernel ($HOME/.cache/physmap)
+#   PHYSMAP_BUILD    logs and scratch (build/, gitignored)
+#   KDIR, KVER       the newest /usr/src/linux-headers-*-cloud-amd64 with a
+#                    /boot/vmlinuz-* of its release; VMLINUZ that image
+#   KSRC_NAME        linux-source-X.Y of the same X.Y; KSRC_TAR its tarball,
+#                    KSRC_CACHE its parts (scripts/deps.sh), KSFT_DIR their
+#                    tools/testing/selftests, CHECKPATCH their checkpatch.pl
+
+PHYSMAP_TOP=${PHYSMAP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+PHYSMAP_CACHE=${PHYSMAP_CACHE:-${HOME:-/root}/.cache/physmap}
+PHYSMAP_BUILD=${PHYSMAP_BUILD:-$PHYSMAP_TOP/build}
+export PHYSMAP_TOP PHYSMAP_CACHE PHYSMAP_BUILD
+cd "$PHYSMAP_TOP" || exit 1
+
+# Kernel trouble on a guest console, in the kernel's own words: BUG:,
+# WARNING:, Oops, panics, GPFs, slub_debug reports, traces, UBSAN, hung
+# tasks, RCU stalls, and the debug kernel's KASAN, lockdep, RCU,
+# sleep-in-atomic, DEBUG_OBJECTS and kmemleak reports.
+PHYSMAP_CONSOLE_RE='BUG: |BUG kmalloc|BUG [^ ]+ \((Not tainted|Tainted)|kernel BUG at|WARNING: |Oops: |general protection|Kernel panic|Call Trace:|UBSAN: |blocked for more than [0-9]+ seconds|self-detected stall|detected stalls on'
+PHYSMAP_CONSOLE_RE+='|KASAN|suspicious rcu_dereference|suspicious RCU usage|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|ODEBUG|suspected memory leak|kmemleak: .*disabled|lockdep is turned off|DEBUG_LOCKS_WARN_ON'
+
+# Under "make check" every nested make must be a top-level one (kselftest's
+# lib.mk sets OUTPUT only when MAKELEVEL is 0).
+unset MAKELEVEL MAKEFLAGS MFLAGS MAKEOVERRIDES GNUMAKEFLAGS
+
+# release of a build tree: Debian's utsrelease.h has the real one
+kver_of() { sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$1/include/generated/utsrelease.h"; }
+
+physmap_env() {
+	local d
+	if [ ! -d "${KDIR:-}" ]; then
+		KDIR=
+		for d in $(printf '%s\n' /usr/src/linux-headers-*-cloud-amd64 | sort -rV); do
+			if [ -r "/boot/vmlinuz-$(kver_of "$d" 2>/dev/null)" ]; then
+				KDIR=$d
+				break
+			fi
+		done
+	fi
+	KVER=$( [ -z "$KDIR" ] || kver_of "$KDIR")
+	VMLINUZ=/boot/vmlinuz-$KVER
+	KSRC_NAME=linux-source-$(echo "$KVER" | cut -d. -f1-2)
+	KSRC_TAR=/usr/src/$KSRC_NAME.tar.xz
+	KSRC_CACHE=$PHYSMAP_CACHE/$KSRC_NAME
+	KSFT_DIR=$KSRC_CACHE/tools/testing/selftests
+	CHECKPATCH=$KSRC_CACHE/scripts/checkpatch.pl
+	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH
+}
+physmap_env
+
+# item NAME pass|fail [DETAIL]: one counted item ($TIER prefixes the name)
+item() {
+	local st=FAIL
+	if [ "$2" = pass ]; then st=PASS; PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+	SUMMARY+=("$(printf '  %s  %-22s %s' "$st" "${TIER:-}$1" "${3:-}")")
+	echo "check: $st ${TIER:-}$1 ${3:-}"
+}
+step() { printf '\n== %s%s (%d s)\n' "${TIER:-}" "$*" $(($(date +%s) - T0)); }
+indent() { sed 's/^/    /'; }
+show() { echo "--- last lines of $1:"; tail -n 25 "$1" | indent; }
+
+# ksft_collection DIR NAME TIMEOUT FILE...: FILEs as one more collection of
+# the kselftest install DIR (kselftest's runner, made here if DIR has none),
+# each run with TIMEOUT seconds (the collection's "settings")
+ksft_collection() {
+	local dir=$1 name=$2 f
+	mkdir -p "$dir/kselftest" "$dir/$name"
+	[ -e "$dir/run_kselftest.sh" ] || cp "$KSFT_DIR/run_kselftest.sh" "$dir/"
+	[ -e "$dir/kselftest/runner.sh" ] || cp "$KSFT_DIR/kselftest/runner.sh" "$dir/kselftest/"
+	echo "timeout=$3" >"$dir/$name/settings"
+	shift 3
+	for f in "$@"; do
+		[ "$f" -ef "$dir/$name/${f##*/}" ] || cp "$f" "$dir/$name/"
+		echo "$name:${f##*/}" >>"$dir/kselftest-list.txt"
+	done
+}
+
+# bench/pmbench, the driver of the benchmark module (built with physmap.ko)
+build_pmbench() {
+	gcc -O2 -Wall -Wextra -static -I. -Iselftests -o bench/pmbench \
+		bench/pmbench.c selftests/physmap_maps.c && [ -f bench/physmap_bench.ko ]
+}
+
+# bench_collection DIR NAME MODE TIMEOUT: a collection of one test,
+# pmbench_MODE.sh: physmap_bench.ko loaded around "bench/pmbench MODE"
+# (smoke: TAP; full: the result lines of make bench)
+bench_collection() {
+	local t=$1/$2/pmbench_$3.sh
+	mkdir -p "$1/$2"
+	cp bench/physmap_bench.ko bench/pmbench "$1/$2/"
+	printf '#!/bin/sh\ninsmod ./physmap_bench.ko || exit 1\n./pmbench %s "$PHYSMAP_MAPS"\nrc=$?\nrmmod physmap_bench\nexit $rc\n' \
+		"$3" >"$t"
+	chmod +x "$t"
+	ksft_collection "$1" "$2" "$4" "$t"
+}
+
+# initramfs OUT KO [KSELFTEST]: static busybox and its applets, coreutils'
+# timeout (kselftest's runner uses --foreground) with its libraries, /init
+# (scripts/guest-init.sh), KO as /physmap.ko, testdata/ and physmapctl in
+# /physmap, a kselftest install as /kselftest, and the run job's
+# physmapctl arguments and stdin (PHYSMAP_RUN_ARGS, PHYSMAP_RUN_STDIN)
+initramfs() {
+	local root a
+	root=$(mktemp -d "${TMPDIR:-/tmp}/physmap-initramfs.XXXXXX") || return 1
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,physmap/tools}
+	for a in /usr/bin/timeout $(ldd /usr/bin/timeout | grep -o '/[^ ]*'); do
+		mkdir -p "$root${a%/*}"
+		cp -L "$a" "$root$a"
+	done
+	cp /bin/busybox "$root/bin/"
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null # /init's, before devtmpfs
+	cp scripts/guest-init.sh "$root/init"
+	cp "$2" "$root/physmap.ko"
+	cp -a testdata "$root/physmap/"
+	cp tools/physmapctl "$root/physmap/tools/"
+	[ -z "${3:-}" ] || cp -a "$3" "$root/kselftest"
+	printf '%s\n' "${PHYSMAP_RUN_ARGS:-}" >"$root/physmap/run.args"
+	printf '%s' "${PHYSMAP_RUN_STDIN:-}" >"$root/physmap/run.stdin"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -6 >"$1"
+	rm -rf "$root"
+	echo "initramfs: $1 ($(du -k "$1" | cut -f1) KiB)"
+}
+
+# vm OUTDIR KERNEL INITRD JOB TIMEOUT: boot KERNEL in QEMU (TCG: nested KVM
+# hangs; no network, no disk); /init runs JOB (physmap_job=, see
+# scripts/guest-init.sh). The console (ttyS0) goes to OUTDIR/console.log,
+# what the guest reports (ttyS1) to OUTDIR/results.log. Returns QEMU's exit
+# status, 124 if the guest ran past TIMEOUT seconds. Environment: VM_MEM
+# (2G), VM_SMP (2), VM_KDEBUG (slub_debug=FZP init_on_free=1).
+vm() {
+	local t0=$SECONDS rc=0
+	rm -f "$1/console.log" "$1/results.log"
+	echo "vm: booting $2, job $4, timeout $5 s"
+	timeout --foreground -k 10 "$5" qemu-system-x86_64 -accel tcg \
+		-m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -nodefaults -display none \
+		-no-reboot -nic none -monitor none -kernel "$2" -initrd "$3" \
+		-append "console=ttyS0 panic=-1 ${VM_KDEBUG-slub_debug=FZP init_on_free=1} physmap_job=$4" \
+		-serial "file:$1/console.log" -serial "file:$1/results.log" </dev/null || rc=$?
+	touch "$1/console.log" "$1/results.log"
+	[ $rc -eq 0 ] && echo "vm: guest finished in $((SECONDS - t0)) s" ||
+		echo "vm: QEMU exited $rc after $((SECONDS - t0)) s"
+	return $rc
+}
+
+# marker NAME: the last "physmap: NAME ..." line of $RES, without the prefix
+marker() { sed -n "s/^physmap: $1 //p" "$RES" | tail -n 1; }
