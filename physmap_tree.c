@@ -799,10 +799,12 @@ struct pmt_levelling {
  * @sections: the copy's sections; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
- * @chunks: the copy's chunk tables; NULL while only counting.
+ * @tables: the copy's sub-page tables; NULL while only counting.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
+ * @table_bytes: bytes of sub-page tables the copy holds so far.
+ * @table_budget: the most bytes its sub-page tables may take.
  * @max_depth: the most nodes a lookup of the copy visits.
  * @skip_entries: entries of the copy that skip more than one level.
  * @skipped_levels: levels they skip beyond one each, added up.
@@ -817,10 +819,12 @@ struct pmt_compactor {
 	struct pmt_section *sections;
 	struct pmt_subpage *subpages;
 	struct pmt_piece *pieces;
-	u32 *chunks;
+	u8 *tables;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
+	u32 table_bytes;
+	u32 table_budget;
 	u32 max_depth;
 	u32 skip_entries;
 	u32 skipped_levels;
@@ -828,43 +832,81 @@ struct pmt_compactor {
 	int err;
 };
 
-/* The chunk table of a sub-page's @count pieces, sorted by offset. */
-static void fill_chunks(u32 *chunks, const struct pmt_piece *pieces,
-			u32 count, unsigned int page_shift)
-{
-	unsigned int shift = page_shift - PMT_SUBPAGE_CHUNK_BITS;
-	u32 c, i = 0;
+/*
+ * Sub-page tables may take up to this much of a map, or twice its sections'
+ * bytes if that is more: a table costs up to a page, and a hostile map of
+ * many two-piece pages must not grow by a page each.
+ */
+#define PMT_TABLE_BUDGET_MIN	SZ_64K
 
-	for (c = 0; c < PMT_SUBPAGE_CHUNKS; c++) {
-		while (i < count && pieces[i].last < c << shift)
-			i++;
-		chunks[c] = i;
+/* The table shift of a pending sub-page: see PMT_SUBPAGE_SEARCH. */
+static unsigned int pending_subpage_shift(const struct pmt_pending *pm,
+					  const struct pmt_pending_subpage *sp)
+{
+	unsigned int shift = pm->page_shift;
+	const struct pmt_pending_piece *p;
+	u32 i;
+
+	for (i = sp->head; i != PMT_NIL; i = p->next) {
+		p = &pm->pieces[i];
+		if (p->piece.start)
+			shift = min_t(unsigned int, shift, __ffs(p->piece.start));
+		if (p->piece.last + 1U < BIT(pm->page_shift))
+			shift = min_t(unsigned int, shift,
+				      __ffs(p->piece.last + 1U));
 	}
-	chunks[PMT_SUBPAGE_CHUNKS] = count;
+	return shift;
+}
+
+/* Fill the table of a sub-page's @count pieces, sorted by offset. */
+static void fill_table(u8 *table, const struct pmt_piece *pieces, u32 count,
+		       unsigned int shift, unsigned int page_shift)
+{
+	u32 i, k;
+
+	memset(table, 0, BIT(page_shift - shift));
+	for (i = 0; i < count; i++)
+		for (k = pieces[i].start >> shift;
+		     k <= (u32)pieces[i].last >> shift; k++)
+			table[k] = i + 1;
 }
 
 static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 {
 	const struct pmt_pending *pm = pc->pm;
 	const struct pmt_pending_subpage *sp;
+	unsigned int shift = PMT_SUBPAGE_SEARCH;
+	struct pmt_subpage *out;
 	struct pmt_piece *pieces;
-	u32 i, n;
+	u32 i, n, size = 0;
 
 	sp = &pm->subpages[entry_ptr(entry)];
+	if (sp->count <= PMT_SUBPAGE_TABLE_PIECES) {
+		shift = pending_subpage_shift(pm, sp);
+		size = BIT(pm->page_shift - shift);
+		if (size > pc->table_budget - pc->table_bytes) {
+			shift = PMT_SUBPAGE_SEARCH;
+			size = 0;
+		}
+	}
 	if (pc->subpages) {
-		pc->subpages[pc->nr_subpages].page = sp->page;
-		pc->subpages[pc->nr_subpages].first = pc->nr_pieces;
-		pc->subpages[pc->nr_subpages].count = sp->count;
+		out = &pc->subpages[pc->nr_subpages];
+		out->page = sp->page;
+		out->first = pc->nr_pieces;
+		out->count = sp->count;
+		out->table = pc->table_bytes;
+		out->shift = shift;
 		/* The pending list runs down; the copy runs up. */
 		pieces = &pc->pieces[pc->nr_pieces];
 		for (i = sp->head, n = sp->count; i != PMT_NIL;
 		     i = pm->pieces[i].next)
 			pieces[--n] = pm->pieces[i].piece;
-		fill_chunks(&pc->chunks[(size_t)pc->nr_subpages *
-					(PMT_SUBPAGE_CHUNKS + 1)],
-			    pieces, sp->count, pm->page_shift);
+		if (size)
+			fill_table(&pc->tables[pc->table_bytes], pieces,
+				   sp->count, shift, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
+	pc->table_bytes += size;
 	return mk_subpage_entry(pc->nr_subpages++);
 }
 
@@ -1121,8 +1163,8 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
  */
 static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 				 u32 nr_subpages, u32 nr_pieces,
-				     u64 max_bytes,
-				     struct pmt_compactor *out)
+				 u32 table_bytes, u64 max_bytes,
+				 struct pmt_compactor *out)
 {
 	size_t size = ALIGN(sizeof(struct pmt_map), PMT_MAP_ALIGN);
 	size_t offsets[5];
@@ -1140,11 +1182,8 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	offsets[3] = size;
 	size = size_add(size, array_size(nr_pieces,
 					 sizeof(struct pmt_piece)));
-	size = ALIGN(size, sizeof(u32));
 	offsets[4] = size;
-	size = size_add(size, array_size(nr_subpages,
-					 (PMT_SUBPAGE_CHUNKS + 1) *
-					 sizeof(u32)));
+	size = size_add(size, table_bytes);
 	if (size == SIZE_MAX || size > max_bytes)
 		return ERR_PTR(-ENOSPC);
 	base = pmt_alloc(size);
@@ -1157,16 +1196,17 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	map->nr_sections = nr_sections;
 	map->nr_subpages = nr_subpages;
 	map->nr_pieces = nr_pieces;
+	map->table_bytes = table_bytes;
 	out->nodes = (u32 *)(base + offsets[0]);
 	out->sections = (struct pmt_section *)(base + offsets[1]);
 	out->subpages = (struct pmt_subpage *)(base + offsets[2]);
 	out->pieces = (struct pmt_piece *)(base + offsets[3]);
-	out->chunks = (u32 *)(base + offsets[4]);
+	out->tables = (u8 *)(base + offsets[4]);
 	map->nodes = out->nodes;
 	map->sections = out->sections;
 	map->subpages = out->subpages;
 	map->pieces = out->pieces;
-	map->chunks = out->chunks;
+	map->tables = out->tables;
 	return map;
 }
 
@@ -1197,6 +1237,9 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 
 	if (pmt_levelling)
 		pc->lv.depth = level_depth(pc);
+	pc->table_budget = max_t(u64, PMT_TABLE_BUDGET_MIN,
+				 min_t(u64, U32_MAX / 2, 2ULL * pm->nr_sections *
+				       sizeof(struct pmt_section)));
 	compact_entry(pc, pm->root, pm->levels, 0);
 	if (pc->err)
 		return ERR_PTR(pc->err);
@@ -1204,13 +1247,14 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 		pc->lv.nr_leaves = 0;
 	pc->lv.first = pc->nr_nodes;
 	map = map_alloc(pc->nr_nodes + pc->lv.nr_leaves, pm->nr_sections,
-			pc->nr_subpages, pc->nr_pieces, max_bytes, pc);
+			pc->nr_subpages, pc->nr_pieces, pc->table_bytes,
+			max_bytes, pc);
 	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_leaves) {
 		/* Levelling is worth less than fitting in the bound. */
 		pc->lv.depth = 0;
 		pc->lv.nr_leaves = 0;
 		map = map_alloc(pc->nr_nodes, pm->nr_sections, pc->nr_subpages,
-				pc->nr_pieces, max_bytes, pc);
+				pc->nr_pieces, pc->table_bytes, max_bytes, pc);
 	}
 	return map;
 }
@@ -1255,6 +1299,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	pc.nr_nodes = 0;
 	pc.nr_subpages = 0;
 	pc.nr_pieces = 0;
+	pc.table_bytes = 0;
 	pc.max_depth = 0;
 	map->root = compact_entry(&pc, pm->root, pm->levels, 0);
 	if (pc.err) {
@@ -1308,7 +1353,7 @@ struct pmt_map *pmt_map_dup(const struct pmt_map *map)
 	copy->sections = map_rebase(copy, map, map->sections);
 	copy->subpages = map_rebase(copy, map, map->subpages);
 	copy->pieces = map_rebase(copy, map, map->pieces);
-	copy->chunks = map_rebase(copy, map, map->chunks);
+	copy->tables = map_rebase(copy, map, map->tables);
 	return copy;
 }
 
@@ -1412,28 +1457,14 @@ size_t pmt_retired_bytes(void)
 	return atomic_long_read(&pmt_retired);
 }
 
-static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
+/* The piece of @sp that holds @offset: the last that starts at or below. */
+static u32 search_subpage(const struct pmt_map *map,
+			  const struct pmt_subpage *sp, u32 offset)
 {
-	const struct pmt_subpage *sp = &map->subpages[index];
-	u32 offset = addr & ((1ULL << map->page_shift) - 1);
-	const u32 *chunk = &map->chunks[(size_t)index *
-					(PMT_SUBPAGE_CHUNKS + 1) +
-					(offset >> (map->page_shift -
-						    PMT_SUBPAGE_CHUNK_BITS))];
-	const struct pmt_piece *piece;
-	u32 n, half;
+	const struct pmt_piece *piece = &map->pieces[sp->first];
+	u32 n = sp->count, half;
 
-	if (addr >> map->page_shift != sp->page)
-		return PMT_UNASSIGNED;
-	/*
-	 * Pieces before chunk[0] end before this chunk; the one at chunk[1]
-	 * is the last that may start at or below @offset.
-	 */
-	piece = &map->pieces[sp->first + chunk[0]];
-	n = min(chunk[1] + 1, sp->count) - chunk[0];
-	if (!n)
-		return PMT_UNASSIGNED;
-	/* The last of them that starts at or below @offset, branch-free. */
+	/* Branch-free: the last piece that starts at or below @offset. */
 	while (n > 1) {
 		half = n / 2;
 		piece = piece[half].start <= offset ? piece + half : piece;
@@ -1442,6 +1473,20 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
 	if (piece->start <= offset && offset <= piece->last)
 		return piece->section;
 	return PMT_UNASSIGNED;
+}
+
+static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
+{
+	const struct pmt_subpage *sp = &map->subpages[index];
+	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
+	u8 k;
+
+	if (addr >> map->page_shift != sp->page)
+		return PMT_UNASSIGNED;
+	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
+		return search_subpage(map, sp, offset);
+	k = map->tables[sp->table + (offset >> sp->shift)];
+	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
 }
 
 /*

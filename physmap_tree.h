@@ -55,12 +55,16 @@
 #define PMT_PTR_MAX		((1U << (32 - PMT_ENTRY_PTR_SHIFT)) - 1)
 
 /*
- * A sub-page's lookup starts from a table of PMT_SUBPAGE_CHUNKS + 1
- * piece indexes, one per 1/64 of the page, so that it searches only the
- * pieces of one chunk.
+ * A sub-page resolves an offset with one load from its table: its pieces
+ * start and end on multiples of 2^shift bytes (the largest such power of
+ * two), so the table holds one u8 per 2^shift bytes of the page: 1 + the
+ * index of the piece there among the sub-page's pieces, or 0 for none. A
+ * sub-page of more than PMT_SUBPAGE_TABLE_PIECES pieces, or one past the
+ * map's table budget, has no table (shift PMT_SUBPAGE_SEARCH): its pieces
+ * are searched.
  */
-#define PMT_SUBPAGE_CHUNK_BITS	6
-#define PMT_SUBPAGE_CHUNKS		BIT(PMT_SUBPAGE_CHUNK_BITS)
+#define PMT_SUBPAGE_TABLE_PIECES	255
+#define PMT_SUBPAGE_SEARCH		0xff
 
 /**
  * struct pmt_section - a section as the map holds it
@@ -80,12 +84,17 @@ struct pmt_section {
  * struct pmt_subpage - a page that resolves per byte
  * @page: the page number, checked by lookups that skipped levels.
  * @first: index of its first piece in the map's piece array.
+ * @table: offset of its table in the map's tables.
  * @count: number of pieces, sorted by offset, never overlapping.
+ * @shift: log2 of the bytes one table entry stands for, or
+ *         PMT_SUBPAGE_SEARCH for no table.
  */
 struct pmt_subpage {
 	u64 page;
 	u32 first;
-	u32 count;
+	u32 table;
+	u16 count;
+	u8 shift;
 };
 
 /**
@@ -109,13 +118,12 @@ struct pmt_piece {
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
- * @chunks: per sub-page, PMT_SUBPAGE_CHUNKS + 1 piece indexes (from the
- *          sub-page's first piece): entry c is the first piece that ends at
- *          or after the start of chunk c; the last one is the piece count.
+ * @tables: the sub-pages' tables (struct pmt_subpage).
  * @nr_sections: sections, section 0 included.
  * @nr_nodes: reachable nodes; every node of @nodes is reachable.
  * @nr_subpages: sub-pages.
  * @nr_pieces: pieces of all sub-pages.
+ * @table_bytes: bytes of all sub-pages' tables.
  * @skip_entries: entries that skip one level or more.
  * @skipped_levels: levels skipped by those entries, added up.
  * @max_depth: the most nodes any lookup visits.
@@ -135,11 +143,12 @@ struct pmt_map {
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;
 	const struct pmt_piece *pieces;
-	const u32 *chunks;
+	const u8 *tables;
 	u32 nr_sections;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
+	u32 table_bytes;
 	u32 skip_entries;
 	u32 skipped_levels;
 	u32 max_depth;

@@ -973,6 +973,57 @@ static void test_fatal_signal(void)
 	pmt_pending_free(pm);
 }
 
+/*
+ * Sub-page tables: one u8 per 2^shift bytes, shift the largest power of two
+ * every piece boundary is a multiple of; no table past 255 pieces.
+ */
+static void test_subpage_tables(void)
+{
+	static const struct sec fine[] = {
+		{ 0x1000, 0x100 }, { 0x1200, 0x100 }, { 0x1fff, 1 },
+	};
+	static const struct sec coarse[] = {
+		{ 0x2000, 0x100 }, { 0x2300, 0x200 },
+	};
+	struct sec many[300];
+	struct pmt_map *map;
+	unsigned int i;
+
+	map = build(12, fine, 3);
+	CHECK_EQ(1, map->nr_subpages);
+	CHECK_EQ(0, map->subpages[0].shift);
+	CHECK_EQ(4096, map->table_bytes);
+	check_lookup(map, 0x1100, 0);
+	check_lookup(map, 0x1ffe, 0);
+	check_lookup(map, 0x1fff, 3);
+	pmt_map_free(map);
+
+	map = build(12, coarse, 2);
+	CHECK_EQ(8, map->subpages[0].shift);
+	CHECK_EQ(16, map->table_bytes);
+	check_lookup(map, 0x20ff, 1);
+	check_lookup(map, 0x2100, 0);
+	check_lookup(map, 0x22ff, 0);
+	check_lookup(map, 0x2300, 2);
+	check_lookup(map, 0x24ff, 2);
+	check_lookup(map, 0x2500, 0);
+	pmt_map_free(map);
+
+	/* Every other byte of a page: searched, not tabled. */
+	for (i = 0; i < 300; i++) {
+		many[i].start = 0x5000 + 2 * i;
+		many[i].size = 1;
+	}
+	map = build(12, many, 300);
+	CHECK_EQ(PMT_SUBPAGE_SEARCH, map->subpages[0].shift);
+	CHECK_EQ(0, map->table_bytes);
+	for (i = 0; i < 300; i++) {
+		check_lookup(map, 0x5000 + 2 * i, i + 1);
+		check_lookup(map, 0x5001 + 2 * i, 0);
+	}
+	pmt_map_free(map);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -997,6 +1048,7 @@ static const struct {
 	{ "levelling_allocation_failures", test_levelling_allocation_failures },
 	{ "retire", test_retire },
 	{ "byte_bound", test_byte_bound },
+	{ "subpage_tables", test_subpage_tables },
 	{ "fatal_signal", test_fatal_signal },
 };
 
