@@ -585,12 +585,12 @@ static int physmap_shape_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(physmap_shape);
 
-/* Positions of the dump are its records (pmt_map_dump_records()). */
+/* Positions of the dump are its records (pmt_dump_records()). */
 static void *physmap_dump_start(struct seq_file *m, loff_t *pos)
 {
-	const struct pmt_map *map = m->private;
+	const struct pmt_dump *dump = m->private;
 
-	return *pos < (map ? pmt_map_dump_records(map) : 1) ? pos : NULL;
+	return *pos < (dump ? pmt_dump_records(dump) : 1) ? pos : NULL;
 }
 
 static void *physmap_dump_next(struct seq_file *m, void *v, loff_t *pos)
@@ -605,10 +605,10 @@ static void physmap_dump_stop(struct seq_file *m, void *v)
 
 static int physmap_dump_show(struct seq_file *m, void *v)
 {
-	const struct pmt_map *map = m->private;
+	const struct pmt_dump *dump = m->private;
 
-	if (map)
-		pmt_map_dump_record(m, map, *(loff_t *)v);
+	if (dump)
+		pmt_dump_record(m, dump, *(loff_t *)v);
 	else
 		seq_puts(m, "physmap: nothing published\n");
 	return 0;
@@ -626,20 +626,20 @@ static int physmap_dump_open(struct inode *inode, struct file *file)
 {
 	struct physmap_file *pf = inode->i_private;
 	const struct pmt_map *map;
-	struct pmt_map *snap = NULL;
+	struct pmt_dump *snap = NULL;
 	int ret;
 
 	if (mutex_lock_killable(&pf->lock))
 		return -EINTR;
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	if (map)
-		snap = pmt_map_dup(map);
+		snap = pmt_dump_create(map);
 	mutex_unlock(&pf->lock);
 	if (map && !snap)
 		return -ENOMEM;
 	ret = seq_open(file, &physmap_dump_seq_ops);
 	if (ret) {
-		pmt_map_free(snap);
+		pmt_dump_free(snap);
 		return ret;
 	}
 	((struct seq_file *)file->private_data)->private = snap;
@@ -650,7 +650,7 @@ static int physmap_dump_release(struct inode *inode, struct file *file)
 {
 	struct seq_file *m = file->private_data;
 
-	pmt_map_free(m->private);
+	pmt_dump_free(m->private);
 	return seq_release(inode, file);
 }
 

@@ -239,24 +239,34 @@ static inline unsigned int slot_of(u64 page, unsigned int level)
 	return (page >> (level * PMT_NODE_BITS)) & (PMT_NODE_SLOTS - 1);
 }
 
-/*
- * The leaf a lookup of @page reaches in @map; *@visits is set to the number
- * of nodes it read on the way.
- */
-static __always_inline u32 walk_to_leaf(const struct pmt_map *map,
-					u64 page, unsigned int *visits)
+static inline unsigned int map_entry_shift(u32 entry)
 {
-	unsigned int level = map->levels, n = 0;
-	u32 entry = map->root;
+	return entry & PMT_MAP_SHIFT_MASK;
+}
 
-	while (entry_skip(entry)) {
-		level -= entry_skip(entry);
-		entry = map->nodes[(size_t)entry_ptr(entry) * PMT_NODE_SLOTS +
-				   slot_of(page, level)];
-		n++;
-	}
-	*visits = n;
-	return entry;
+static inline u32 map_entry_ptr(u32 entry)
+{
+	return entry >> PMT_MAP_PTR_SHIFT;
+}
+
+static inline bool map_entry_is_subpage(u32 entry)
+{
+	return entry & PMT_MAP_SUBPAGE;
+}
+
+/*
+ * The published form of @entry, an entry of a pending map's form that
+ * covers @level of a map of @page_shift.
+ */
+static u32 publish_entry(u32 entry, unsigned int level,
+			 unsigned int page_shift)
+{
+	u32 out = entry_ptr(entry) << PMT_MAP_PTR_SHIFT;
+
+	if (entry_skip(entry))
+		return out | (page_shift +
+			      (level - entry_skip(entry)) * PMT_NODE_BITS);
+	return out | (entry_is_subpage(entry) ? PMT_MAP_SUBPAGE : 0);
 }
 
 /* Pages covered by one entry of a node at @level. */
@@ -1148,7 +1158,8 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 		if (!entry_skip(child))
 			child = level_leaf(pc, child, level - 1, depth + 1);
 		if (out) {
-			out[i] = child;
+			out[i] = publish_entry(child, level - 1,
+					       pc->pm->page_shift);
 			count_entry(pc, child);
 		}
 	}
@@ -1219,7 +1230,7 @@ static void level_nodes(struct pmt_compactor *pc)
 	for (k = 0; k < lv->nr_leaves; k++) {
 		node = &pc->nodes[(size_t)(lv->first + k) * PMT_NODE_SLOTS];
 		for (i = 0; i < PMT_NODE_SLOTS; i++)
-			node[i] = lv->leaves[k];
+			node[i] = publish_entry(lv->leaves[k], 0, 0);
 	}
 	if (lv->nr_leaves)
 		pc->max_depth = max(pc->max_depth, lv->depth);
@@ -1278,7 +1289,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 {
 	struct pmt_compactor pc = { .pm = pm };
 	struct pmt_map *map;
-	u32 *uniform;
+	u32 *uniform, root;
 
 	uniform = pending_uniform_nodes(pm);
 	if (IS_ERR(uniform))
@@ -1301,13 +1312,14 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	pc.nr_pieces = 0;
 	pc.table_bytes = 0;
 	pc.max_depth = 0;
-	map->root = compact_entry(&pc, pm->root, pm->levels, 0);
+	root = compact_entry(&pc, pm->root, pm->levels, 0);
 	if (pc.err) {
 		pmt_map_free(map);
 		map = ERR_PTR(pc.err);
 		goto out;
 	}
-	count_entry(&pc, map->root);
+	count_entry(&pc, root);
+	map->root = publish_entry(root, pm->levels, pm->page_shift);
 	level_nodes(&pc);
 	map->max_depth = pc.max_depth;
 	map->skip_entries = pc.skip_entries;
@@ -1327,35 +1339,6 @@ void pmt_map_free(struct pmt_map *map)
 	kvfree(map);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_free, PHYSMAP);
-
-/* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
-static void *map_rebase(struct pmt_map *copy,
-			const struct pmt_map *map, const void *p)
-{
-	return (char *)copy + ((const char *)p - (const char *)map);
-}
-
-/**
- * pmt_map_dup() - a private copy of a map
- * @map: the map; the caller keeps it alive while this runs.
- *
- * Return: the copy, to be freed with pmt_map_free(), or NULL when out
- * of memory.
- */
-struct pmt_map *pmt_map_dup(const struct pmt_map *map)
-{
-	struct pmt_map *copy = pmt_alloc(map->bytes);
-
-	if (!copy)
-		return NULL;
-	memcpy(copy, map, map->bytes);
-	copy->nodes = map_rebase(copy, map, map->nodes);
-	copy->sections = map_rebase(copy, map, map->sections);
-	copy->subpages = map_rebase(copy, map, map->subpages);
-	copy->pieces = map_rebase(copy, map, map->pieces);
-	copy->tables = map_rebase(copy, map, map->tables);
-	return copy;
-}
 
 /**
  * pmt_backlog_create() - start counting one owner's retired maps
@@ -1489,18 +1472,6 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
 	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
 }
 
-/*
- * The lookup (with lookup_subpage() inlined, under 512 bytes) has a section
- * of its own, aligned to 512 bytes by the module loader, so that it never
- * straddles a page boundary. On hardware that only costs padding; under
- * QEMU's TCG, where the benchmarks and tests run, a translated block cannot
- * chain straight into another guest page, and a walk loop split by a page
- * boundary made every lookup 1.1-1.8x slower depending on where the linker
- * happened to put it. (A plain __aligned() filled the gap with a jump over
- * the padding, which objtool reports as unreachable.)
- */
-#define PMT_LOOKUP_ALIGN	512
-
 /**
  * pmt_map_lookup() - the section covering an address
  * @map: a published map.
@@ -1511,20 +1482,21 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
  *
  * Return: the section's index, or PMT_UNASSIGNED.
  */
-__section(".text.physmap_lookup") __aligned(PMT_LOOKUP_ALIGN)
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 {
 	const struct pmt_section *sect;
-	unsigned int visits;
-	u32 entry;
+	u32 entry = map->root;
 
-	entry = walk_to_leaf(map, addr >> map->page_shift, &visits);
-	if (unlikely(entry_is_subpage(entry)))
-		return lookup_subpage(map, entry_ptr(entry), addr);
+	while (map_entry_shift(entry))
+		entry = map->nodes[(size_t)map_entry_ptr(entry) * PMT_NODE_SLOTS +
+				   ((addr >> map_entry_shift(entry)) &
+				    (PMT_NODE_SLOTS - 1))];
+	if (unlikely(map_entry_is_subpage(entry)))
+		return lookup_subpage(map, map_entry_ptr(entry), addr);
 	/* Levels may have been skipped: the leaf may not cover @addr. */
-	sect = &map->sections[entry_ptr(entry)];
+	sect = &map->sections[map_entry_ptr(entry)];
 	if (addr - sect->start < sect->size)
-		return entry_ptr(entry);
+		return map_entry_ptr(entry);
 	return PMT_UNASSIGNED;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
@@ -1571,6 +1543,87 @@ void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map)
 	seq_printf(m, "max_depth:      %u\n", map->max_depth);
 }
 
+/* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
+static void *map_rebase(struct pmt_map *copy,
+			const struct pmt_map *map, const void *p)
+{
+	return (char *)copy + ((const char *)p - (const char *)map);
+}
+
+/* A private copy of @map, or NULL; the caller keeps @map alive. */
+static struct pmt_map *map_dup(const struct pmt_map *map)
+{
+	struct pmt_map *copy = pmt_alloc(map->bytes);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, map, map->bytes);
+	copy->nodes = map_rebase(copy, map, map->nodes);
+	copy->sections = map_rebase(copy, map, map->sections);
+	copy->subpages = map_rebase(copy, map, map->subpages);
+	copy->pieces = map_rebase(copy, map, map->pieces);
+	copy->tables = map_rebase(copy, map, map->tables);
+	return copy;
+}
+
+/* The level of a node's slots, from the shift of an entry pointing to it. */
+static u8 shift_level(const struct pmt_map *map, u32 entry)
+{
+	return (map_entry_shift(entry) - map->page_shift) / PMT_NODE_BITS;
+}
+
+/**
+ * pmt_dump_create() - a copy of a map to print
+ * @map: the map; the caller keeps it alive while this runs.
+ *
+ * The copy carries the level of each node's slots, which published entries
+ * do not hold, to print the skip of each entry as QEMU does.
+ *
+ * Return: the copy, or NULL when out of memory.
+ */
+struct pmt_dump *pmt_dump_create(const struct pmt_map *map)
+{
+	struct pmt_dump *dump;
+	const u32 *node;
+	u32 n, i;
+
+	dump = kzalloc(sizeof(*dump), PMT_GFP);
+	if (!dump)
+		return NULL;
+	dump->map = map_dup(map);
+	dump->levels = pmt_alloc(max(map->nr_nodes, 1U));
+	if (!dump->map || !dump->levels) {
+		pmt_dump_free(dump);
+		return NULL;
+	}
+	if (map_entry_shift(map->root))
+		dump->levels[map_entry_ptr(map->root)] =
+			shift_level(map, map->root);
+	/* Entries only point forward: a node's level is known before it. */
+	for (n = 0; n < map->nr_nodes; n++) {
+		node = &map->nodes[(size_t)n * PMT_NODE_SLOTS];
+		for (i = 0; i < PMT_NODE_SLOTS; i++)
+			if (map_entry_shift(node[i]))
+				dump->levels[map_entry_ptr(node[i])] =
+					shift_level(map, node[i]);
+		cond_resched();
+	}
+	return dump;
+}
+
+/**
+ * pmt_dump_free() - free a copy made by pmt_dump_create()
+ * @dump: the copy, or NULL.
+ */
+void pmt_dump_free(struct pmt_dump *dump)
+{
+	if (!dump)
+		return;
+	pmt_map_free(dump->map);
+	kvfree(dump->levels);
+	kfree(dump);
+}
+
 /*
  * The records of a dump, in order: a header, one per section (section 0
  * included), a sub-pages header, one per sub-page, a nodes header, one per
@@ -1587,39 +1640,48 @@ static loff_t dump_nodes_at(const struct pmt_map *map)
 }
 
 /**
- * pmt_map_dump_records() - how many records a dump of a map has
- * @map: the map.
+ * pmt_dump_records() - how many records a dump has
+ * @dump: the copy to print.
  *
- * Return: the number of records, for pmt_map_dump_record().
+ * Return: the number of records, for pmt_dump_record().
  */
-loff_t pmt_map_dump_records(const struct pmt_map *map)
+loff_t pmt_dump_records(const struct pmt_dump *dump)
 {
-	return dump_nodes_at(map) + 1 + map->nr_nodes;
+	return dump_nodes_at(dump->map) + 1 + dump->map->nr_nodes;
 }
 
-/* "ptr=[N]" a node, "ptr=#N" a section, "ptr=SN" a sub-page */
-static void dump_entries(struct seq_file *m, unsigned int first,
-			 unsigned int last, u32 entry)
+/*
+ * "skip=S ptr=[N]" a node, "ptr=#N" a section, "ptr=SN" a sub-page; the
+ * entry covers @level, so a node entry skips down to its node's level.
+ */
+static void dump_entries(struct seq_file *m, const struct pmt_map *map,
+			 unsigned int first, unsigned int last, u32 entry,
+			 unsigned int level)
 {
+	unsigned int skip = 0;
+
+	if (map_entry_shift(entry))
+		skip = level - shift_level(map, entry);
 	if (first == last)
 		seq_printf(m, "\t%3u      ", first);
 	else
 		seq_printf(m, "\t%3u..%-3u ", first, last);
-	seq_printf(m, " skip=%u  ptr=%s%u%s\n", entry_skip(entry),
-		   entry_skip(entry) ? "[" : entry_is_subpage(entry) ? "S" : "#",
-		   entry_ptr(entry), entry_skip(entry) ? "]" : "");
+	seq_printf(m, " skip=%u  ptr=%s%u%s\n", skip,
+		   skip ? "[" : map_entry_is_subpage(entry) ? "S" : "#",
+		   map_entry_ptr(entry), skip ? "]" : "");
 }
 
-static void dump_node(struct seq_file *m, const struct pmt_map *map, u32 n)
+static void dump_node(struct seq_file *m, const struct pmt_dump *dump, u32 n)
 {
-	const u32 *node = &map->nodes[(size_t)n * PMT_NODE_SLOTS];
+	const u32 *node = &dump->map->nodes[(size_t)n * PMT_NODE_SLOTS];
 	unsigned int i, first = 0;
 
 	seq_printf(m, "      [%u]\n", n);
 	for (i = 1; i <= PMT_NODE_SLOTS; i++) {
 		if (i < PMT_NODE_SLOTS && node[i] == node[first])
 			continue;
-		dump_entries(m, first, i - 1, node[first]);
+		dump_entries(m, dump->map, first, i - 1, node[first],
+			     dump->levels[n]);
 		first = i;
 	}
 }
@@ -1648,18 +1710,19 @@ static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 }
 
 /**
- * pmt_map_dump_record() - print one record of a map's dump
+ * pmt_dump_record() - print one record of a dump
  * @m: where to print.
- * @map: the map.
- * @pos: the record, below pmt_map_dump_records().
+ * @dump: the copy to print.
+ * @pos: the record, below pmt_dump_records().
  *
  * The records together print the map in the layout of QEMU's
  * "info mtree -d": sections, sub-pages with their pieces, and nodes with
  * their entries, runs of equal entries on one line.
  */
-void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
-			 loff_t pos)
+void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
+		     loff_t pos)
 {
+	const struct pmt_map *map = dump->map;
 	const struct pmt_section *sect;
 
 	if (pos == 0) {
@@ -1680,10 +1743,11 @@ void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
 		dump_subpage(m, map, pos - dump_subpages_at(map) - 1);
 	} else if (pos == dump_nodes_at(map)) {
 		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
-			   PMT_NODE_BITS, map->levels, entry_ptr(map->root),
-			   entry_skip(map->root));
+			   PMT_NODE_BITS, map->levels, map_entry_ptr(map->root),
+			   map_entry_shift(map->root) ?
+			   map->levels - shift_level(map, map->root) : 0);
 	} else {
-		dump_node(m, map, pos - dump_nodes_at(map) - 1);
+		dump_node(m, dump, pos - dump_nodes_at(map) - 1);
 	}
 }
 #endif /* __KERNEL__ */

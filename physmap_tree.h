@@ -36,15 +36,28 @@
 #define PMT_NODE_BYTES	(PMT_NODE_SLOTS * sizeof(u32))
 
 /*
- * An entry is a u32: bits 0-3 hold the skip, the number of levels down to
- * the node the entry points to (0: the entry is a leaf); bit 4 marks a leaf
- * that is a sub-page; bits 5-31 hold the node, section or sub-page index.
- * The entry 0 is the leaf of section 0, PMT_UNASSIGNED, so a zeroed node
- * is an empty one.
+ * An entry of a pending map is a u32: bits 0-3 hold the skip, the number of
+ * levels down to the node the entry points to (0: the entry is a leaf); bit
+ * 4 marks a leaf that is a sub-page; bits 5-31 hold the node, section or
+ * sub-page index. The entry 0 is the leaf of section 0, PMT_UNASSIGNED, so
+ * a zeroed node is an empty one.
  */
 #define PMT_ENTRY_SKIP_MASK	0xfU
 #define PMT_ENTRY_SUBPAGE	0x10U
 #define PMT_ENTRY_PTR_SHIFT	5
+
+/*
+ * An entry of a published map says where the next index comes from rather
+ * than how many levels it skips: bits 0-5 hold the shift of the address
+ * whose low PMT_NODE_BITS bits index the node the entry points to (0: the
+ * entry is a leaf; a node's shift is at least the page shift); bit 6 marks
+ * a leaf that is a sub-page; bits 7-31 hold the index. A lookup reads
+ * node[(addr >> shift) % PMT_NODE_SLOTS] with no level to keep. The entry
+ * 0 is again the leaf of section 0.
+ */
+#define PMT_MAP_SHIFT_MASK	0x3fU
+#define PMT_MAP_SUBPAGE		0x40U
+#define PMT_MAP_PTR_SHIFT	7
 
 /* The root entry may skip every level: the skip field must hold that. */
 #if (64 - PMT_PAGE_SHIFT_MIN + PMT_NODE_BITS - 1) / \
@@ -52,7 +65,7 @@
 #error "PMT_NODE_BITS too small for the skip field"
 #endif
 /* The most sections, nodes or sub-pages a map can hold. */
-#define PMT_PTR_MAX		((1U << (32 - PMT_ENTRY_PTR_SHIFT)) - 1)
+#define PMT_PTR_MAX		((1U << (32 - PMT_MAP_PTR_SHIFT)) - 1)
 
 /*
  * A sub-page resolves an offset with one load from its table: its pieces
@@ -189,7 +202,6 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm);
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 			   u64 generation, u64 max_bytes);
 void pmt_map_free(struct pmt_map *map);
-struct pmt_map *pmt_map_dup(const struct pmt_map *map);
 
 struct pmt_backlog *pmt_backlog_create(void);
 void pmt_backlog_put(struct pmt_backlog *backlog);
@@ -202,11 +214,23 @@ const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index);
 
 #ifdef __KERNEL__
+/**
+ * struct pmt_dump - a copy of a map to print (pmt_dump_create())
+ * @map: the copy.
+ * @levels: per node, the level of its slots.
+ */
+struct pmt_dump {
+	struct pmt_map *map;
+	u8 *levels;
+};
+
 struct seq_file;
 void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map);
-loff_t pmt_map_dump_records(const struct pmt_map *map);
-void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
-			 loff_t pos);
+struct pmt_dump *pmt_dump_create(const struct pmt_map *map);
+void pmt_dump_free(struct pmt_dump *dump);
+loff_t pmt_dump_records(const struct pmt_dump *dump);
+void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
+		     loff_t pos);
 #endif
 
 #endif /* _PHYSMAP_TREE_H */

@@ -63,6 +63,21 @@ struct sec {
 #endif
 #define ROOT_SKIP(skip9, skip6)	(PMT_NODE_BITS == 9 ? (skip9) : (skip6))
 
+/* The level of the slots of the node @entry, a published entry, points to. */
+static unsigned int entry_level(const struct pmt_map *map, uint32_t entry)
+{
+	return ((entry & PMT_MAP_SHIFT_MASK) - map->page_shift) /
+	       PMT_NODE_BITS;
+}
+
+/* The levels the root entry skips (0: the root is a leaf). */
+static unsigned int root_skip(const struct pmt_map *map)
+{
+	if (!(map->root & PMT_MAP_SHIFT_MASK))
+		return 0;
+	return map->levels - entry_level(map, map->root);
+}
+
 /* Build and commit a map of @n sections; every ADD must succeed. */
 static struct pmt_map *build(unsigned int shift, const struct sec *s,
 				 unsigned int n)
@@ -137,7 +152,7 @@ static void test_one_page_collapses_to_root_leaf(void)
 	struct pmt_map *map = build(12, s, 1);
 
 	check_shape(map, 0, 0, 0, 0, 0);
-	CHECK_EQ(1U << PMT_ENTRY_PTR_SHIFT, map->root);
+	CHECK_EQ(1U << PMT_MAP_PTR_SHIFT, map->root);
 	check_lookup(map, 0x5000, 1);
 	check_lookup(map, 0x5fff, 1);
 	check_lookup(map, 0x4fff, 0);
@@ -239,7 +254,7 @@ static void test_skip_to_level_zero(void)
 	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 5, 1, 0);
-	CHECK_EQ(ROOT_SKIP(6, 9), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(6, 9), root_skip(map));
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0x1fff, 2);
 	check_lookup(map, 0x2000, 0);
@@ -259,7 +274,7 @@ static void test_single_child_leaves_move_up(void)
 	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 4, 1, 0);
-	CHECK_EQ(ROOT_SKIP(5, 8), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(5, 8), root_skip(map));
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xfff, 1);
 	/* Lands in section 1's leaf through level 0, but is outside it. */
@@ -289,7 +304,7 @@ static void test_large_aligned_section(void)
 
 	map = build(12, s, 2);
 	check_shape9(map, 1, 1, 2, 1, 0);
-	CHECK_EQ(ROOT_SKIP(3, 5), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(3, 5), root_skip(map));
 	check_lookup(map, TiB, 1);
 	check_lookup(map, 2 * TiB - 1, 1);
 	check_lookup(map, TiB - 1, 0);
@@ -590,15 +605,13 @@ static void test_allocation_failures(void)
 /* Nodes a lookup of @addr visits, walked here over the map's own arrays. */
 static unsigned int visits(const struct pmt_map *map, uint64_t addr)
 {
-	uint64_t page = addr >> map->page_shift;
-	unsigned int level = map->levels, n = 0;
 	uint32_t e = map->root;
+	unsigned int n = 0;
 
-	while (e & PMT_ENTRY_SKIP_MASK) {
-		level -= e & PMT_ENTRY_SKIP_MASK;
-		e = map->nodes[(size_t)(e >> PMT_ENTRY_PTR_SHIFT) *
+	while (e & PMT_MAP_SHIFT_MASK) {
+		e = map->nodes[(size_t)(e >> PMT_MAP_PTR_SHIFT) *
 			       PMT_NODE_SLOTS +
-			       ((page >> (level * PMT_NODE_BITS)) &
+			       ((addr >> (e & PMT_MAP_SHIFT_MASK)) &
 				(PMT_NODE_SLOTS - 1))];
 		n++;
 	}
@@ -626,8 +639,10 @@ static struct pmt_map *build_levelled(const struct sec *s, unsigned int n,
 	return build(12, s, n);
 }
 
-#define NODE_ENTRY(node, skip) ((node) << PMT_ENTRY_PTR_SHIFT | (skip))
-#define LEAF(section)	((section) << PMT_ENTRY_PTR_SHIFT)
+/* A published entry: node @node, whose slots are at @level (page_shift 12). */
+#define NODE_ENTRY(node, level) \
+	((node) << PMT_MAP_PTR_SHIFT | (12 + (level) * PMT_NODE_BITS))
+#define LEAF(section)	((section) << PMT_MAP_PTR_SHIFT)
 
 /*
  * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
@@ -650,18 +665,18 @@ static void test_levelling(void)
 	};
 	struct pmt_map *plain, *map = build_levelled(s, 4, &plain);
 	const uint32_t *n0 = map->nodes;
-	unsigned int i;
+	unsigned int i, l0 = map->levels - ROOT_SKIP(4, 6);
 
 	check_shape9(plain, 3, 1, 3, 3, 0);
 	check_shape6(plain, 3, 1, 5, 3, 0);
 	check_shape9(map, 5, 1, 3, 3, 0);
 	check_shape6(map, 5, 1, 5, 3, 0);
-	CHECK_EQ(NODE_ENTRY(0, ROOT_SKIP(4, 6)), map->root);
-	CHECK_EQ(NODE_ENTRY(1, 1), n0[0]);
-	CHECK_EQ(NODE_ENTRY(4, 1), n0[3]);
+	CHECK_EQ(NODE_ENTRY(0, l0), map->root);
+	CHECK_EQ(NODE_ENTRY(1, l0 - 1), n0[0]);
+	CHECK_EQ(NODE_ENTRY(4, l0 - 1), n0[3]);
 	for (i = 1; i < PMT_NODE_SLOTS; i++)
 		if (i != 3)
-			CHECK_EQ(NODE_ENTRY(3, 1), n0[i]);
+			CHECK_EQ(NODE_ENTRY(3, l0 - 1), n0[i]);
 	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		CHECK_EQ(LEAF(0), map->nodes[3 * PMT_NODE_SLOTS + i]);
 		CHECK_EQ(LEAF(4), map->nodes[4 * PMT_NODE_SLOTS + i]);
