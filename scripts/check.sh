@@ -352,7 +352,7 @@ fi
 for t in unit asan valgrind fuzz; do
 	step "userspace tree core: $t"
 	if make -C user "test-$t" >"$LOGS/user-$t.log" 2>&1; then
-		item "user $t" pass "$(grep -hE '^(# unit_test|random_test|replay):|stat::number_of_executed_units' "$LOGS/user-$t.log" | tr -s ' ' | paste -sd ';' -)"
+		item "user $t" pass "$(grep -hE '^(# unit_test|random_test|replay):|^qemu_baseline: [0-9]+ of|stat::number_of_executed_units' "$LOGS/user-$t.log" | tr -s ' ' | paste -sd ';' -)"
 	else
 		show "$LOGS/user-$t.log"
 		item "user $t" fail "see build/logs/user-$t.log"
