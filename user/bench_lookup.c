@@ -18,7 +18,7 @@
  *             address_space_lookup_region() (the MRU section, the tree,
  *             the sub-page's per-byte table): the question physmap answers;
  *   physmap   physmap_tree.c as the kernel builds it: pending ADDs, COMMIT,
- *             physmap_map_lookup();
+ *             pmt_map_lookup();
  *   maple     lib/maple_tree.c of linux-source, RCU mode, one range per
  *             section, mtree_load();
  *   xarray    lib/xarray.c of linux-source over 4 KiB page numbers,
@@ -90,13 +90,12 @@ struct input {
 /* One input built into every structure. */
 struct built {
 	struct qb_dispatch *qb;	/* NULL: beyond its 16-bit section numbers */
-	struct physmap_map *map;
+	struct pmt_map *map;
 	struct kp_maple *maple;
 	struct kp_xarray *xa;
 	const struct input *in;
 	u64 bytes[S_NR];	/* 0: none (qemu_find shares qemu_full's) */
 	struct qb_stats qst;
-	struct physmap_stats pst;
 	u64 maple_nodes, xa_nodes;
 };
 
@@ -223,7 +222,7 @@ static noinline u32 bsearch_index(const struct input *in, u64 addr)
 
 static void build_all(struct built *b, const struct input *in)
 {
-	struct physmap_pending *pm;
+	struct pmt_pending *pm;
 	u64 node_size;
 	u32 index;
 	size_t i;
@@ -255,30 +254,29 @@ static void build_all(struct built *b, const struct input *in)
 		b->bytes[S_QFULL] = b->qst.bytes;
 	}
 
-	pm = physmap_pending_create(12);
+	pm = pmt_pending_create(12);
 	if (!pm)
 		exit(2);
 	for (i = 0; i < in->n; i++) {
-		struct physmap_sect sect = {
+		struct pmt_section sect = {
 			.start = in->s[i].start,
 			.size = in->s[i].last - in->s[i].start + 1,
 		};
 
-		if (physmap_pending_add(pm, &sect, MAX_SECTIONS, UINT64_MAX,
+		if (pmt_pending_add(pm, &sect, MAX_SECTIONS, UINT64_MAX,
 					&index) || index != i + 1) {
 			fprintf(stderr, "bench_lookup: %s: physmap add %zu failed\n",
 				in->name, i);
 			exit(1);
 		}
 	}
-	b->map = physmap_commit(pm, 1, UINT64_MAX);
-	physmap_pending_free(pm);
+	b->map = pmt_commit(pm, 1, UINT64_MAX);
+	pmt_pending_free(pm);
 	if (IS_ERR(b->map)) {
 		fprintf(stderr, "bench_lookup: %s: commit failed\n", in->name);
 		exit(1);
 	}
-	physmap_map_stats(b->map, &b->pst);
-	b->bytes[S_PHYSMAP] = b->pst.bytes;
+	b->bytes[S_PHYSMAP] = b->map->bytes;
 
 	{
 		struct kp_range *r = calloc(in->n, sizeof(*r));
@@ -307,7 +305,7 @@ static void build_all(struct built *b, const struct input *in)
 static void free_all(struct built *b)
 {
 	qb_free(b->qb);
-	physmap_map_free(b->map);
+	pmt_map_free(b->map);
 	kp_maple_free(b->maple);
 	kp_xarray_free(b->xa);
 }
@@ -351,7 +349,7 @@ static void check(struct built *b, u64 *streams[T_NR])
 						     find->start != (a & ~(QB_PAGE_SIZE - 1))))
 					goto bad_qemu;
 			}
-			got = physmap_map_lookup(b->map, a);
+			got = pmt_map_lookup(b->map, a);
 			if (got != want)
 				goto bad;
 			got = kp_maple_lookup(b->maple, a);
@@ -395,14 +393,14 @@ static noinline u64 sum_qfull(struct qb_dispatch *d,
 	return sum;
 }
 
-static noinline u64 sum_physmap(const struct physmap_map *map,
+static noinline u64 sum_physmap(const struct pmt_map *map,
 				const u64 *a, size_t n)
 {
 	u64 sum = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		sum += physmap_map_lookup(map, a[i]);
+		sum += pmt_map_lookup(map, a[i]);
 	return sum;
 }
 
@@ -559,11 +557,11 @@ static void print_input(struct built *b, double best[S_NR][T_NR])
 		       in->name, in->n, b->qst.sections, b->qst.nodes,
 		       b->qst.reachable, b->qst.subpages,
 		       b->qst.beyond_qemu ? " (more than QEMU's 4,096)" : "",
-		       b->pst.nodes, b->pst.subpages, b->maple_nodes,
+		       b->map->nr_nodes, b->map->nr_subpages, b->maple_nodes,
 		       b->xa_nodes);
 	else
 		printf("\n== %s: %zu sections; qemu: more than 65,535 sections, not built; physmap %u nodes, %u sub-pages; maple %" PRIu64 " nodes; xarray %" PRIu64 " nodes\n",
-		       in->name, in->n, b->pst.nodes, b->pst.subpages,
+		       in->name, in->n, b->map->nr_nodes, b->map->nr_subpages,
 		       b->maple_nodes, b->xa_nodes);
 	for (t = 0; t < T_NR; t++) {
 		bool pass = true;

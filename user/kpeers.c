@@ -4,7 +4,7 @@
  * kernel's headers and its userspace harness (tools/testing/radix-tree),
  * never with physmap's shim. The lookup loops live here, in a translation
  * unit of their own: mtree_load() and xa_load() are called, not inlined,
- * as physmap_map_lookup() is by the benchmark.
+ * as pmt_map_lookup() is by the benchmark.
  */
 #include <stdlib.h>
 
