@@ -394,8 +394,8 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 {
 	u64 addrs[PHYSMAP_BATCH_STEP];
 	u32 indexes[PHYSMAP_BATCH_STEP];
+	u32 done, n, i, hint = PHYSMAP_UNASSIGNED;
 	const struct pmt_map *map;
-	u32 done, n, i;
 	int ret = 0;
 
 	pagefault_disable();
@@ -409,9 +409,11 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			ret = -EFAULT;
 			break;
 		}
+		/* Neighbours often share a section: try the last answer. */
 		for (i = 0; i < n; i++)
-			indexes[i] = map ? pmt_map_lookup(map, addrs[i]) :
-					   PHYSMAP_UNASSIGNED;
+			hint = indexes[i] = map ?
+				pmt_map_lookup_near(map, addrs[i], hint) :
+				PHYSMAP_UNASSIGNED;
 		if (__copy_to_user_inatomic(uindexes + done, indexes,
 					    n * sizeof(*indexes))) {
 			ret = -EFAULT;

@@ -1472,17 +1472,8 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
 	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
 }
 
-/**
- * pmt_map_lookup() - the section covering an address
- * @map: a published map.
- * @addr: the address.
- *
- * Takes no lock and allocates nothing; the caller keeps @map alive, for
- * instance with rcu_read_lock().
- *
- * Return: the section's index, or PMT_UNASSIGNED.
- */
-u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
+/* The section covering @addr in @map: see pmt_map_lookup(). */
+static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
 {
 	const struct pmt_section *sect;
 	u32 entry = map->root;
@@ -1499,7 +1490,49 @@ u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 		return map_entry_ptr(entry);
 	return PMT_UNASSIGNED;
 }
+
+/**
+ * pmt_map_lookup() - the section covering an address
+ * @map: a published map.
+ * @addr: the address.
+ *
+ * Takes no lock and allocates nothing; the caller keeps @map alive, for
+ * instance with rcu_read_lock().
+ *
+ * Return: the section's index, or PMT_UNASSIGNED.
+ */
+u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
+{
+	return map_lookup(map, addr);
+}
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
+
+/**
+ * pmt_map_lookup_near() - the section covering an address, the hint first
+ * @map: a published map.
+ * @addr: the address.
+ * @hint: a section index of @map, usually the caller's previous answer;
+ *        PMT_UNASSIGNED (or any index past the map's) for none.
+ *
+ * A caller's consecutive addresses often fall in one section (a device's
+ * registers, a run through RAM). When @hint covers @addr, that is the
+ * answer without a walk, as QEMU first tries its most recently used
+ * section; but the hint is the caller's, so lookups of a shared map write
+ * nothing shared. Otherwise, pmt_map_lookup().
+ *
+ * Return: the section's index, or PMT_UNASSIGNED.
+ */
+u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
+{
+	const struct pmt_section *sect;
+
+	if (unlikely(hint >= map->nr_sections))
+		hint = PMT_UNASSIGNED;
+	sect = &map->sections[hint];
+	if (addr - sect->start < sect->size)
+		return hint;
+	return map_lookup(map, addr);
+}
 
 /**
  * pmt_map_section() - a section of a published map by index

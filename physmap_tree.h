@@ -210,6 +210,7 @@ void pmt_map_retire(struct pmt_map *map,
 size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
+u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint);
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index);
 

@@ -67,9 +67,16 @@
 #define MAX_SECTIONS	2000000U
 
 /* The structures, in the order of the table's columns. */
-enum { S_QFIND, S_QFULL, S_PHYSMAP, S_MAPLE, S_XARRAY, S_BSEARCH, S_NR };
+/*
+ * physmap: pmt_map_lookup_near() with the previous answer as the hint, as
+ * LOOKUP_BATCH looks addresses up (QEMU's full lookup tries its most
+ * recently used section first too); pm_plain: pmt_map_lookup(), no hint.
+ */
+enum { S_QFIND, S_QFULL, S_PHYSMAP, S_PLAIN, S_MAPLE, S_XARRAY, S_BSEARCH,
+       S_NR };
 static const char * const struct_names[S_NR] = {
-	"qemu_find", "qemu_full", "physmap", "maple", "xarray", "bsearch",
+	"qemu_find", "qemu_full", "physmap", "pm_plain", "maple", "xarray",
+	"bsearch",
 };
 
 enum { T_INSIDE, T_SPAN, T_LOCAL, T_NR };
@@ -352,6 +359,12 @@ static void check(struct built *b, u64 *streams[T_NR])
 			got = pmt_map_lookup(b->map, a);
 			if (got != want)
 				goto bad;
+			/* With the previous address's answer as the hint. */
+			got = pmt_map_lookup_near(b->map, a, i ?
+				bsearch_index(in, streams[t][i - 1]) :
+				PMT_UNASSIGNED);
+			if (got != want)
+				goto bad;
 			got = kp_maple_lookup(b->maple, a);
 			if (got != want)
 				goto bad;
@@ -396,6 +409,20 @@ static noinline u64 sum_qfull(struct qb_dispatch *d,
 static noinline u64 sum_physmap(const struct pmt_map *map,
 				const u64 *a, size_t n)
 {
+	u32 hint = PMT_UNASSIGNED;
+	u64 sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hint = pmt_map_lookup_near(map, a[i], hint);
+		sum += hint;
+	}
+	return sum;
+}
+
+static noinline u64 sum_plain(const struct pmt_map *map,
+			      const u64 *a, size_t n)
+{
 	u64 sum = 0;
 	size_t i;
 
@@ -425,6 +452,8 @@ static u64 run_chunk(struct built *b, int k, const u64 *a, size_t n)
 		return sum_qfull(b->qb, a, n);
 	case S_PHYSMAP:
 		return sum_physmap(b->map, a, n);
+	case S_PLAIN:
+		return sum_plain(b->map, a, n);
 	case S_MAPLE:
 		return kp_maple_sum(b->maple, a, n);
 	case S_XARRAY:

@@ -1039,6 +1039,30 @@ static void test_subpage_tables(void)
 	pmt_map_free(map);
 }
 
+/* A hint answers when it covers the address, and misleads nothing. */
+static void test_lookup_near(void)
+{
+	static const struct sec s[] = {
+		{ 0x1000, 0x3000 }, { 0x4000, 0x100 }, { 0x4200, 0x100 },
+		{ 1ULL << 40, 1ULL << 30 },
+	};
+	struct pmt_map *map = build(12, s, 4);
+	static const uint64_t addrs[] = {
+		0x1000, 0x3fff, 0x4000, 0x40ff, 0x4100, 0x4200, 0x4fff,
+		1ULL << 40, (1ULL << 40) + (1ULL << 30), 0, TOP,
+	};
+	unsigned int i, hint;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		for (hint = 0; hint <= 6; hint++)
+			CHECK(pmt_map_lookup_near(map, addrs[i], hint) ==
+			      pmt_map_lookup(map, addrs[i]),
+			      "addr %#" PRIx64 " hint %u", addrs[i], hint);
+	CHECK_EQ(2, pmt_map_lookup_near(map, 0x4000, 2));
+	CHECK_EQ(4, pmt_map_lookup_near(map, (1ULL << 40) + 5, UINT32_MAX));
+	pmt_map_free(map);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1064,6 +1088,7 @@ static const struct {
 	{ "retire", test_retire },
 	{ "byte_bound", test_byte_bound },
 	{ "subpage_tables", test_subpage_tables },
+	{ "lookup_near", test_lookup_near },
 	{ "fatal_signal", test_fatal_signal },
 };
 
