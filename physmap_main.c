@@ -566,26 +566,82 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 /*
  * debugfs, which is not ABI: physmap/<id>/ per open file, its id in fdinfo,
  * with "shape" (the published tree's counters) and "dump" (the tree in the
- * layout of QEMU's "info mtree -d", from a copy taken when it is opened).
+ * layout of QEMU's "info mtree -d"). Both print from a copy taken when they
+ * are opened, so that a read, whose copy to user memory may block, touches
+ * nothing of the file's: the files are created "unsafe" and only open()
+ * holds the file alive (debugfs_file_get()), so that closing /dev/physmap
+ * never waits for a reader.
  */
 static struct dentry *physmap_debugfs_root;
 static atomic_t physmap_debugfs_ids = ATOMIC_INIT(0);
 
+/*
+ * The /dev/physmap file of a debugfs file being opened, held until
+ * physmap_debugfs_leave(); NULL once it is gone.
+ */
+static struct physmap_file *physmap_debugfs_enter(struct file *file)
+{
+	if (debugfs_file_get(file->f_path.dentry))
+		return NULL;
+	return file_inode(file)->i_private;
+}
+
+static void physmap_debugfs_leave(struct file *file)
+{
+	debugfs_file_put(file->f_path.dentry);
+}
+
 static int physmap_shape_show(struct seq_file *m, void *v)
 {
-	struct physmap_file *pf = m->private;
-	const struct pmt_map *map;
+	const struct pmt_map *map = m->private;
 
-	rcu_read_lock();
-	map = rcu_dereference(pf->map);
 	if (map)
 		pmt_map_show_shape(m, map);
 	else
 		seq_puts(m, "generation:     0\n");
-	rcu_read_unlock();
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(physmap_shape);
+
+/* The counters live in the map's header: a copy of it is the snapshot. */
+static int physmap_shape_open(struct inode *inode, struct file *file)
+{
+	struct physmap_file *pf = physmap_debugfs_enter(file);
+	const struct pmt_map *map;
+	struct pmt_map *head = NULL;
+	int ret;
+
+	if (!pf)
+		return -EIO;
+	if (mutex_lock_killable(&pf->lock)) {
+		physmap_debugfs_leave(file);
+		return -EINTR;
+	}
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	if (map)
+		head = kmemdup(map, sizeof(*map), GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&pf->lock);
+	physmap_debugfs_leave(file);
+	if (map && !head)
+		return -ENOMEM;
+	ret = single_open(file, physmap_shape_show, head);
+	if (ret)
+		kfree(head);
+	return ret;
+}
+
+static int physmap_shape_release(struct inode *inode, struct file *file)
+{
+	kfree(((struct seq_file *)file->private_data)->private);
+	return single_release(inode, file);
+}
+
+static const struct file_operations physmap_shape_fops = {
+	.owner		= THIS_MODULE,
+	.open		= physmap_shape_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= physmap_shape_release,
+};
 
 /* Positions of the dump are its records (pmt_dump_records()). */
 static void *physmap_dump_start(struct seq_file *m, loff_t *pos)
@@ -626,17 +682,22 @@ static const struct seq_operations physmap_dump_seq_ops = {
 /* A copy of the published map, so that the dump is one snapshot. */
 static int physmap_dump_open(struct inode *inode, struct file *file)
 {
-	struct physmap_file *pf = inode->i_private;
+	struct physmap_file *pf = physmap_debugfs_enter(file);
 	const struct pmt_map *map;
 	struct pmt_dump *snap = NULL;
 	int ret;
 
-	if (mutex_lock_killable(&pf->lock))
+	if (!pf)
+		return -EIO;
+	if (mutex_lock_killable(&pf->lock)) {
+		physmap_debugfs_leave(file);
 		return -EINTR;
+	}
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	if (map)
 		snap = pmt_dump_create(map);
 	mutex_unlock(&pf->lock);
+	physmap_debugfs_leave(file);
 	if (map && !snap)
 		return -ENOMEM;
 	ret = seq_open(file, &physmap_dump_seq_ops);
@@ -672,9 +733,10 @@ static void physmap_debugfs_add(struct physmap_file *pf)
 	pf->id = atomic_inc_return(&physmap_debugfs_ids);
 	snprintf(name, sizeof(name), "%u", pf->id);
 	pf->debugfs = debugfs_create_dir(name, physmap_debugfs_root);
-	debugfs_create_file("shape", 0400, pf->debugfs, pf,
-			    &physmap_shape_fops);
-	debugfs_create_file("dump", 0400, pf->debugfs, pf, &physmap_dump_fops);
+	debugfs_create_file_unsafe("shape", 0400, pf->debugfs, pf,
+				   &physmap_shape_fops);
+	debugfs_create_file_unsafe("dump", 0400, pf->debugfs, pf,
+				   &physmap_dump_fops);
 }
 
 static const struct file_operations physmap_fops = {

@@ -1775,8 +1775,12 @@ void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
 	} else if (pos < dump_nodes_at(map)) {
 		dump_subpage(m, map, pos - dump_subpages_at(map) - 1);
 	} else if (pos == dump_nodes_at(map)) {
-		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
-			   PMT_NODE_BITS, map->levels, map_entry_ptr(map->root),
+		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=%s%u%s skip=%u\n",
+			   PMT_NODE_BITS, map->levels,
+			   map_entry_shift(map->root) ? "[" :
+			   map_entry_is_subpage(map->root) ? "S" : "#",
+			   map_entry_ptr(map->root),
+			   map_entry_shift(map->root) ? "]" : "",
 			   map_entry_shift(map->root) ?
 			   map->levels - shift_level(map, map->root) : 0);
 	} else {
