@@ -1526,11 +1526,11 @@ u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
 {
 	const struct pmt_section *sect;
 
-	if (unlikely(hint >= map->nr_sections))
-		hint = PMT_UNASSIGNED;
-	sect = &map->sections[hint];
-	if (addr - sect->start < sect->size)
-		return hint;
+	if (hint && hint < map->nr_sections) {
+		sect = &map->sections[hint];
+		if (addr - sect->start < sect->size)
+			return hint;
+	}
 	return map_lookup(map, addr);
 }
 
