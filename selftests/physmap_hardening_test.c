@@ -6,8 +6,9 @@
  *
  * read_only_fd         BEGIN, ADD and COMMIT on an O_RDONLY fd fail with
  *                      EBADF (EFAULT first for a bad argument pointer) and
- *                      change nothing; LOOKUP, LOOKUP_BATCH, GET_SECTION,
- *                      STATS and GET_TREE work on it.
+ *                      change nothing; LOOKUP, LOOKUP_BATCH, GET_SECTION and
+ *                      STATS work on it, and its debugfs dump shows nothing
+ *                      published.
  * fdinfo               /proc/self/fdinfo/FD shows the published and pending
  *                      map's generation, sections and bytes, the retired
  *                      bytes and the grace-period waits of the fd.
@@ -22,11 +23,15 @@
  *                      map on top of them stops at 64 MiB with them.
  * add_efault_race      ADD fails with EFAULT if and only if it did not add
  *                      its section, while another thread mprotect()s and
- *                      unmaps the argument page; on success the index
- *                      written back is the section's.
- * get_tree_uffd        a GET_TREE whose destination faults (userfaultfd, not
- *                      served) does not hold up BEGIN, ADD and COMMIT on the
- *                      same fd, and returns one consistent snapshot.
+ *                      unmaps the argument page and a third opens the fd's
+ *                      debugfs dump (which takes the fd's lock); on success
+ *                      the index written back is the section's. An ADD
+ *                      behind a read of the dump stuck on a userfaultfd page
+ *                      returns at once.
+ * dump_uffd            a read() of the fd's debugfs dump into a buffer whose
+ *                      fault is not served (userfaultfd) does not hold up
+ *                      BEGIN, ADD and COMMIT on the same fd, and reads one
+ *                      consistent snapshot: the map published at open().
  * retire_share         during a commit storm on one fd, commits on another
  *                      fd never wait for a grace period; the storming fd
  *                      does, once past its share of retire_backlog_mb. The
@@ -41,8 +46,9 @@
  *                      one in the middle of that map's COMMIT promptly; the
  *                      killed COMMIT changes nothing.
  *
- * Module parameters and watchdog_thresh are restored by the fixture's
- * teardown. Environment: PHYSMAP_MAX_MAP_MB, the bound max_map_bytes sets
+ * The debugfs parts (not ABI) are left out, or the test SKIPs, when debugfs
+ * is not mounted at /sys/kernel/debug or not readable. Module parameters and
+ * watchdog_thresh are restored by the fixture's teardown. Environment: PHYSMAP_MAX_MAP_MB, the bound max_map_bytes sets
  * (default 64; e.g. 1024 to measure the default bound; in the test guest,
  * put PHYSMAP_MAX_MAP_MB=1024 on the kernel command line).
  */
@@ -97,10 +103,10 @@
 #define RACE_BASE		(1ULL << 40)
 #define RACE_STRIDE		0x10000ULL
 #define RACE_SIZE		0x1000ULL
-/* pairs of the published map whose GET_TREE contends for the fd's lock */
+/* pairs of the published map the dump's open() copies under the fd's lock */
 #define RACE_TREE_PAIRS		2048
 
-/* get_tree_uffd: the most a writer may take while GET_TREE is stuck */
+/* dump_uffd: the most a writer may take while a read of the dump is stuck */
 #define WRITER_LIMIT_S		10.0
 #define UFFD_PAGES		64
 
@@ -520,58 +526,52 @@ static bool wait_flag(int *flag, double seconds)
 	return true;
 }
 
-/* a GET_TREE in its own thread */
-struct tree_call {
+/* ---- debugfs: the fd's dump ---- */
+
+/* fd's debugfs file for reading: an fd, or -errno saying why */
+static int debugfs_open(int fd, const char *file, char *why, size_t why_size)
+{
+	char path[128];
+	int ret, f;
+
+	ret = pm_debugfs_path(fd, file, path, sizeof(path), why, why_size);
+	if (ret)
+		return ret;
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		ret = -errno;
+		snprintf(why, why_size, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return f;
+}
+
+/* read()s of an open dump into buf, in its own thread: to EOF or room */
+struct dump_call {
 	pthread_t thread;
-	int fd;
-	struct physmap_tree tree;
+	int dfd;
+	char *buf;
+	size_t room;
+	size_t got;
 	int ret;
 	int done;
 };
 
-static void *tree_main(void *arg)
+static void *dump_main(void *arg)
 {
-	struct tree_call *t = arg;
+	struct dump_call *c = arg;
+	ssize_t n;
 
-	t->ret = raw_ioctl(t->fd, PHYSMAP_IOC_GET_TREE, &t->tree);
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	while (c->got < c->room) {
+		n = read(c->dfd, c->buf + c->got, c->room - c->got);
+		if (n < 0)
+			c->ret = -errno;
+		if (n <= 0)
+			break;
+		c->got += n;
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 	return NULL;
-}
-
-/* a complete copy of the published tree; 0 or -errno */
-struct tree_copy {
-	struct physmap_tree tree;
-	void *nodes;
-	void *subpages;
-	void *pieces;
-};
-
-static int tree_get(int fd, struct tree_copy *c)
-{
-	int ret;
-
-	memset(c, 0, sizeof(*c));
-	ret = raw_ioctl(fd, PHYSMAP_IOC_GET_TREE, &c->tree);
-	if (ret && ret != -E2BIG)
-		return ret;
-	c->nodes = calloc(c->tree.nr_nodes + 1, PHYSMAP_TREE_NODE_SLOTS * 4);
-	c->subpages = calloc(c->tree.nr_subpages + 1,
-			     sizeof(struct physmap_tree_subpage));
-	c->pieces = calloc(c->tree.nr_pieces + 1,
-			   sizeof(struct physmap_tree_piece));
-	if (!c->nodes || !c->subpages || !c->pieces)
-		return -ENOMEM;
-	c->tree.nodes = (uintptr_t)c->nodes;
-	c->tree.subpages = (uintptr_t)c->subpages;
-	c->tree.pieces = (uintptr_t)c->pieces;
-	return raw_ioctl(fd, PHYSMAP_IOC_GET_TREE, &c->tree);
-}
-
-static void tree_free(struct tree_copy *c)
-{
-	free(c->nodes);
-	free(c->subpages);
-	free(c->pieces);
 }
 
 /* ---- tests ---- */
@@ -579,10 +579,12 @@ static void tree_free(struct tree_copy *c)
 TEST_F(hardening, read_only_fd)
 {
 	__u64 addrs[4] = { 0, 0x1800, 1ULL << 40, ~0ULL }, gen = ~0ULL;
-	struct physmap_tree tree = { 0 };
 	struct physmap_section s;
 	struct physmap_lookup lk;
 	struct physmap_stats st;
+	struct pm_shape shape;
+	char why[256] = "";
+	struct pm_dump d;
 	__u32 idx[4];
 	int rw, ro, i;
 
@@ -628,10 +630,17 @@ TEST_F(hardening, read_only_fd)
 		EXPECT_EQ(0U, idx[i]);
 	EXPECT_EQ(-ENOENT, pm_get_section(ro, 1, &s));
 	EXPECT_EQ(-ENOENT, pm_get_section(ro, 0, &s));
-	ASSERT_EQ(0, raw_ioctl(ro, PHYSMAP_IOC_GET_TREE, &tree));
-	EXPECT_EQ(0ULL, tree.generation);
-	EXPECT_EQ(0U, tree.nr_nodes);
-	EXPECT_EQ(PHYSMAP_TREE_NODE_SLOTS, tree.node_slots);
+	if (pm_debugfs_unusable(ro, why, sizeof(why))) {
+		TH_LOG("debugfs left out: %s", why);
+	} else {
+		ASSERT_EQ(0, pm_dump_read(ro, &d, why, sizeof(why)))
+			TH_LOG("%s", why);
+		EXPECT_EQ(0, d.published);
+		pm_dump_free(&d);
+		ASSERT_EQ(0, pm_shape_read(ro, &shape, why, sizeof(why)))
+			TH_LOG("%s", why);
+		EXPECT_EQ(0ULL, shape.generation);
+	}
 
 	/* the fd with write access is as it was, and still writes */
 	ASSERT_EQ(0, pm_stats(rw, &st));
@@ -950,10 +959,10 @@ struct race {
 	unsigned long toggles;
 	unsigned long unmaps;
 	int error;
-	/* GET_TREE of the published map, holding the lock if it does */
-	struct tree_copy tree;
-	unsigned long tree_calls;
-	int tree_error;
+	/* opens of the dump, each copying the published map under the lock */
+	char dump_path[256];
+	unsigned long dump_opens;
+	int dump_error;
 };
 
 struct race_tally {
@@ -1019,18 +1028,18 @@ static void *toggle_main(void *arg)
 	return NULL;
 }
 
-static void *tree_loop_main(void *arg)
+static void *dump_loop_main(void *arg)
 {
 	struct race *r = arg;
-	struct physmap_tree t;
-	int ret;
+	int f;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		t = r->tree.tree;
-		ret = raw_ioctl(r->fd, PHYSMAP_IOC_GET_TREE, &t);
-		if (ret && !r->tree_error)
-			r->tree_error = ret;
-		r->tree_calls++;
+		f = open(r->dump_path, O_RDONLY | O_CLOEXEC);
+		if (f < 0 && !r->dump_error)
+			r->dump_error = errno;
+		if (f >= 0)
+			close(f);
+		r->dump_opens++;
 	}
 	return NULL;
 }
@@ -1120,11 +1129,10 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	const struct pm_range *overlap;
 	pthread_t toggler, contender;
 	struct pm_map tree_map, model;
+	char why[200] = "", no_dump[200] = "";
 	struct uffd_ctx u;
-	char why[200] = "";
 	double end, t0;
 	unsigned long i;
-	size_t len;
 	__u64 gen = 1;
 	int ret;
 
@@ -1133,7 +1141,7 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	r.fd = open_dev(_metadata, O_RDWR);
 	pm_map_init(&tree_map);
 	pm_map_init(&model);
-	/* a published map of some size for GET_TREE to copy */
+	/* a published map of some size for the dump's open() to copy */
 	for (i = 0; i < RACE_TREE_PAIRS; i++) {
 		__u64 base = (1ULL << 45) + (i << 30);
 
@@ -1143,7 +1151,11 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 					   base + 0x3fff, i, 1));
 	}
 	ASSERT_EQ(0, pm_map_publish(r.fd, &tree_map, 12, &overlap));
-	ASSERT_EQ(0, tree_get(r.fd, &r.tree));
+	if (!pm_debugfs_unusable(r.fd, no_dump, sizeof(no_dump)))
+		ASSERT_EQ(0, pm_debugfs_path(r.fd, "dump", r.dump_path,
+					     sizeof(r.dump_path), why,
+					     sizeof(why)))
+			TH_LOG("%s", why);
 	ASSERT_EQ(0, pm_begin(r.fd, 12));
 
 	/* the argument page, mapped twice */
@@ -1158,50 +1170,59 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	ASSERT_NE(MAP_FAILED, r.io);
 
 	/*
-	 * Phase 1, as the audit saw it: a GET_TREE stuck on a userfaultfd
-	 * page holds up the ADD after its argument was probed (while the
-	 * lock is held across the copy); the page turns read-only meanwhile.
+	 * Phase 1, as the audit saw it, was an ADD held up, after its argument
+	 * was probed, by a copy to user memory stuck on a userfaultfd page
+	 * under the fd's lock, while the page turned read-only. The dump is
+	 * copied to user memory by seq_read() under no lock of the fd: the ADD
+	 * behind such a read returns at once, before the page turns read-only.
 	 */
-	len = (size_t)r.tree.tree.nr_nodes * PHYSMAP_TREE_NODE_SLOTS * 4;
-	ret = uffd_start(&u, (len / page_size + 1) * page_size, why,
-			 sizeof(why));
+	ret = no_dump[0] ? 1 : uffd_start(&u, 16 * page_size, why,
+					  sizeof(why));
 	if (ret) {
-		TH_LOG("phase 1 left out: %s", why);
+		TH_LOG("phase 1 left out: %s", no_dump[0] ? no_dump : why);
 	} else {
-		struct tree_call tc = { .fd = r.fd };
+		struct dump_call dc = { .buf = u.region, .room = u.len };
 		struct adder a = { .r = &r, .start = RACE_BASE - 0x100000 };
 		bool early;
 
-		tc.tree = r.tree.tree;
-		tc.tree.nodes = (uintptr_t)u.region;
-		ASSERT_EQ(0, pthread_create(&tc.thread, NULL, tree_main, &tc));
+		dc.dfd = open(r.dump_path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, dc.dfd)
+			TH_LOG("%s: %s", r.dump_path, strerror(errno));
+		ASSERT_EQ(0, pthread_create(&dc.thread, NULL, dump_main, &dc));
 		EXPECT_TRUE(wait_flag(&u.faults, 20))
-			TH_LOG("GET_TREE never faulted on its destination");
+			TH_LOG("the read of the dump never faulted on its destination");
 		ASSERT_EQ(0, pthread_create(&a.thread, NULL, adder_main, &a));
 		usleep(1000000);
 		ASSERT_EQ(0, mprotect(r.io, page_size, PROT_READ));
 		early = __atomic_load_n(&a.done, __ATOMIC_ACQUIRE);
 		uffd_release(&u);
-		pthread_join(tc.thread, NULL);
+		pthread_join(dc.thread, NULL);
 		pthread_join(a.thread, NULL);
 		ASSERT_EQ(0, mprotect(r.io, page_size,
 				      PROT_READ | PROT_WRITE));
 		uffd_stop(&u);
+		close(dc.dfd);
 		race_outcome(r.fd, &model, &t1, a.ret, r.rw->index, a.start,
 			     a.start);
-		TH_LOG("phase 1: the ADD %s before the page turned read-only, then returned %s; GET_TREE returned %s",
+		TH_LOG("phase 1: the ADD %s before the page turned read-only, then returned %s; the read of the dump returned %s after %zu bytes",
 		       early ? "had returned" : "had not returned",
 		       a.ret ? strerror(-a.ret) : "0",
-		       tc.ret ? strerror(-tc.ret) : "0");
+		       dc.ret ? strerror(-dc.ret) : "0", dc.got);
+		EXPECT_TRUE(early)
+			TH_LOG("the ADD waited for a read of the dump stuck on a fault");
 		EXPECT_EQ(0UL, t1.efault_added) TH_LOG("%s", t1.first);
 		EXPECT_EQ(0UL, t1.bad_index) TH_LOG("%s", t1.first);
 		EXPECT_EQ(0UL, t1.other) TH_LOG("%s", t1.first);
-		EXPECT_EQ(0, tc.ret);
+		EXPECT_EQ(0, dc.ret);
 	}
 
 	/* phase 2: many ADDs while another thread flips the page */
 	ASSERT_EQ(0, pthread_create(&toggler, NULL, toggle_main, &r));
-	ASSERT_EQ(0, pthread_create(&contender, NULL, tree_loop_main, &r));
+	if (no_dump[0])
+		TH_LOG("phase 2 without opens of the dump: %s", no_dump);
+	else
+		ASSERT_EQ(0, pthread_create(&contender, NULL, dump_loop_main,
+					    &r));
 	t0 = now();
 	end = t0 + RACE_SECONDS;
 	for (i = 0; i < RACE_MAX && now() < end; i++) {
@@ -1217,14 +1238,15 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(toggler, NULL);
-	pthread_join(contender, NULL);
-	TH_LOG("phase 2: %lu ADDs in %.1f s: %lu ok, %lu EFAULT (%lu of them had added the section), %lu wrong index, %lu other; %lu mprotect and %lu unmap flips, %lu GET_TREE",
+	if (!no_dump[0])
+		pthread_join(contender, NULL);
+	TH_LOG("phase 2: %lu ADDs in %.1f s: %lu ok, %lu EFAULT (%lu of them had added the section), %lu wrong index, %lu other; %lu mprotect and %lu unmap flips, %lu opens of the dump",
 	       i, now() - t0, t2.ok, t2.efault, t2.efault_added,
-	       t2.bad_index, t2.other, r.toggles, r.unmaps, r.tree_calls);
+	       t2.bad_index, t2.other, r.toggles, r.unmaps, r.dump_opens);
 	EXPECT_EQ(0, r.error) TH_LOG("flipping the page: %s",
 				     strerror(r.error));
-	EXPECT_EQ(0, r.tree_error) TH_LOG("GET_TREE: %s",
-					  strerror(-r.tree_error));
+	EXPECT_EQ(0, r.dump_error) TH_LOG("opening %s: %s", r.dump_path,
+					  strerror(r.dump_error));
 	EXPECT_EQ(0UL, t2.efault_added) TH_LOG("%s", t2.first);
 	EXPECT_EQ(0UL, t2.bad_index) TH_LOG("%s", t2.first);
 	EXPECT_EQ(0UL, t2.other) TH_LOG("%s", t2.first);
@@ -1237,7 +1259,6 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	ASSERT_EQ(0, pm_model_build(&model, &overlap));
 	EXPECT_EQ(0UL, pmc_check(r.fd, &model, gen, 5, why, sizeof(why)))
 		TH_LOG("published map after the race: %s", why);
-	tree_free(&r.tree);
 	pm_map_free(&model);
 	pm_map_free(&tree_map);
 	munmap(r.rw, page_size);
@@ -1246,7 +1267,7 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	close(r.fd);
 }
 
-/* ---- get_tree_uffd ---- */
+/* ---- dump_uffd ---- */
 
 struct writer {
 	pthread_t thread;
@@ -1282,75 +1303,51 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static bool tree_same(const struct tree_copy *a, const struct physmap_tree *t,
-		      const void *nodes, const void *subpages,
-		      const void *pieces)
+TEST_F_TIMEOUT(hardening, dump_uffd, 180)
 {
-	const struct physmap_tree *r = &a->tree;
-
-	return r->generation == t->generation && r->nr_nodes == t->nr_nodes &&
-	       r->nr_subpages == t->nr_subpages &&
-	       r->nr_pieces == t->nr_pieces && r->root == t->root &&
-	       r->page_shift == t->page_shift && r->levels == t->levels &&
-	       !memcmp(a->nodes, nodes,
-		       (size_t)r->nr_nodes * PHYSMAP_TREE_NODE_SLOTS * 4) &&
-	       !memcmp(a->subpages, subpages, (size_t)r->nr_subpages *
-		       sizeof(struct physmap_tree_subpage)) &&
-	       !memcmp(a->pieces, pieces, (size_t)r->nr_pieces *
-		       sizeof(struct physmap_tree_piece));
-}
-
-TEST_F_TIMEOUT(hardening, get_tree_uffd, 180)
-{
-	const unsigned int room_subpages = 4096, room_pieces = 16384;
-	struct physmap_tree_subpage *subpages;
-	struct physmap_tree_piece *pieces;
-	struct physmap_stats st1, st2;
+	char path[256], why[300] = "", *ref1;
 	const struct pm_range *overlap;
-	struct tree_copy ref1, ref2;
-	struct tree_call tc = { 0 };
+	struct dump_call dc = { 0 };
+	struct physmap_stats st2;
 	struct writer w = { 0 };
 	struct pm_map m1, m2;
 	struct uffd_ctx u;
-	char why[200] = "";
-	unsigned int room;
+	struct pm_dump d;
+	size_t len1;
 	bool finished;
 	int fd, ret;
 
+	fd = open_dev(_metadata, O_RDWR);
+	if (pm_debugfs_unusable(fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	ret = uffd_start(&u, UFFD_PAGES * page_size, why, sizeof(why));
 	if (ret == 1)
 		SKIP(return, "no userfaultfd: %s", why);
 	ASSERT_EQ(0, ret) TH_LOG("%s", why);
-	room = UFFD_PAGES * page_size / (PHYSMAP_TREE_NODE_SLOTS * 4);
 
 	pm_map_init(&m1);
 	pm_map_init(&m2);
 	ASSERT_EQ(0, pm_map_generate(&m1, 71, 200, 1ULL << 32, 12));
 	ASSERT_EQ(0, pm_map_generate(&m2, 72, 150, 1ULL << 34, 12));
-	fd = open_dev(_metadata, O_RDWR);
 	ASSERT_EQ(0, pm_map_publish(fd, &m1, 12, &overlap));
-	ASSERT_EQ(0, pm_stats(fd, &st1));
-	ASSERT_EQ(0, tree_get(fd, &ref1));
-	ASSERT_LT(0U, st1.nodes);
-	ASSERT_GE(room, st1.nodes);
+	ASSERT_EQ(0, pm_debugfs_path(fd, "dump", path, sizeof(path), why,
+				     sizeof(why)))
+		TH_LOG("%s", why);
+	ret = pm_read_text(path, &ref1, &len1);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", path, strerror(-ret));
+	ASSERT_GT(u.len, len1) TH_LOG("test bug: the region is too small");
 
-	/* GET_TREE whose node array is the registered region: it faults */
-	subpages = calloc(room_subpages, sizeof(*subpages));
-	pieces = calloc(room_pieces, sizeof(*pieces));
-	ASSERT_NE(NULL, subpages);
-	ASSERT_NE(NULL, pieces);
-	tc.fd = fd;
-	tc.tree = (struct physmap_tree){
-		.nodes = (uintptr_t)u.region, .nr_nodes = room,
-		.subpages = (uintptr_t)subpages, .nr_subpages = room_subpages,
-		.pieces = (uintptr_t)pieces, .nr_pieces = room_pieces,
-	};
-	ASSERT_EQ(0, pthread_create(&tc.thread, NULL, tree_main, &tc));
+	/* a read of the dump into the registered region: it faults */
+	dc.dfd = debugfs_open(fd, "dump", why, sizeof(why));
+	ASSERT_LE(0, dc.dfd) TH_LOG("%s", why);
+	dc.buf = u.region;
+	dc.room = u.len;
+	ASSERT_EQ(0, pthread_create(&dc.thread, NULL, dump_main, &dc));
 	if (!wait_flag(&u.faults, 20)) {
 		uffd_release(&u);
-		pthread_join(tc.thread, NULL);
+		pthread_join(dc.thread, NULL);
 		uffd_stop(&u);
-		ASSERT_TRUE(false) TH_LOG("GET_TREE never faulted on its destination");
+		ASSERT_TRUE(false) TH_LOG("the read never faulted on its destination");
 	}
 
 	/* the writers of the same fd go on while that fault waits */
@@ -1358,43 +1355,37 @@ TEST_F_TIMEOUT(hardening, get_tree_uffd, 180)
 	w.map = &m2;
 	ASSERT_EQ(0, pthread_create(&w.thread, NULL, writer_main, &w));
 	finished = wait_flag(&w.done, WRITER_LIMIT_S);
-	EXPECT_FALSE(__atomic_load_n(&tc.done, __ATOMIC_ACQUIRE))
-		TH_LOG("GET_TREE returned before its fault was served");
+	EXPECT_FALSE(__atomic_load_n(&dc.done, __ATOMIC_ACQUIRE))
+		TH_LOG("the read returned before its fault was served");
 	uffd_release(&u);
 	pthread_join(w.thread, NULL);
-	pthread_join(tc.thread, NULL);
-	TH_LOG("BEGIN, %zu ADDs and COMMIT %s while GET_TREE waited on its fault (%.1f s in all)",
+	pthread_join(dc.thread, NULL);
+	TH_LOG("BEGIN, %zu ADDs and COMMIT %s while a read of the dump waited on its fault (%.1f s in all)",
 	       m2.count, finished ? "completed" : "did not complete",
 	       w.seconds);
 	EXPECT_TRUE(finished)
-		TH_LOG("writers blocked for %.0f s behind a GET_TREE whose copy to user memory waits",
+		TH_LOG("writers blocked for %.0f s behind a read of the dump whose copy to user memory waits",
 		       WRITER_LIMIT_S);
 	ASSERT_EQ(0, w.ret) TH_LOG("%s: %s", w.failed, strerror(-w.ret));
 	ASSERT_EQ(0, pm_stats(fd, &st2));
 	EXPECT_EQ(2ULL, st2.generation);
-	ASSERT_EQ(0, tree_get(fd, &ref2));
 
-	/* one consistent snapshot, of one of the two generations */
-	ASSERT_EQ(0, tc.ret) TH_LOG("GET_TREE: %s", strerror(-tc.ret));
-	TH_LOG("GET_TREE answered generation %llu with %u nodes; STATS said %u nodes for generation 1, %u for 2",
-	       (unsigned long long)tc.tree.generation, tc.tree.nr_nodes,
-	       st1.nodes, st2.nodes);
-	if (tc.tree.generation == 1) {
-		EXPECT_EQ(st1.nodes, tc.tree.nr_nodes);
-		EXPECT_TRUE(tree_same(&ref1, &tc.tree, u.region, subpages,
-				      pieces));
-	} else {
-		EXPECT_EQ(2ULL, tc.tree.generation);
-		EXPECT_EQ(st2.nodes, tc.tree.nr_nodes);
-		EXPECT_TRUE(tree_same(&ref2, &tc.tree, u.region, subpages,
-				      pieces));
-	}
+	/* one consistent snapshot: generation 1's dump, to the byte */
+	ASSERT_EQ(0, dc.ret) TH_LOG("read: %s", strerror(-dc.ret));
+	TH_LOG("the read returned %zu bytes; generation 1's dump has %zu",
+	       dc.got, len1);
+	EXPECT_EQ(len1, dc.got);
+	EXPECT_EQ(0, memcmp(ref1, u.region, dc.got < len1 ? dc.got : len1))
+		TH_LOG("the dump read across the COMMIT is not generation 1's");
+	close(dc.dfd);
+	/* opened again, the dump shows generation 2 */
+	ASSERT_EQ(0, pm_dump_read(fd, &d, why, sizeof(why))) TH_LOG("%s", why);
+	EXPECT_EQ(2ULL, d.generation);
+	EXPECT_EQ(m2.count + 1, d.nr_sections);
+	pm_dump_free(&d);
 	EXPECT_EQ(0, u.error) TH_LOG("UFFDIO_COPY: %s", strerror(u.error));
 	uffd_stop(&u);
-	tree_free(&ref1);
-	tree_free(&ref2);
-	free(subpages);
-	free(pieces);
+	free(ref1);
 	pm_map_free(&m1);
 	pm_map_free(&m2);
 	close(fd);
@@ -1576,6 +1567,7 @@ static bool kmsg_find(int kmsg_fd, char *found, size_t size)
 TEST_F_TIMEOUT(hardening, dag_commit_watchdog, 420)
 {
 	struct physmap_stats st;
+	struct pm_shape shape;
 	char found[256] = "";
 	unsigned int n;
 	double t0, t_add, t_commit;
@@ -1607,10 +1599,12 @@ TEST_F_TIMEOUT(hardening, dag_commit_watchdog, 420)
 		close(kmsg_fd);
 	memset(&st, 0, sizeof(st));
 	pm_stats(fd, &st);
-	TH_LOG("DAG map, %u sections at page_shift %d: ADDs %.1f s, COMMIT %s in %.2f s with watchdog_thresh %s; nodes %u, bytes %llu, max_depth %u",
+	if (pm_shape_read(fd, &shape, NULL, 0))
+		memset(&shape, 0, sizeof(shape));	/* no debugfs: 0 */
+	TH_LOG("DAG map, %u sections at page_shift %d: ADDs %.1f s, COMMIT %s in %.2f s with watchdog_thresh %s; nodes %llu, bytes %llu, max_depth %llu",
 	       n, DAG_PAGE_SHIFT, t_add, ret ? strerror(-ret) : "ok", t_commit,
 	       self->have[KNOB_WATCHDOG] ? DAG_WATCHDOG : "unchanged",
-	       st.nodes, (unsigned long long)st.bytes, st.max_depth);
+	       shape.nodes, (unsigned long long)st.bytes, shape.max_depth);
 	printf("# physmap-dag: levelled shape, %u sections, COMMIT %.2f s in the guest\n",
 	       n, t_commit);
 	fflush(stdout);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * physmap_maps.h - map files, a brute-force model of the published map and
- * thin wrappers of the /dev/physmap ioctls, shared by the selftests and
- * tools/physmapctl.
+ * physmap_maps.h - map files, a brute-force model of the published map,
+ * thin wrappers of the /dev/physmap ioctls and readers of its debugfs files,
+ * shared by the selftests and tools/physmapctl.
  *
  * Map file format (testdata/README.md), one range per line:
  *
@@ -126,5 +126,138 @@ int pm_stats(int fd, struct physmap_stats *stats);
  */
 int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
 		   const struct pm_range **failed);
+
+/*
+ * debugfs, not ABI: every open file of /dev/physmap has a directory
+ * PM_DEBUGFS/physmap/<id>/, named in /proc/self/fdinfo/<fd> by the line
+ * "physmap-debugfs:\tphysmap/<id>". It holds "shape", the published tree's
+ * counters, and "dump", a snapshot taken at open() of the published tree in
+ * the layout of QEMU's "info mtree -d". The readers below return 0 or
+ * -errno, and say what went wrong in why (which may be NULL).
+ */
+#define PM_DEBUGFS	"/sys/kernel/debug"
+
+/*
+ * pm_debugfs_path - path of a file ("shape", "dump", or "" for the directory)
+ * of fd's debugfs directory, from fdinfo. -ENOENT: no physmap-debugfs line.
+ */
+int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
+		    char *why, size_t why_size);
+
+/*
+ * pm_debugfs_unusable - 1 when debugfs cannot be used here: not mounted at
+ * PM_DEBUGFS, or fd's files not readable (debugfs is root only, lockdown);
+ * why then says which, for a SKIP. 0 otherwise, also when the module shows
+ * no directory: that is the module's failure, for the test to report.
+ */
+int pm_debugfs_unusable(int fd, char *why, size_t why_size);
+
+/*
+ * pm_read_text - read a whole file into a NUL-terminated buffer (*text, to
+ * be freed; *len bytes before the NUL). 0 or -errno.
+ */
+int pm_read_text(const char *path, char **text, size_t *len);
+
+/*
+ * struct pm_shape - the "shape" file. Before any commit it holds only
+ * "generation: 0": published is 0 and every other field 0.
+ */
+struct pm_shape {
+	int published;
+	__u64 generation;
+	__u64 sections;
+	__u64 nodes;
+	__u64 node_bytes;	/* "nodes: N (B bytes each)" */
+	__u64 bytes;
+	__u64 page_shift;
+	__u64 levels;
+	__u64 subpages;
+	__u64 subpage_ranges;
+	__u64 skip_entries;
+	__u64 skipped_levels;
+	__u64 max_depth;
+};
+
+/* pm_shape_parse - the text of a shape file; -EPROTO if malformed */
+int pm_shape_parse(const char *text, struct pm_shape *shape, char *why,
+		   size_t why_size);
+/* pm_shape_read - read and parse fd's shape file */
+int pm_shape_read(int fd, struct pm_shape *shape, char *why, size_t why_size);
+
+/*
+ * Entries of a parsed dump, in the kernel's encoding (which is not ABI, and
+ * checked by nothing but these tests): the skip in bits 0-3 (the levels down
+ * to the node pointed to; 0: a leaf), PM_DUMP_SUBPAGE for a leaf that is a
+ * sub-page, the index of the node, section or sub-page from bit 5.
+ */
+#define PM_DUMP_SKIP_MASK	0xfU
+#define PM_DUMP_SUBPAGE		0x10U
+#define PM_DUMP_PTR_SHIFT	5
+
+/* struct pm_dump_section - a "#i @start..last cookie=C offset=0xO" line */
+struct pm_dump_section {
+	__u64 start;
+	__u64 last;
+	__u64 cookie;
+	__u64 offset;
+};
+
+/* struct pm_dump_subpage - "Si @base..": page number, its pieces */
+struct pm_dump_subpage {
+	__u64 page;
+	__u32 first;
+	__u32 count;
+};
+
+/* struct pm_dump_piece - "start..last #section", offsets in the page */
+struct pm_dump_piece {
+	__u32 start;
+	__u32 last;
+	__u32 section;
+};
+
+/*
+ * struct pm_dump - a parsed "dump" file. published is 0 for "physmap:
+ * nothing published" (everything else 0 then). sections holds section 0
+ * (unassigned, the whole space) too; nodes holds nr_nodes nodes of
+ * 1 << node_bits entries. The parser checks the layout, the counts of the
+ * headers, and that every entry points inside the arrays and every sub-page
+ * holds sorted, disjoint pieces inside its page.
+ */
+struct pm_dump {
+	int published;
+	__u64 generation;
+	unsigned int page_shift;
+	unsigned int node_bits;
+	unsigned int levels;
+	__u32 root;
+	__u32 nr_sections;
+	__u32 nr_subpages;
+	__u32 nr_pieces;
+	__u32 nr_nodes;
+	struct pm_dump_section *sections;
+	struct pm_dump_subpage *subpages;
+	struct pm_dump_piece *pieces;
+	__u32 *nodes;
+};
+
+/* pm_dump_parse - parse a dump's text; -EPROTO if malformed, -ENOMEM */
+int pm_dump_parse(const char *text, struct pm_dump *dump, char *why,
+		  size_t why_size);
+/* pm_dump_read - read and parse fd's dump file */
+int pm_dump_read(int fd, struct pm_dump *dump, char *why, size_t why_size);
+void pm_dump_free(struct pm_dump *dump);
+
+/*
+ * pm_dump_lookup - look addr up in a parsed dump the way the kernel's lookup
+ * walks its tree: from the root at level levels, each entry with skip s
+ * takes the walk s levels down, a section leaf is range-checked (levels may
+ * have been skipped), a sub-page is searched for the piece holding the
+ * offset. *index: the section, or PHYSMAP_UNASSIGNED; *leaf: the leaf entry
+ * the walk reached (may be NULL). -EPROTO when the walk goes wrong (a skip
+ * past level 0, a path longer than levels).
+ */
+int pm_dump_lookup(const struct pm_dump *dump, __u64 addr, __u32 *index,
+		   __u32 *leaf);
 
 #endif /* _PHYSMAP_MAPS_H */

@@ -6,11 +6,17 @@
  * (the next ADD gets the next index, COMMIT publishes exactly the sections
  * added before) and the published map (generation, sections, lookups).
  *
+ * The tree's shape and its dump are in debugfs (not ABI): the tests of them
+ * (stats_plausible, dump_*, debugfs_dir_per_open_file) SKIP when debugfs is
+ * not mounted at /sys/kernel/debug or not readable; others leave out what
+ * they only look at in passing, and say so.
+ *
  * Environment: PHYSMAP_MAPS, the directory of the QEMU map files
  * (default testdata/qemu-7.2, or ../testdata/qemu-7.2).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -206,14 +212,76 @@ static void get_stats(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, ret) TH_LOG("STATS: %s", strerror(-ret));
 }
 
-static void log_stats(struct __test_metadata *_metadata, const char *what,
-		      const struct physmap_stats *st)
+/*
+ * The tree's shape is in debugfs (not ABI). A test that needs it SKIPs when
+ * pm_debugfs_unusable(); one that only looks at it in passing leaves those
+ * checks out and says so.
+ */
+
+static void get_shape(struct __test_metadata *_metadata, int fd,
+		      struct pm_shape *shape)
 {
-	TH_LOG("%s: generation %llu page_shift %u sections %u nodes %u bytes %llu levels %u subpages %u subpage_ranges %u skip_entries %u skipped_levels %u max_depth %u node_bytes %u",
-	       what, (unsigned long long)st->generation, st->page_shift,
-	       st->sections, st->nodes, (unsigned long long)st->bytes,
-	       st->levels, st->subpages, st->subpage_ranges, st->skip_entries,
-	       st->skipped_levels, st->max_depth, st->node_bytes);
+	char why[256] = "";
+
+	ASSERT_EQ(0, pm_shape_read(fd, shape, why, sizeof(why)))
+		TH_LOG("debugfs shape: %s", why);
+}
+
+static void get_dump(struct __test_metadata *_metadata, int fd,
+		     struct pm_dump *dump)
+{
+	char why[256] = "";
+
+	ASSERT_EQ(0, pm_dump_read(fd, dump, why, sizeof(why)))
+		TH_LOG("debugfs dump: %s", why);
+}
+
+/*
+ * STATS and the debugfs shape, which must agree on what both show. Returns
+ * false, with the shape all 0, when debugfs cannot be read here.
+ */
+static bool get_stats_shape(struct __test_metadata *_metadata, int fd,
+			    struct physmap_stats *stats,
+			    struct pm_shape *shape)
+{
+	char why[256];
+
+	memset(shape, 0, sizeof(*shape));
+	get_stats(_metadata, fd, stats);
+	if (pm_debugfs_unusable(fd, why, sizeof(why))) {
+		TH_LOG("shape checks left out: %s", why);
+		return false;
+	}
+	get_shape(_metadata, fd, shape);
+	ASSERT_EQ(stats->generation, shape->generation);
+	if (!stats->generation)
+		return true;
+	ASSERT_EQ(stats->sections, shape->sections);
+	ASSERT_EQ(stats->bytes, shape->bytes);
+	ASSERT_EQ(stats->page_shift, shape->page_shift);
+	return true;
+}
+
+static void log_stats(struct __test_metadata *_metadata, int fd,
+		      const char *what)
+{
+	struct physmap_stats st;
+	struct pm_shape sh;
+	char why[256] = "";
+
+	get_stats(_metadata, fd, &st);
+	TH_LOG("%s: generation %llu page_shift %u sections %u bytes %llu",
+	       what, (unsigned long long)st.generation, st.page_shift,
+	       st.sections, (unsigned long long)st.bytes);
+	if (pm_debugfs_unusable(fd, why, sizeof(why)) ||
+	    pm_shape_read(fd, &sh, why, sizeof(why))) {
+		TH_LOG("%s: no shape: %s", what, why);
+		return;
+	}
+	TH_LOG("%s: shape: nodes %llu (%llu bytes each) levels %llu subpages %llu subpage_ranges %llu skip_entries %llu skipped_levels %llu max_depth %llu",
+	       what, sh.nodes, sh.node_bytes, sh.levels, sh.subpages,
+	       sh.subpage_ranges, sh.skip_entries, sh.skipped_levels,
+	       sh.max_depth);
 }
 
 /* one LOOKUP: every field as the model says, from generation gen */
@@ -990,11 +1058,22 @@ TEST_F(physmap, get_section)
 	pm_map_free(&second);
 }
 
+/*
+ * Numbers of the UAPI before the tree's shape left it: STATS was 56 bytes
+ * and PHYSMAP_IOC_GET_TREE copied the tree out. Neither is a command now.
+ */
+#define OLD_IOC_STATS		_IOC(_IOC_READ, PHYSMAP_IOC_TYPE, 0x06, 56)
+#define OLD_IOC_GET_TREE	_IOC(_IOC_READ | _IOC_WRITE, PHYSMAP_IOC_TYPE, \
+				     0x07, 64)
+
 TEST_F(physmap, unknown_ioctl)
 {
 	const unsigned long cmds[] = {
 		0,
 		_IO(PHYSMAP_IOC_TYPE, 0x07),
+		_IOR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_stats),
+		_IOWR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_stats),
+		OLD_IOC_GET_TREE,
 		_IOWR(PHYSMAP_IOC_TYPE, 0x0f, struct physmap_lookup),
 		_IOWR(PHYSMAP_IOC_TYPE, 0x10, struct physmap_lookup),
 		/* wrong type */
@@ -1010,19 +1089,18 @@ TEST_F(physmap, unknown_ioctl)
 		_IOWR(PHYSMAP_IOC_TYPE, 0x04, struct physmap_lookup),
 		_IOWR(PHYSMAP_IOC_TYPE, 0x05, struct physmap_lookup),
 		_IOR(PHYSMAP_IOC_TYPE, 0x06, struct physmap_section),
+		OLD_IOC_STATS,
 		/* right number and size, wrong direction */
 		_IO(PHYSMAP_IOC_TYPE, 0x00),
 		_IOW(PHYSMAP_IOC_TYPE, 0x01, struct physmap_section),
 		_IOR(PHYSMAP_IOC_TYPE, 0x03, struct physmap_lookup),
 		_IOW(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats),
-		_IOR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_tree),
-		_IOWR(PHYSMAP_IOC_TYPE, 0x07, struct physmap_stats),
+		_IOWR(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats),
 	};
 	const unsigned long known[] = {
 		PHYSMAP_IOC_BEGIN, PHYSMAP_IOC_ADD, PHYSMAP_IOC_COMMIT,
 		PHYSMAP_IOC_LOOKUP, PHYSMAP_IOC_LOOKUP_BATCH,
 		PHYSMAP_IOC_GET_SECTION, PHYSMAP_IOC_STATS,
-		PHYSMAP_IOC_GET_TREE,
 	};
 	__u64 arg[64];
 	struct pm_map map;
@@ -1044,24 +1122,31 @@ TEST_F(physmap, unknown_ioctl)
 	pm_map_free(&map);
 }
 
+/* STATS, and the shape debugfs shows beside it */
 TEST_F_TIMEOUT(physmap_ps, stats_plausible, 60)
 {
 	const __u64 page = 1ULL << 16;	/* a page under every page_shift */
 	struct physmap_stats stats, again;
+	struct pm_shape shape, shape_again;
 	struct pm_map map;
+	char why[256];
 	__u64 gen = 0;
 
+	if (pm_debugfs_unusable(self->fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	pm_map_init(&map);
-	get_stats(_metadata, self->fd, &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
 	ASSERT_EQ(0ULL, stats.generation);
 	ASSERT_EQ(0U, stats.sections);
+	ASSERT_EQ(0, shape.published);
 
 	ASSERT_EQ(0, pm_begin(self->fd, variant->page_shift));
 	commit_ok(_metadata, self->fd);
-	get_stats(_metadata, self->fd, &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
 	ASSERT_EQ(++gen, stats.generation);
 	ASSERT_EQ(0U, stats.sections);
 	ASSERT_EQ(variant->page_shift, stats.page_shift);
+	ASSERT_EQ(1, shape.published);
 
 	/* whole pages only, apart enough for the root to stay a node */
 	ASSERT_EQ(0, pm_map_append(&map, page, 4 * page - 1, 1, 0));
@@ -1069,19 +1154,19 @@ TEST_F_TIMEOUT(physmap_ps, stats_plausible, 60)
 	ASSERT_EQ(0, pm_map_append(&map, GIB, 2 * GIB - 1, 3, 0));
 	ASSERT_EQ(0, pm_map_append(&map, TOP - page + 1, TOP, 4, 0));
 	publish(_metadata, self->fd, &map, variant->page_shift);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "whole pages", &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
+	log_stats(_metadata, self->fd, "whole pages");
 	ASSERT_EQ(++gen, stats.generation);
 	ASSERT_EQ(map.count, stats.sections);
 	ASSERT_EQ(variant->page_shift, stats.page_shift);
-	ASSERT_LE(1U, stats.nodes);
-	ASSERT_LT(0U, stats.node_bytes);
-	ASSERT_LE((__u64)stats.nodes * stats.node_bytes, stats.bytes);
-	ASSERT_LE(1U, stats.levels);
-	ASSERT_LE(1U, stats.max_depth);
-	ASSERT_GE(stats.levels, stats.max_depth);
-	ASSERT_EQ(0U, stats.subpages);
-	ASSERT_EQ(0U, stats.subpage_ranges);
+	ASSERT_LE(1U, shape.nodes);
+	ASSERT_LT(0U, shape.node_bytes);
+	ASSERT_LE(shape.nodes * shape.node_bytes, stats.bytes);
+	ASSERT_LE(1U, shape.levels);
+	ASSERT_LE(1U, shape.max_depth);
+	ASSERT_GE(shape.levels, shape.max_depth);
+	ASSERT_EQ(0U, shape.subpages);
+	ASSERT_EQ(0U, shape.subpage_ranges);
 
 	/*
 	 * a few bytes inside one page, alone there: the section's leaf and
@@ -1090,49 +1175,50 @@ TEST_F_TIMEOUT(physmap_ps, stats_plausible, 60)
 	ASSERT_EQ(0, pm_map_append(&map, 32 * page + 0x10, 32 * page + 0x1f,
 				   5, 0));
 	publish(_metadata, self->fd, &map, variant->page_shift);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "a part page alone", &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
+	log_stats(_metadata, self->fd, "a part page alone");
 	ASSERT_EQ(++gen, stats.generation);
 	ASSERT_EQ(map.count, stats.sections);
-	ASSERT_EQ(0U, stats.subpages);
-	ASSERT_EQ(0U, stats.subpage_ranges);
+	ASSERT_EQ(0U, shape.subpages);
+	ASSERT_EQ(0U, shape.subpage_ranges);
 
 	/* a second section in the same page: one sub-page of two ranges */
 	ASSERT_EQ(0, pm_map_append(&map, 32 * page + 0x40, 32 * page + 0x4f,
 				   6, 0));
 	publish(_metadata, self->fd, &map, variant->page_shift);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "one sub-page", &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
+	log_stats(_metadata, self->fd, "one sub-page");
 	ASSERT_EQ(++gen, stats.generation);
 	ASSERT_EQ(map.count, stats.sections);
-	ASSERT_EQ(1U, stats.subpages);
-	ASSERT_EQ(2U, stats.subpage_ranges);
+	ASSERT_EQ(1U, shape.subpages);
+	ASSERT_EQ(2U, shape.subpage_ranges);
 
 	/* partial first and last pages shared with nothing: no more */
 	ASSERT_EQ(0, pm_map_append(&map, 64 * page + 1, 70 * page - 2, 7, 0));
 	publish(_metadata, self->fd, &map, variant->page_shift);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "part pages alone", &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
+	log_stats(_metadata, self->fd, "part pages alone");
 	ASSERT_EQ(++gen, stats.generation);
-	ASSERT_EQ(1U, stats.subpages);
-	ASSERT_EQ(2U, stats.subpage_ranges);
-	ASSERT_LE((__u64)stats.nodes * stats.node_bytes, stats.bytes);
+	ASSERT_EQ(1U, shape.subpages);
+	ASSERT_EQ(2U, shape.subpage_ranges);
+	ASSERT_LE(shape.nodes * shape.node_bytes, stats.bytes);
 
 	/* a section ending in that first page and one starting in the last */
 	ASSERT_EQ(0, pm_map_append(&map, 63 * page, 64 * page, 8, 0));
 	ASSERT_EQ(0, pm_map_append(&map, 70 * page - 1, 70 * page + 5, 9, 0));
 	publish(_metadata, self->fd, &map, variant->page_shift);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "three sub-pages", &stats);
+	get_stats_shape(_metadata, self->fd, &stats, &shape);
+	log_stats(_metadata, self->fd, "three sub-pages");
 	ASSERT_EQ(++gen, stats.generation);
-	ASSERT_EQ(3U, stats.subpages);
-	ASSERT_EQ(6U, stats.subpage_ranges);
-	ASSERT_LE((__u64)stats.nodes * stats.node_bytes, stats.bytes);
+	ASSERT_EQ(3U, shape.subpages);
+	ASSERT_EQ(6U, shape.subpage_ranges);
+	ASSERT_LE(shape.nodes * shape.node_bytes, stats.bytes);
 
 	/* pending sections change nothing */
 	ASSERT_EQ(0, pm_add(self->fd, 128 * page + 3, 5, 7, 0, NULL));
-	get_stats(_metadata, self->fd, &again);
+	get_stats_shape(_metadata, self->fd, &again, &shape_again);
 	ASSERT_EQ(0, memcmp(&stats, &again, sizeof(stats)));
+	ASSERT_EQ(0, memcmp(&shape, &shape_again, sizeof(shape)));
 	check_published(_metadata, self->fd, &map, gen);
 	pm_map_free(&map);
 }
@@ -1324,6 +1410,7 @@ TEST_F(physmap_ps, large_aligned_sections)
 	};
 	struct addr_list list = { 0 };
 	struct physmap_stats stats;
+	struct pm_shape shape;
 	struct pm_map map;
 	size_t i;
 
@@ -1339,9 +1426,9 @@ TEST_F(physmap_ps, large_aligned_sections)
 	check_addrs(_metadata, self->fd, &map, list.addrs, list.count, 1);
 
 	/* aligned ranges take a few entries, not one per page */
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "large sections", &stats);
-	ASSERT_GE(256U, stats.nodes);
+	log_stats(_metadata, self->fd, "large sections");
+	if (get_stats_shape(_metadata, self->fd, &stats, &shape))
+		ASSERT_GE(256U, shape.nodes);
 	ASSERT_GT(4 * MIB, stats.bytes);
 	free(list.addrs);
 	pm_map_free(&map);
@@ -1472,7 +1559,6 @@ TEST_F_TIMEOUT(physmap, hundred_thousand_sections, 300)
 {
 	const size_t count = 100000;
 	struct addr_list list = { 0 };
-	struct physmap_stats stats;
 	struct pm_map map;
 	size_t i;
 
@@ -1493,8 +1579,7 @@ TEST_F_TIMEOUT(physmap, hundred_thousand_sections, 300)
 		ASSERT_EQ(r->index, index);
 	}
 	commit_ok(_metadata, self->fd);
-	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "100000 sections", &stats);
+	log_stats(_metadata, self->fd, "100000 sections");
 	check_published(_metadata, self->fd, &map, 1);
 
 	addrs_push_random(_metadata, &list, 5, map.sorted[0]->start,
@@ -1517,6 +1602,7 @@ TEST_F_TIMEOUT(physmap_ps, real_maps, 180)
 	for (f = 0; f < nfiles; f++) {
 		struct addr_list list = { 0 };
 		struct physmap_stats stats;
+		struct pm_shape shape;
 		char what[300];
 		struct pm_map map;
 		size_t i;
@@ -1537,14 +1623,15 @@ TEST_F_TIMEOUT(physmap_ps, real_maps, 180)
 		check_addrs(_metadata, self->fd, &map, list.addrs, list.count,
 			    f + 1);
 
-		get_stats(_metadata, self->fd, &stats);
 		snprintf(what, sizeof(what), "%s", files[f]->d_name);
-		log_stats(_metadata, what, &stats);
+		log_stats(_metadata, self->fd, what);
 		/* one section, or one sub-page, may compact to no node at all */
+		if (get_stats_shape(_metadata, self->fd, &stats, &shape)) {
+			ASSERT_LE(shape.nodes * shape.node_bytes, stats.bytes);
+			ASSERT_GE(shape.levels, shape.max_depth);
+			ASSERT_LE(shape.subpages, shape.subpage_ranges);
+		}
 		ASSERT_LT(0ULL, stats.bytes);
-		ASSERT_LE((__u64)stats.nodes * stats.node_bytes, stats.bytes);
-		ASSERT_GE(stats.levels, stats.max_depth);
-		ASSERT_LE(stats.subpages, stats.subpage_ranges);
 		free(list.addrs);
 		pm_map_free(&map);
 		free(files[f]);
@@ -1552,259 +1639,344 @@ TEST_F_TIMEOUT(physmap_ps, real_maps, 180)
 	free(files);
 }
 
-/* PHYSMAP_IOC_GET_TREE: the published tree, copied out */
-struct tree_copy {
-	struct physmap_tree tree;
-	__u32 *nodes;
-	struct physmap_tree_subpage *subpages;
-	struct physmap_tree_piece *pieces;
-};
+/*
+ * debugfs (not ABI): the shape and the dump of the published tree, parsed by
+ * physmap_maps.c.
+ */
 
-static int get_tree_flags(int fd, struct physmap_tree *tree, __u32 flags)
+/* nodes on the longest path below entry, at level; memo per node */
+static __u64 dump_depth(const struct pm_dump *d, __u32 entry,
+			unsigned int level, __u64 *memo)
 {
-	tree->flags = flags;
-	return raw_ioctl(fd, PHYSMAP_IOC_GET_TREE, tree);
-}
+	unsigned int skip = entry & PM_DUMP_SKIP_MASK, i;
+	__u32 node = entry >> PM_DUMP_PTR_SHIFT;
+	__u64 depth, max = 0;
 
-/* ask for the sizes with no room, then copy the tree out */
-static void get_tree(struct __test_metadata *_metadata, int fd,
-		     struct tree_copy *tc)
-{
-	struct physmap_tree *t = &tc->tree;
-	int ret;
-
-	memset(tc, 0, sizeof(*tc));
-	ret = get_tree_flags(fd, t, 0);
-	ASSERT_TRUE(ret == 0 || ret == -E2BIG) TH_LOG("GET_TREE: %s", strerror(-ret));
-	ASSERT_EQ(ret == 0, !t->nr_nodes && !t->nr_subpages && !t->nr_pieces);
-	tc->nodes = malloc(((size_t)t->nr_nodes * PHYSMAP_TREE_NODE_SLOTS + 1) *
-			   sizeof(*tc->nodes));
-	tc->subpages = malloc((t->nr_subpages + 1) * sizeof(*tc->subpages));
-	tc->pieces = malloc((t->nr_pieces + 1) * sizeof(*tc->pieces));
-	ASSERT_TRUE(tc->nodes && tc->subpages && tc->pieces);
-	t->nodes = (uintptr_t)tc->nodes;
-	t->subpages = (uintptr_t)tc->subpages;
-	t->pieces = (uintptr_t)tc->pieces;
-	ret = get_tree_flags(fd, t, 0);
-	ASSERT_EQ(0, ret) TH_LOG("GET_TREE: %s", strerror(-ret));
-	ASSERT_EQ(PHYSMAP_TREE_NODE_SLOTS, t->node_slots);
-}
-
-static void tree_copy_free(struct tree_copy *tc)
-{
-	free(tc->nodes);
-	free(tc->subpages);
-	free(tc->pieces);
+	if (!skip)
+		return 0;
+	if (skip > level)
+		return ~0ULL >> 1;	/* no lookup can go there */
+	if (memo[node])
+		return memo[node];
+	for (i = 0; i < 1U << d->node_bits; i++) {
+		depth = dump_depth(d, d->nodes[((size_t)node << d->node_bits) + i],
+				   level - skip, memo);
+		if (depth > max)
+			max = depth;
+	}
+	memo[node] = max + 1;
+	return max + 1;
 }
 
 /*
- * A lookup done in userspace on the copied tree, the way
- * Documentation/physmap.rst describes it: the index of the section whose
- * leaf the walk reaches, before the final range check (done by the caller).
- * Asserts that every pointer stays inside the copy.
+ * The dump of fd's published map against the model, STATS and the shape:
+ * the same generation, counts and sections; the shape's skip counters and
+ * depth over the dump's entries; and a walk of the parsed tree, the way the
+ * kernel's lookup walks it, answering every address as the model and
+ * LOOKUP_BATCH do.
  */
-static __u32 tree_walk(struct __test_metadata *_metadata,
-		       const struct tree_copy *tc, __u64 addr, bool *subpage)
-{
-	const struct physmap_tree *t = &tc->tree;
-	__u64 page = addr >> t->page_shift;
-	unsigned int level = t->levels;
-	__u32 entry = t->root;
-
-	while (entry & PHYSMAP_TREE_SKIP_MASK) {
-		__u32 node = entry >> PHYSMAP_TREE_PTR_SHIFT;
-		unsigned int slot;
-
-		ASSERT_LE(entry & PHYSMAP_TREE_SKIP_MASK, level);
-		level -= entry & PHYSMAP_TREE_SKIP_MASK;
-		ASSERT_LT(node, t->nr_nodes);
-		slot = (page >> (level * PHYSMAP_TREE_NODE_BITS)) &
-		       (PHYSMAP_TREE_NODE_SLOTS - 1);
-		entry = tc->nodes[(size_t)node * PHYSMAP_TREE_NODE_SLOTS + slot];
-	}
-	*subpage = entry & PHYSMAP_TREE_SUBPAGE;
-	if (*subpage) {
-		const struct physmap_tree_subpage *sp;
-		__u32 off = addr & ((1ULL << t->page_shift) - 1);
-		__u32 i;
-
-		ASSERT_LT(entry >> PHYSMAP_TREE_PTR_SHIFT, t->nr_subpages);
-		sp = &tc->subpages[entry >> PHYSMAP_TREE_PTR_SHIFT];
-		ASSERT_LE((__u64)sp->first + sp->count, t->nr_pieces);
-		if (sp->page != page)
-			return PHYSMAP_UNASSIGNED;
-		for (i = 0; i < sp->count; i++) {
-			const struct physmap_tree_piece *p = &tc->pieces[sp->first + i];
-
-			ASSERT_LE(p->start, p->last);
-			if (i)
-				ASSERT_LT(tc->pieces[sp->first + i - 1].last, p->start);
-			if (off >= p->start && off <= p->last)
-				return p->section;
-		}
-		return PHYSMAP_UNASSIGNED;
-	}
-	return entry >> PHYSMAP_TREE_PTR_SHIFT;
-}
-
-/* the copied tree answers every address as the model does */
-static void check_tree(struct __test_metadata *_metadata, int fd,
+static void check_dump(struct __test_metadata *_metadata, int fd,
 		       const struct pm_map *map, const __u64 *addrs,
 		       size_t count)
 {
+	__u64 skips = 0, skipped = 0, gen, *memo;
 	struct physmap_stats stats;
-	struct tree_copy tc;
-	__u32 skips = 0, skipped = 0;
+	struct pm_shape shape;
+	struct pm_dump d;
+	size_t i, nr, done;
+	__u32 *indexes, n;
+
+	ASSERT_TRUE(get_stats_shape(_metadata, fd, &stats, &shape));
+	get_dump(_metadata, fd, &d);
+	ASSERT_EQ(1, d.published);
+	ASSERT_EQ(stats.generation, d.generation);
+	ASSERT_EQ(stats.page_shift, d.page_shift);
+	ASSERT_EQ(shape.levels, d.levels);
+	ASSERT_EQ(shape.nodes, d.nr_nodes);
+	ASSERT_EQ(shape.node_bytes, (__u64)sizeof(__u32) << d.node_bits);
+	ASSERT_EQ(shape.subpages, d.nr_subpages);
+	ASSERT_EQ(shape.subpage_ranges, d.nr_pieces);
+
+	/* every section, after #0, the unassigned one */
+	ASSERT_EQ(map->count + 1, d.nr_sections);
+	for (i = 0; i < map->count; i++) {
+		const struct pm_range *r = &map->ranges[i];
+		const struct pm_dump_section *s = &d.sections[r->index];
+
+		ASSERT_EQ(r->start, s->start) TH_LOG("section %u", r->index);
+		ASSERT_EQ(r->last, s->last) TH_LOG("section %u", r->index);
+		ASSERT_EQ(r->cookie, s->cookie) TH_LOG("section %u", r->index);
+		ASSERT_EQ(r->offset, s->offset) TH_LOG("section %u", r->index);
+	}
+
+	/* the shape counts skipping entries over the root and every node */
+	nr = (size_t)d.nr_nodes << d.node_bits;
+	for (i = 0; i <= nr; i++) {
+		__u32 e = i < nr ? d.nodes[i] : d.root;
+
+		if ((e & PM_DUMP_SKIP_MASK) > 1) {
+			skips++;
+			skipped += (e & PM_DUMP_SKIP_MASK) - 1;
+		}
+	}
+	ASSERT_EQ(shape.skip_entries, skips);
+	ASSERT_EQ(shape.skipped_levels, skipped);
+	memo = calloc(d.nr_nodes + 1, sizeof(*memo));
+	ASSERT_NE(NULL, memo);
+	ASSERT_EQ(shape.max_depth, dump_depth(&d, d.root, d.levels, memo));
+	ASSERT_GE(shape.levels, shape.max_depth);
+	free(memo);
+
+	indexes = malloc(PHYSMAP_BATCH_MAX * sizeof(*indexes));
+	ASSERT_NE(NULL, indexes);
+	for (done = 0; done < count; done += n) {
+		n = count - done < PHYSMAP_BATCH_MAX ? count - done :
+						       PHYSMAP_BATCH_MAX;
+		ASSERT_EQ(0, pm_lookup_batch(fd, addrs + done, indexes, n,
+					     &gen));
+		ASSERT_EQ(d.generation, gen);
+		for (i = 0; i < n; i++) {
+			__u64 addr = addrs[done + i];
+			__u32 want = pm_model_index(map, addr), got, leaf;
+
+			ASSERT_EQ(0, pm_dump_lookup(&d, addr, &got, &leaf))
+				TH_LOG("the walk of %#llx goes astray", addr);
+			ASSERT_EQ(want, got)
+				TH_LOG("the walk of %#llx reached leaf %#x",
+				       addr, leaf);
+			ASSERT_EQ(indexes[i], got)
+				TH_LOG("the walk of %#llx, against LOOKUP_BATCH",
+				       addr);
+		}
+	}
+	free(indexes);
+	pm_dump_free(&d);
+}
+
+/* a file of fd's debugfs directory, read whole */
+static char *read_debugfs(struct __test_metadata *_metadata, int fd,
+			  const char *file, size_t *len)
+{
+	char path[256], why[256] = "", *text = NULL;
+	int ret;
+
+	ASSERT_EQ(0, pm_debugfs_path(fd, file, path, sizeof(path), why,
+				     sizeof(why)))
+		TH_LOG("%s", why);
+	ret = pm_read_text(path, &text, len);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", path, strerror(-ret));
+	return text;
+}
+
+TEST_F(physmap, dump_before_commit)
+{
+	static const __u64 addrs[] = {
+		0, 0xfff, 0x1000, 0x100f, 0x1010, 0x2000, TOP,
+	};
+	struct pm_shape shape;
+	struct pm_dump d;
+	struct pm_map map;
+	char *text, why[256];
+	size_t len;
+
+	if (pm_debugfs_unusable(self->fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
+	pm_map_init(&map);
+	text = read_debugfs(_metadata, self->fd, "dump", &len);
+	ASSERT_STREQ("physmap: nothing published\n", text);
+	free(text);
+	text = read_debugfs(_metadata, self->fd, "shape", &len);
+	ASSERT_STREQ("generation:     0\n", text);
+	free(text);
+
+	/* a pending map is not the published one */
+	add_ok(_metadata, self->fd, &map, 0x1000, 0x10);
+	get_dump(_metadata, self->fd, &d);
+	ASSERT_EQ(0, d.published);
+	ASSERT_EQ(0ULL, d.generation);
+	ASSERT_EQ(0U, d.nr_sections);
+	get_shape(_metadata, self->fd, &shape);
+	ASSERT_EQ(0, shape.published);
+	ASSERT_EQ(0ULL, shape.generation);
+
+	/* once committed, it is */
+	commit_ok(_metadata, self->fd);
+	model_build(_metadata, &map);
+	check_dump(_metadata, self->fd, &map, addrs, ARRAY_SIZE(addrs));
+	pm_map_free(&map);
+}
+
+/*
+ * Every open file has a debugfs directory of its own, named in fdinfo, its
+ * files readable by root only; a dup() is the same file. The directory goes
+ * with the last close of the file; its files still open then fail their
+ * reads (EIO from debugfs) instead of reaching the file freed.
+ */
+TEST_F(physmap, debugfs_dir_per_open_file)
+{
+	static const char *const files[] = { "shape", "dump" };
+	static const __u64 addrs[] = {
+		0x10000, 0x1000f, 0x10010, 0x10020, 0x1002f, 0x10030, 0xffff,
+		1ULL << 40, (1ULL << 40) - 1, (1ULL << 40) + (1ULL << 30),
+		0x5000, 0x5fff, 0x6000, 0, TOP,
+	};
+	char dir[256], dir2[256], path[300], why[256] = "", buf[64];
+	int fd2, dupfd, shape_fd, dump_fd;
+	struct pm_map map, other;
+	struct stat st;
 	size_t i;
 
-	get_stats(_metadata, fd, &stats);
-	get_tree(_metadata, fd, &tc);
-	ASSERT_EQ(stats.generation, tc.tree.generation);
-	ASSERT_EQ(stats.nodes, tc.tree.nr_nodes);
-	ASSERT_EQ(stats.subpages, tc.tree.nr_subpages);
-	ASSERT_EQ(stats.subpage_ranges, tc.tree.nr_pieces);
-	ASSERT_EQ(stats.page_shift, tc.tree.page_shift);
-	ASSERT_EQ(stats.levels, tc.tree.levels);
-	/* STATS counts skipping entries over the root and every node */
-	for (i = 0; i <= (size_t)tc.tree.nr_nodes * PHYSMAP_TREE_NODE_SLOTS; i++) {
-		__u32 e = i ? tc.nodes[i - 1] : tc.tree.root;
-
-		if ((e & PHYSMAP_TREE_SKIP_MASK) > 1) {
-			skips++;
-			skipped += (e & PHYSMAP_TREE_SKIP_MASK) - 1;
-		}
-		if (!(e & PHYSMAP_TREE_SKIP_MASK) && !(e & PHYSMAP_TREE_SUBPAGE))
-			ASSERT_GE(map->count, (size_t)(e >> PHYSMAP_TREE_PTR_SHIFT));
-	}
-	ASSERT_EQ(stats.skip_entries, skips);
-	ASSERT_EQ(stats.skipped_levels, skipped);
-
-	for (i = 0; i < count; i++) {
-		__u32 want = pm_model_index(map, addrs[i]);
-		bool subpage;
-		__u32 got = tree_walk(_metadata, &tc, addrs[i], &subpage);
-
-		/* the final range check of a leaf reached over skipped levels */
-		if (!subpage && got != PHYSMAP_UNASSIGNED) {
-			const struct pm_range *r = &map->ranges[got - 1];
-
-			if (addrs[i] < r->start || addrs[i] > r->last)
-				got = PHYSMAP_UNASSIGNED;
-		}
-		ASSERT_EQ(want, got) TH_LOG("tree walk of %#llx", addrs[i]);
-	}
-	tree_copy_free(&tc);
-}
-
-TEST_F(physmap, get_tree_before_commit)
-{
-	struct physmap_tree tree;
-
-	memset(&tree, 0xa5, sizeof(tree));
-	tree.nr_nodes = tree.nr_subpages = tree.nr_pieces = 0;
-	ASSERT_EQ(0, get_tree_flags(self->fd, &tree, 0));
-	ASSERT_EQ(0ULL, tree.generation);
-	ASSERT_EQ(0U, tree.nr_nodes);
-	ASSERT_EQ(0U, tree.nr_subpages);
-	ASSERT_EQ(0U, tree.nr_pieces);
-	ASSERT_EQ(0U, tree.root);
-	ASSERT_EQ(PHYSMAP_TREE_NODE_SLOTS, tree.node_slots);
-	/* a pending map is not the published one */
-	ASSERT_EQ(0, pm_add(self->fd, 0x1000, 0x10, 1, 0, NULL));
-	ASSERT_EQ(0, get_tree_flags(self->fd, &tree, 0));
-	ASSERT_EQ(0ULL, tree.generation);
-	ASSERT_EQ(0U, tree.nr_subpages);
-}
-
-TEST_F(physmap, get_tree_rejects_bad_arguments)
-{
-	struct physmap_stats stats;
-	struct physmap_tree tree;
-	struct tree_copy tc;
-	struct bad_mem bm;
-	struct pm_map map;
-	__u32 *nodes;
-	size_t node_words;
-
+	if (pm_debugfs_unusable(self->fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	pm_map_init(&map);
+	pm_map_init(&other);
 	add_ok(_metadata, self->fd, &map, 0x10000, 0x10);	/* a sub-page */
 	add_ok(_metadata, self->fd, &map, 0x10020, 0x10);
 	add_ok(_metadata, self->fd, &map, 1ULL << 40, 1ULL << 30);
 	commit_ok(_metadata, self->fd);
 	model_build(_metadata, &map);
-	get_stats(_metadata, self->fd, &stats);
-	ASSERT_LT(0U, stats.nodes);
-	ASSERT_EQ(1U, stats.subpages);
-	ASSERT_EQ(2U, stats.subpage_ranges);
-	get_tree(_metadata, self->fd, &tc);
 
-	/* flags: EINVAL, nothing written */
-	tree = tc.tree;
-	tree.root = POISON32;
-	ASSERT_EQ(-EINVAL, get_tree_flags(self->fd, &tree, 1));
-	ASSERT_EQ(POISON32, tree.root);
-	ASSERT_EQ(-EINVAL, get_tree_flags(self->fd, &tree, 0x80000000U));
-
-	/* too little room in any array: E2BIG, the counts, arrays untouched */
-	node_words = (size_t)stats.nodes * PHYSMAP_TREE_NODE_SLOTS;
-	nodes = malloc(node_words * sizeof(*nodes));
-	ASSERT_NE(NULL, nodes);
-	for (int which = 0; which < 3; which++) {
-		memset(nodes, 0xa5, node_words * sizeof(*nodes));
-		memset(tc.subpages, 0xa5, sizeof(*tc.subpages));
-		memset(tc.pieces, 0xa5, 2 * sizeof(*tc.pieces));
-		tree = tc.tree;
-		tree.nodes = (uintptr_t)nodes;
-		tree.nr_nodes = stats.nodes - (which == 0);
-		tree.nr_subpages = stats.subpages - (which == 1);
-		tree.nr_pieces = stats.subpage_ranges - (which == 2);
-		tree.root = POISON32;
-		ASSERT_EQ(-E2BIG, get_tree_flags(self->fd, &tree, 0));
-		ASSERT_EQ(stats.nodes, tree.nr_nodes);
-		ASSERT_EQ(stats.subpages, tree.nr_subpages);
-		ASSERT_EQ(stats.subpage_ranges, tree.nr_pieces);
-		ASSERT_EQ(tc.tree.root, tree.root);
-		ASSERT_EQ(1ULL, tree.generation);
-		ASSERT_EQ(POISON32, nodes[0]);
-		ASSERT_EQ(POISON32, nodes[node_words - 1]);
-		ASSERT_EQ(POISON32, tc.pieces[1].section);
-		ASSERT_EQ(POISON64, tc.subpages[0].page);
+	ASSERT_EQ(0, pm_debugfs_path(self->fd, "", dir, sizeof(dir), why,
+				     sizeof(why)))
+		TH_LOG("%s", why);
+	ASSERT_EQ(0, stat(dir, &st)) TH_LOG("%s: %s", dir, strerror(errno));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		ASSERT_EQ(0, stat(path, &st))
+			TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_TRUE(S_ISREG(st.st_mode));
+		ASSERT_EQ(0400U, st.st_mode & 0777) TH_LOG("%s", path);
 	}
-	free(nodes);
 
-	/* a bad structure, or a bad array pointer with room: EFAULT */
-	bad_mem_init(_metadata, &bm);
-	check_efault(_metadata, self->fd, &bm, "GET_TREE", PHYSMAP_IOC_GET_TREE,
-		     &tc.tree, sizeof(tc.tree), true);
-	tree = tc.tree;
-	tree.nodes = (uintptr_t)KERNEL_PTR;
-	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
-	tree = tc.tree;
-	tree.subpages = (uintptr_t)bm.unmapped;
-	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
-	tree = tc.tree;
-	tree.pieces = (uintptr_t)bm.ro_page;
-	ASSERT_EQ(-EFAULT, get_tree_flags(self->fd, &tree, 0));
+	/* a dup() is the same open file, another open() another one */
+	dupfd = dup(self->fd);
+	ASSERT_LE(0, dupfd);
+	ASSERT_EQ(0, pm_debugfs_path(dupfd, "", path, sizeof(path), why,
+				     sizeof(why)));
+	ASSERT_STREQ(dir, path);
+	fd2 = open_physmap(_metadata);
+	ASSERT_EQ(0, pm_debugfs_path(fd2, "", dir2, sizeof(dir2), why,
+				     sizeof(why)));
+	ASSERT_STRNE(dir, dir2);
+	add_ok(_metadata, fd2, &other, 0x5000, 0x1000);
+	commit_ok(_metadata, fd2);
+	model_build(_metadata, &other);
+	check_dump(_metadata, self->fd, &map, addrs, ARRAY_SIZE(addrs));
+	check_dump(_metadata, fd2, &other, addrs, ARRAY_SIZE(addrs));
 
-	/* nothing changed, and the tree still answers as the model */
+	/* closing the dup leaves the file and its directory */
+	ASSERT_EQ(0, close(dupfd));
+	ASSERT_EQ(0, stat(dir, &st));
+
+	/* the last close of the other removes its directory */
+	snprintf(path, sizeof(path), "%s/shape", dir2);
+	shape_fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, shape_fd) TH_LOG("%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/dump", dir2);
+	dump_fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, dump_fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ((ssize_t)sizeof(buf), read(dump_fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, close(fd2));
+	ASSERT_EQ(-1, stat(dir2, &st)) TH_LOG("%s outlives its file", dir2);
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-1, read(shape_fd, buf, sizeof(buf)));
+	ASSERT_EQ(EIO, errno);
+	ASSERT_EQ(-1, read(dump_fd, buf, sizeof(buf)));
+	ASSERT_EQ(EIO, errno);
+	ASSERT_EQ(0, close(shape_fd));
+	ASSERT_EQ(0, close(dump_fd));
+
+	/* and the first file goes on as it was */
 	check_nothing_pending(_metadata, self->fd, &map, 1);
-	{
-		__u64 addrs[] = { 0x10000, 0x1000f, 0x10010, 0x10020, 0x1002f,
-				  0x10030, 0xffff, 1ULL << 40, (1ULL << 40) - 1,
-				  (1ULL << 40) + (1ULL << 30), 0, TOP };
-
-		check_tree(_metadata, self->fd, &map, addrs, ARRAY_SIZE(addrs));
-	}
-	tree_copy_free(&tc);
+	check_dump(_metadata, self->fd, &map, addrs, ARRAY_SIZE(addrs));
 	pm_map_free(&map);
+	pm_map_free(&other);
 }
 
-TEST_F_TIMEOUT(physmap_ps, get_tree_walks_like_lookup, 180)
+/*
+ * The dump is one snapshot, taken at open(): read in pieces of any size
+ * while another map is published and a third is pending, it is the text of
+ * the map published at open(); read again from offset 0, the same text;
+ * opened again, the new map.
+ */
+TEST_F(physmap, dump_is_a_snapshot)
+{
+	char path[256], why[256] = "", *whole, *text;
+	struct pm_map first, second;
+	struct addr_list list = { 0 };
+	struct pm_dump d;
+	size_t len, got, want;
+	ssize_t n;
+	int dfd;
+
+	if (pm_debugfs_unusable(self->fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
+	pm_map_init(&first);
+	pm_map_init(&second);
+	ASSERT_EQ(0, pm_map_generate(&first, 11, 300, 1ULL << 32, 12));
+	ASSERT_EQ(0, pm_map_generate(&second, 12, 100, 1ULL << 36, 12));
+	publish(_metadata, self->fd, &first, 12);
+	whole = read_debugfs(_metadata, self->fd, "dump", &len);
+	text = malloc(len + 1);
+	ASSERT_NE(NULL, text);
+
+	ASSERT_EQ(0, pm_debugfs_path(self->fd, "dump", path, sizeof(path),
+				     why, sizeof(why)));
+	dfd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, dfd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(7, read(dfd, text, 7));
+	publish(_metadata, self->fd, &second, 16);
+	ASSERT_EQ(0, pm_add(self->fd, 0x1000, 0x1000, 1, 0, NULL));
+	for (got = 7;; got += n) {
+		want = 13 + got % 4001;
+		if (want > len + 1 - got)
+			want = len + 1 - got;
+		n = read(dfd, text + got, want);
+		ASSERT_LE(0, n) TH_LOG("read: %s", strerror(errno));
+		if (!n)
+			break;
+	}
+	ASSERT_EQ(len, got);
+	ASSERT_EQ(0, memcmp(whole, text, len))
+		TH_LOG("the dump changed while it was read");
+
+	/* from the start again: the same snapshot */
+	ASSERT_EQ(0, lseek(dfd, 0, SEEK_SET));
+	for (got = 0; (n = read(dfd, text + got, len + 1 - got)) > 0;)
+		got += n;
+	ASSERT_EQ(0, n);
+	ASSERT_EQ(len, got);
+	ASSERT_EQ(0, memcmp(whole, text, len));
+	ASSERT_EQ(0, close(dfd));
+	text[len] = '\0';
+	ASSERT_EQ(0, pm_dump_parse(text, &d, why, sizeof(why)))
+		TH_LOG("%s", why);
+	ASSERT_EQ(1ULL, d.generation);
+	ASSERT_EQ(first.count + 1, d.nr_sections);
+	pm_dump_free(&d);
+
+	/* opened again: the map published since, not the pending one */
+	model_build(_metadata, &second);
+	addrs_push_edges(_metadata, &list, &second);
+	addrs_push(_metadata, &list, 0x1000);
+	check_dump(_metadata, self->fd, &second, list.addrs, list.count);
+	free(list.addrs);
+	free(text);
+	free(whole);
+	pm_map_free(&first);
+	pm_map_free(&second);
+}
+
+TEST_F_TIMEOUT(physmap_ps, dump_walks_like_lookup, 180)
 {
 	const char *dir = maps_dir();
 	struct dirent **files;
+	char why[256];
 	int nfiles, f;
 
+	if (pm_debugfs_unusable(self->fd, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	nfiles = scandir(dir, &files, is_map_file, alphasort);
 	ASSERT_LE(MIN_MAP_FILES, nfiles)
 		TH_LOG("%d map files in %s (set PHYSMAP_MAPS)", nfiles, dir);
@@ -1819,7 +1991,7 @@ TEST_F_TIMEOUT(physmap_ps, get_tree_walks_like_lookup, 180)
 		addrs_push_random(_metadata, &list, f, map.sorted[0]->start,
 				  map.sorted[map.count - 1]->last, 2000);
 		addrs_push_random(_metadata, &list, f + 1000, 0, TOP, 500);
-		check_tree(_metadata, self->fd, &map, list.addrs, list.count);
+		check_dump(_metadata, self->fd, &map, list.addrs, list.count);
 		free(list.addrs);
 		pm_map_free(&map);
 		free(files[f]);
@@ -1975,8 +2147,8 @@ TEST_F_TIMEOUT(physmap_limit, add_past_max_sections, 600)
 
 	/* the full map commits with exactly max_sections sections */
 	commit_ok(_metadata, self->fd);
+	log_stats(_metadata, self->fd, "max_sections");
 	get_stats(_metadata, self->fd, &stats);
-	log_stats(_metadata, "max_sections", &stats);
 	ASSERT_EQ(1ULL, stats.generation);
 	ASSERT_EQ(self->limit, stats.sections);
 	ASSERT_EQ(0, pm_get_section(self->fd, self->limit, &section));
