@@ -410,10 +410,11 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			break;
 		}
 		/* Neighbours often share a section: try the last answer. */
-		for (i = 0; i < n; i++)
-			hint = indexes[i] = map ?
-				pmt_map_lookup_near(map, addrs[i], hint) :
-				PHYSMAP_UNASSIGNED;
+		for (i = 0; i < n; i++) {
+			if (map)
+				hint = pmt_map_lookup_near(map, addrs[i], hint);
+			indexes[i] = hint;
+		}
 		if (__copy_to_user_inatomic(uindexes + done, indexes,
 					    n * sizeof(*indexes))) {
 			ret = -EFAULT;
