@@ -277,6 +277,9 @@ static long physmap_ioc_add(struct file *file,
 
 	if (copy_from_user(&s, usect, sizeof(s)))
 		return -EFAULT;
+	/* A read-only argument fails first, as one that cannot be read. */
+	if (put_user(s.index, &usect->index))
+		return -EFAULT;
 	if (!physmap_writable(file))
 		return -EBADF;
 	if (s.flags || !pmt_range_valid(s.start, s.size))
