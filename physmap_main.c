@@ -573,25 +573,35 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
  * layout of QEMU's "info mtree -d"). Both print from a copy taken when they
  * are opened, so that a read, whose copy to user memory may block, touches
  * nothing of the file's: the files are created "unsafe" and only open()
- * holds the file alive (debugfs_file_get()), so that closing /dev/physmap
+ * holds the file alive (physmap_debugfs_lock()), so that closing /dev/physmap
  * never waits for a reader.
  */
 static struct dentry *physmap_debugfs_root;
 static atomic_t physmap_debugfs_ids = ATOMIC_INIT(0);
 
 /*
- * The /dev/physmap file of a debugfs file being opened, held until
- * physmap_debugfs_leave(); NULL once it is gone.
+ * The /dev/physmap file of a debugfs file being opened, held alive and
+ * with its mutex held until physmap_debugfs_unlock(); an ERR_PTR() when it
+ * is gone (-EIO) or a fatal signal came (-EINTR).
  */
-static struct physmap_file *physmap_debugfs_enter(struct file *file)
+static struct physmap_file *physmap_debugfs_lock(struct file *file)
 {
+	struct physmap_file *pf;
+
 	if (debugfs_file_get(file->f_path.dentry))
-		return NULL;
-	return file_inode(file)->i_private;
+		return ERR_PTR(-EIO);
+	pf = file_inode(file)->i_private;
+	if (mutex_lock_killable(&pf->lock)) {
+		debugfs_file_put(file->f_path.dentry);
+		return ERR_PTR(-EINTR);
+	}
+	return pf;
 }
 
-static void physmap_debugfs_leave(struct file *file)
+static void physmap_debugfs_unlock(struct file *file,
+				   struct physmap_file *pf)
 {
+	mutex_unlock(&pf->lock);
 	debugfs_file_put(file->f_path.dentry);
 }
 
@@ -609,22 +619,17 @@ static int physmap_shape_show(struct seq_file *m, void *v)
 /* The counters live in the map's header: a copy of it is the snapshot. */
 static int physmap_shape_open(struct inode *inode, struct file *file)
 {
-	struct physmap_file *pf = physmap_debugfs_enter(file);
+	struct physmap_file *pf = physmap_debugfs_lock(file);
 	const struct pmt_map *map;
 	struct pmt_map *head = NULL;
 	int ret;
 
-	if (!pf)
-		return -EIO;
-	if (mutex_lock_killable(&pf->lock)) {
-		physmap_debugfs_leave(file);
-		return -EINTR;
-	}
+	if (IS_ERR(pf))
+		return PTR_ERR(pf);
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	if (map)
 		head = kmemdup(map, sizeof(*map), GFP_KERNEL_ACCOUNT);
-	mutex_unlock(&pf->lock);
-	physmap_debugfs_leave(file);
+	physmap_debugfs_unlock(file, pf);
 	if (map && !head)
 		return -ENOMEM;
 	ret = single_open(file, physmap_shape_show, head);
@@ -686,22 +691,17 @@ static const struct seq_operations physmap_dump_seq_ops = {
 /* A copy of the published map, so that the dump is one snapshot. */
 static int physmap_dump_open(struct inode *inode, struct file *file)
 {
-	struct physmap_file *pf = physmap_debugfs_enter(file);
+	struct physmap_file *pf = physmap_debugfs_lock(file);
 	const struct pmt_map *map;
 	struct pmt_dump *snap = NULL;
 	int ret;
 
-	if (!pf)
-		return -EIO;
-	if (mutex_lock_killable(&pf->lock)) {
-		physmap_debugfs_leave(file);
-		return -EINTR;
-	}
+	if (IS_ERR(pf))
+		return PTR_ERR(pf);
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	if (map)
 		snap = pmt_dump_create(map);
-	mutex_unlock(&pf->lock);
-	physmap_debugfs_leave(file);
+	physmap_debugfs_unlock(file, pf);
 	if (map && !snap)
 		return -ENOMEM;
 	ret = seq_open(file, &physmap_dump_seq_ops);
