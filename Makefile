@@ -11,7 +11,9 @@
 # make selftests       build the kselftests (standalone)
 # make test-user       the tree core in userspace: unit tests, ASan+UBSan,
 #                      valgrind, a bounded libFuzzer run (user/Makefile)
-# make bench-user      what each seed optimization buys, natively
+# make bench-user      what each seed optimization buys, natively; then
+#                      lookups against QEMU 7.2's, the maple tree's, the
+#                      XArray's and binary search's, natively
 # make bench           boot the VM, run the benchmark, write
 #                      Documentation/physmap-bench.{txt,png} (log: build/bench)
 # make tools           build libphysmap and physmapctl (no kernel needed)

@@ -277,6 +277,9 @@ static long physmap_ioc_add(struct file *file,
 
 	if (copy_from_user(&s, usect, sizeof(s)))
 		return -EFAULT;
+	/* A read-only argument fails first, as one that cannot be read. */
+	if (put_user(s.index, &usect->index))
+		return -EFAULT;
 	if (!physmap_writable(file))
 		return -EBADF;
 	if (s.flags || !pmt_range_valid(s.start, s.size))
@@ -394,8 +397,8 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 {
 	u64 addrs[PHYSMAP_BATCH_STEP];
 	u32 indexes[PHYSMAP_BATCH_STEP];
+	u32 done, n, i, hint = PHYSMAP_UNASSIGNED;
 	const struct pmt_map *map;
-	u32 done, n, i;
 	int ret = 0;
 
 	pagefault_disable();
@@ -409,9 +412,12 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			ret = -EFAULT;
 			break;
 		}
-		for (i = 0; i < n; i++)
-			indexes[i] = map ? pmt_map_lookup(map, addrs[i]) :
-					   PHYSMAP_UNASSIGNED;
+		/* Neighbours often share a section: try the last answer. */
+		for (i = 0; i < n; i++) {
+			if (map)
+				hint = pmt_map_lookup_near(map, addrs[i], hint);
+			indexes[i] = hint;
+		}
 		if (__copy_to_user_inatomic(uindexes + done, indexes,
 					    n * sizeof(*indexes))) {
 			ret = -EFAULT;
@@ -564,33 +570,94 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 /*
  * debugfs, which is not ABI: physmap/<id>/ per open file, its id in fdinfo,
  * with "shape" (the published tree's counters) and "dump" (the tree in the
- * layout of QEMU's "info mtree -d", from a copy taken when it is opened).
+ * layout of QEMU's "info mtree -d"). Both print from a copy taken when they
+ * are opened, so that a read, whose copy to user memory may block, touches
+ * nothing of the file's: the files are created "unsafe" and only open()
+ * holds the file alive (physmap_debugfs_lock()), so that closing /dev/physmap
+ * never waits for a reader.
  */
 static struct dentry *physmap_debugfs_root;
 static atomic_t physmap_debugfs_ids = ATOMIC_INIT(0);
 
+/*
+ * The /dev/physmap file of a debugfs file being opened, held alive and
+ * with its mutex held until physmap_debugfs_unlock(); an ERR_PTR() when it
+ * is gone (-EIO) or a fatal signal came (-EINTR).
+ */
+static struct physmap_file *physmap_debugfs_lock(struct file *file)
+{
+	struct physmap_file *pf;
+
+	if (debugfs_file_get(file->f_path.dentry))
+		return ERR_PTR(-EIO);
+	pf = file_inode(file)->i_private;
+	if (mutex_lock_killable(&pf->lock)) {
+		debugfs_file_put(file->f_path.dentry);
+		return ERR_PTR(-EINTR);
+	}
+	return pf;
+}
+
+static void physmap_debugfs_unlock(struct file *file,
+				   struct physmap_file *pf)
+{
+	mutex_unlock(&pf->lock);
+	debugfs_file_put(file->f_path.dentry);
+}
+
 static int physmap_shape_show(struct seq_file *m, void *v)
 {
-	struct physmap_file *pf = m->private;
-	const struct pmt_map *map;
+	const struct pmt_map *map = m->private;
 
-	rcu_read_lock();
-	map = rcu_dereference(pf->map);
 	if (map)
 		pmt_map_show_shape(m, map);
 	else
 		seq_puts(m, "generation:     0\n");
-	rcu_read_unlock();
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(physmap_shape);
 
-/* Positions of the dump are its records (pmt_map_dump_records()). */
+/* The counters live in the map's header: a copy of it is the snapshot. */
+static int physmap_shape_open(struct inode *inode, struct file *file)
+{
+	struct physmap_file *pf = physmap_debugfs_lock(file);
+	const struct pmt_map *map;
+	struct pmt_map *head = NULL;
+	int ret;
+
+	if (IS_ERR(pf))
+		return PTR_ERR(pf);
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	if (map)
+		head = kmemdup(map, sizeof(*map), GFP_KERNEL_ACCOUNT);
+	physmap_debugfs_unlock(file, pf);
+	if (map && !head)
+		return -ENOMEM;
+	ret = single_open(file, physmap_shape_show, head);
+	if (ret)
+		kfree(head);
+	return ret;
+}
+
+static int physmap_shape_release(struct inode *inode, struct file *file)
+{
+	kfree(((struct seq_file *)file->private_data)->private);
+	return single_release(inode, file);
+}
+
+static const struct file_operations physmap_shape_fops = {
+	.owner		= THIS_MODULE,
+	.open		= physmap_shape_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= physmap_shape_release,
+};
+
+/* Positions of the dump are its records (pmt_dump_records()). */
 static void *physmap_dump_start(struct seq_file *m, loff_t *pos)
 {
-	const struct pmt_map *map = m->private;
+	const struct pmt_dump *dump = m->private;
 
-	return *pos < (map ? pmt_map_dump_records(map) : 1) ? pos : NULL;
+	return *pos < (dump ? pmt_dump_records(dump) : 1) ? pos : NULL;
 }
 
 static void *physmap_dump_next(struct seq_file *m, void *v, loff_t *pos)
@@ -605,10 +672,10 @@ static void physmap_dump_stop(struct seq_file *m, void *v)
 
 static int physmap_dump_show(struct seq_file *m, void *v)
 {
-	const struct pmt_map *map = m->private;
+	const struct pmt_dump *dump = m->private;
 
-	if (map)
-		pmt_map_dump_record(m, map, *(loff_t *)v);
+	if (dump)
+		pmt_dump_record(m, dump, *(loff_t *)v);
 	else
 		seq_puts(m, "physmap: nothing published\n");
 	return 0;
@@ -624,22 +691,22 @@ static const struct seq_operations physmap_dump_seq_ops = {
 /* A copy of the published map, so that the dump is one snapshot. */
 static int physmap_dump_open(struct inode *inode, struct file *file)
 {
-	struct physmap_file *pf = inode->i_private;
+	struct physmap_file *pf = physmap_debugfs_lock(file);
 	const struct pmt_map *map;
-	struct pmt_map *snap = NULL;
+	struct pmt_dump *snap = NULL;
 	int ret;
 
-	if (mutex_lock_killable(&pf->lock))
-		return -EINTR;
+	if (IS_ERR(pf))
+		return PTR_ERR(pf);
 	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
 	if (map)
-		snap = pmt_map_dup(map);
-	mutex_unlock(&pf->lock);
+		snap = pmt_dump_create(map);
+	physmap_debugfs_unlock(file, pf);
 	if (map && !snap)
 		return -ENOMEM;
 	ret = seq_open(file, &physmap_dump_seq_ops);
 	if (ret) {
-		pmt_map_free(snap);
+		pmt_dump_free(snap);
 		return ret;
 	}
 	((struct seq_file *)file->private_data)->private = snap;
@@ -650,7 +717,7 @@ static int physmap_dump_release(struct inode *inode, struct file *file)
 {
 	struct seq_file *m = file->private_data;
 
-	pmt_map_free(m->private);
+	pmt_dump_free(m->private);
 	return seq_release(inode, file);
 }
 
@@ -670,9 +737,10 @@ static void physmap_debugfs_add(struct physmap_file *pf)
 	pf->id = atomic_inc_return(&physmap_debugfs_ids);
 	snprintf(name, sizeof(name), "%u", pf->id);
 	pf->debugfs = debugfs_create_dir(name, physmap_debugfs_root);
-	debugfs_create_file("shape", 0400, pf->debugfs, pf,
-			    &physmap_shape_fops);
-	debugfs_create_file("dump", 0400, pf->debugfs, pf, &physmap_dump_fops);
+	debugfs_create_file_unsafe("shape", 0400, pf->debugfs, pf,
+				   &physmap_shape_fops);
+	debugfs_create_file_unsafe("dump", 0400, pf->debugfs, pf,
+				   &physmap_dump_fops);
 }
 
 static const struct file_operations physmap_fops = {

@@ -239,24 +239,34 @@ static inline unsigned int slot_of(u64 page, unsigned int level)
 	return (page >> (level * PMT_NODE_BITS)) & (PMT_NODE_SLOTS - 1);
 }
 
-/*
- * The leaf a lookup of @page reaches in @map; *@visits is set to the number
- * of nodes it read on the way.
- */
-static __always_inline u32 walk_to_leaf(const struct pmt_map *map,
-					u64 page, unsigned int *visits)
+static inline unsigned int map_entry_shift(u32 entry)
 {
-	unsigned int level = map->levels, n = 0;
-	u32 entry = map->root;
+	return entry & PMT_MAP_SHIFT_MASK;
+}
 
-	while (entry_skip(entry)) {
-		level -= entry_skip(entry);
-		entry = map->nodes[(size_t)entry_ptr(entry) * PMT_NODE_SLOTS +
-				   slot_of(page, level)];
-		n++;
-	}
-	*visits = n;
-	return entry;
+static inline u32 map_entry_ptr(u32 entry)
+{
+	return entry >> PMT_MAP_PTR_SHIFT;
+}
+
+static inline bool map_entry_is_subpage(u32 entry)
+{
+	return entry & PMT_MAP_SUBPAGE;
+}
+
+/*
+ * The published form of @entry, an entry of a pending map's form that
+ * covers @level of a map of @page_shift.
+ */
+static u32 publish_entry(u32 entry, unsigned int level,
+			 unsigned int page_shift)
+{
+	u32 out = entry_ptr(entry) << PMT_MAP_PTR_SHIFT;
+
+	if (entry_skip(entry))
+		return out | (page_shift +
+			      (level - entry_skip(entry)) * PMT_NODE_BITS);
+	return out | (entry_is_subpage(entry) ? PMT_MAP_SUBPAGE : 0);
 }
 
 /* Pages covered by one entry of a node at @level. */
@@ -799,10 +809,12 @@ struct pmt_levelling {
  * @sections: the copy's sections; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
- * @chunks: the copy's chunk tables; NULL while only counting.
+ * @tables: the copy's sub-page tables; NULL while only counting.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
+ * @table_bytes: bytes of sub-page tables the copy holds so far.
+ * @table_budget: the most bytes its sub-page tables may take.
  * @max_depth: the most nodes a lookup of the copy visits.
  * @skip_entries: entries of the copy that skip more than one level.
  * @skipped_levels: levels they skip beyond one each, added up.
@@ -817,10 +829,12 @@ struct pmt_compactor {
 	struct pmt_section *sections;
 	struct pmt_subpage *subpages;
 	struct pmt_piece *pieces;
-	u32 *chunks;
+	u8 *tables;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
+	u32 table_bytes;
+	u32 table_budget;
 	u32 max_depth;
 	u32 skip_entries;
 	u32 skipped_levels;
@@ -828,43 +842,81 @@ struct pmt_compactor {
 	int err;
 };
 
-/* The chunk table of a sub-page's @count pieces, sorted by offset. */
-static void fill_chunks(u32 *chunks, const struct pmt_piece *pieces,
-			u32 count, unsigned int page_shift)
-{
-	unsigned int shift = page_shift - PMT_SUBPAGE_CHUNK_BITS;
-	u32 c, i = 0;
+/*
+ * Sub-page tables may take up to this much of a map, or twice its sections'
+ * bytes if that is more: a table costs up to a page, and a hostile map of
+ * many two-piece pages must not grow by a page each.
+ */
+#define PMT_TABLE_BUDGET_MIN	SZ_64K
 
-	for (c = 0; c < PMT_SUBPAGE_CHUNKS; c++) {
-		while (i < count && pieces[i].last < c << shift)
-			i++;
-		chunks[c] = i;
+/* The table shift of a pending sub-page: see PMT_SUBPAGE_SEARCH. */
+static unsigned int pending_subpage_shift(const struct pmt_pending *pm,
+					  const struct pmt_pending_subpage *sp)
+{
+	unsigned int shift = pm->page_shift;
+	const struct pmt_pending_piece *p;
+	u32 i;
+
+	for (i = sp->head; i != PMT_NIL; i = p->next) {
+		p = &pm->pieces[i];
+		if (p->piece.start)
+			shift = min_t(unsigned int, shift, __ffs(p->piece.start));
+		if (p->piece.last + 1U < BIT(pm->page_shift))
+			shift = min_t(unsigned int, shift,
+				      __ffs(p->piece.last + 1U));
 	}
-	chunks[PMT_SUBPAGE_CHUNKS] = count;
+	return shift;
+}
+
+/* Fill the table of a sub-page's @count pieces, sorted by offset. */
+static void fill_table(u8 *table, const struct pmt_piece *pieces, u32 count,
+		       unsigned int shift, unsigned int page_shift)
+{
+	u32 i, k;
+
+	memset(table, 0, BIT(page_shift - shift));
+	for (i = 0; i < count; i++)
+		for (k = pieces[i].start >> shift;
+		     k <= (u32)pieces[i].last >> shift; k++)
+			table[k] = i + 1;
 }
 
 static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 {
 	const struct pmt_pending *pm = pc->pm;
 	const struct pmt_pending_subpage *sp;
+	unsigned int shift = PMT_SUBPAGE_SEARCH;
+	struct pmt_subpage *out;
 	struct pmt_piece *pieces;
-	u32 i, n;
+	u32 i, n, size = 0;
 
 	sp = &pm->subpages[entry_ptr(entry)];
+	if (sp->count <= PMT_SUBPAGE_TABLE_PIECES) {
+		shift = pending_subpage_shift(pm, sp);
+		size = BIT(pm->page_shift - shift);
+		if (size > pc->table_budget - pc->table_bytes) {
+			shift = PMT_SUBPAGE_SEARCH;
+			size = 0;
+		}
+	}
 	if (pc->subpages) {
-		pc->subpages[pc->nr_subpages].page = sp->page;
-		pc->subpages[pc->nr_subpages].first = pc->nr_pieces;
-		pc->subpages[pc->nr_subpages].count = sp->count;
+		out = &pc->subpages[pc->nr_subpages];
+		out->page = sp->page;
+		out->first = pc->nr_pieces;
+		out->count = sp->count;
+		out->table = pc->table_bytes;
+		out->shift = shift;
 		/* The pending list runs down; the copy runs up. */
 		pieces = &pc->pieces[pc->nr_pieces];
 		for (i = sp->head, n = sp->count; i != PMT_NIL;
 		     i = pm->pieces[i].next)
 			pieces[--n] = pm->pieces[i].piece;
-		fill_chunks(&pc->chunks[(size_t)pc->nr_subpages *
-					(PMT_SUBPAGE_CHUNKS + 1)],
-			    pieces, sp->count, pm->page_shift);
+		if (size)
+			fill_table(&pc->tables[pc->table_bytes], pieces,
+				   sp->count, shift, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
+	pc->table_bytes += size;
 	return mk_subpage_entry(pc->nr_subpages++);
 }
 
@@ -1106,7 +1158,8 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 		if (!entry_skip(child))
 			child = level_leaf(pc, child, level - 1, depth + 1);
 		if (out) {
-			out[i] = child;
+			out[i] = publish_entry(child, level - 1,
+					       pc->pm->page_shift);
 			count_entry(pc, child);
 		}
 	}
@@ -1121,8 +1174,8 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
  */
 static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 				 u32 nr_subpages, u32 nr_pieces,
-				     u64 max_bytes,
-				     struct pmt_compactor *out)
+				 u32 table_bytes, u64 max_bytes,
+				 struct pmt_compactor *out)
 {
 	size_t size = ALIGN(sizeof(struct pmt_map), PMT_MAP_ALIGN);
 	size_t offsets[5];
@@ -1140,11 +1193,8 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	offsets[3] = size;
 	size = size_add(size, array_size(nr_pieces,
 					 sizeof(struct pmt_piece)));
-	size = ALIGN(size, sizeof(u32));
 	offsets[4] = size;
-	size = size_add(size, array_size(nr_subpages,
-					 (PMT_SUBPAGE_CHUNKS + 1) *
-					 sizeof(u32)));
+	size = size_add(size, table_bytes);
 	if (size == SIZE_MAX || size > max_bytes)
 		return ERR_PTR(-ENOSPC);
 	base = pmt_alloc(size);
@@ -1157,16 +1207,17 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	map->nr_sections = nr_sections;
 	map->nr_subpages = nr_subpages;
 	map->nr_pieces = nr_pieces;
+	map->table_bytes = table_bytes;
 	out->nodes = (u32 *)(base + offsets[0]);
 	out->sections = (struct pmt_section *)(base + offsets[1]);
 	out->subpages = (struct pmt_subpage *)(base + offsets[2]);
 	out->pieces = (struct pmt_piece *)(base + offsets[3]);
-	out->chunks = (u32 *)(base + offsets[4]);
+	out->tables = (u8 *)(base + offsets[4]);
 	map->nodes = out->nodes;
 	map->sections = out->sections;
 	map->subpages = out->subpages;
 	map->pieces = out->pieces;
-	map->chunks = out->chunks;
+	map->tables = out->tables;
 	return map;
 }
 
@@ -1179,7 +1230,7 @@ static void level_nodes(struct pmt_compactor *pc)
 	for (k = 0; k < lv->nr_leaves; k++) {
 		node = &pc->nodes[(size_t)(lv->first + k) * PMT_NODE_SLOTS];
 		for (i = 0; i < PMT_NODE_SLOTS; i++)
-			node[i] = lv->leaves[k];
+			node[i] = publish_entry(lv->leaves[k], 0, 0);
 	}
 	if (lv->nr_leaves)
 		pc->max_depth = max(pc->max_depth, lv->depth);
@@ -1197,6 +1248,9 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 
 	if (pmt_levelling)
 		pc->lv.depth = level_depth(pc);
+	pc->table_budget = max_t(u64, PMT_TABLE_BUDGET_MIN,
+				 min_t(u64, U32_MAX / 2, 2ULL * pm->nr_sections *
+				       sizeof(struct pmt_section)));
 	compact_entry(pc, pm->root, pm->levels, 0);
 	if (pc->err)
 		return ERR_PTR(pc->err);
@@ -1204,13 +1258,14 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 		pc->lv.nr_leaves = 0;
 	pc->lv.first = pc->nr_nodes;
 	map = map_alloc(pc->nr_nodes + pc->lv.nr_leaves, pm->nr_sections,
-			pc->nr_subpages, pc->nr_pieces, max_bytes, pc);
+			pc->nr_subpages, pc->nr_pieces, pc->table_bytes,
+			max_bytes, pc);
 	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_leaves) {
 		/* Levelling is worth less than fitting in the bound. */
 		pc->lv.depth = 0;
 		pc->lv.nr_leaves = 0;
 		map = map_alloc(pc->nr_nodes, pm->nr_sections, pc->nr_subpages,
-				pc->nr_pieces, max_bytes, pc);
+				pc->nr_pieces, pc->table_bytes, max_bytes, pc);
 	}
 	return map;
 }
@@ -1234,7 +1289,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 {
 	struct pmt_compactor pc = { .pm = pm };
 	struct pmt_map *map;
-	u32 *uniform;
+	u32 *uniform, root;
 
 	uniform = pending_uniform_nodes(pm);
 	if (IS_ERR(uniform))
@@ -1255,14 +1310,16 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	pc.nr_nodes = 0;
 	pc.nr_subpages = 0;
 	pc.nr_pieces = 0;
+	pc.table_bytes = 0;
 	pc.max_depth = 0;
-	map->root = compact_entry(&pc, pm->root, pm->levels, 0);
+	root = compact_entry(&pc, pm->root, pm->levels, 0);
 	if (pc.err) {
 		pmt_map_free(map);
 		map = ERR_PTR(pc.err);
 		goto out;
 	}
-	count_entry(&pc, map->root);
+	count_entry(&pc, root);
+	map->root = publish_entry(root, pm->levels, pm->page_shift);
 	level_nodes(&pc);
 	map->max_depth = pc.max_depth;
 	map->skip_entries = pc.skip_entries;
@@ -1282,35 +1339,6 @@ void pmt_map_free(struct pmt_map *map)
 	kvfree(map);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_free, PHYSMAP);
-
-/* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
-static void *map_rebase(struct pmt_map *copy,
-			const struct pmt_map *map, const void *p)
-{
-	return (char *)copy + ((const char *)p - (const char *)map);
-}
-
-/**
- * pmt_map_dup() - a private copy of a map
- * @map: the map; the caller keeps it alive while this runs.
- *
- * Return: the copy, to be freed with pmt_map_free(), or NULL when out
- * of memory.
- */
-struct pmt_map *pmt_map_dup(const struct pmt_map *map)
-{
-	struct pmt_map *copy = pmt_alloc(map->bytes);
-
-	if (!copy)
-		return NULL;
-	memcpy(copy, map, map->bytes);
-	copy->nodes = map_rebase(copy, map, map->nodes);
-	copy->sections = map_rebase(copy, map, map->sections);
-	copy->subpages = map_rebase(copy, map, map->subpages);
-	copy->pieces = map_rebase(copy, map, map->pieces);
-	copy->chunks = map_rebase(copy, map, map->chunks);
-	return copy;
-}
 
 /**
  * pmt_backlog_create() - start counting one owner's retired maps
@@ -1412,28 +1440,14 @@ size_t pmt_retired_bytes(void)
 	return atomic_long_read(&pmt_retired);
 }
 
-static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
+/* The piece of @sp that holds @offset: the last that starts at or below. */
+static u32 search_subpage(const struct pmt_map *map,
+			  const struct pmt_subpage *sp, u32 offset)
 {
-	const struct pmt_subpage *sp = &map->subpages[index];
-	u32 offset = addr & ((1ULL << map->page_shift) - 1);
-	const u32 *chunk = &map->chunks[(size_t)index *
-					(PMT_SUBPAGE_CHUNKS + 1) +
-					(offset >> (map->page_shift -
-						    PMT_SUBPAGE_CHUNK_BITS))];
-	const struct pmt_piece *piece;
-	u32 n, half;
+	const struct pmt_piece *piece = &map->pieces[sp->first];
+	u32 n = sp->count, half;
 
-	if (addr >> map->page_shift != sp->page)
-		return PMT_UNASSIGNED;
-	/*
-	 * Pieces before chunk[0] end before this chunk; the one at chunk[1]
-	 * is the last that may start at or below @offset.
-	 */
-	piece = &map->pieces[sp->first + chunk[0]];
-	n = min(chunk[1] + 1, sp->count) - chunk[0];
-	if (!n)
-		return PMT_UNASSIGNED;
-	/* The last of them that starts at or below @offset, branch-free. */
+	/* Branch-free: the last piece that starts at or below @offset. */
 	while (n > 1) {
 		half = n / 2;
 		piece = piece[half].start <= offset ? piece + half : piece;
@@ -1444,17 +1458,38 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
 	return PMT_UNASSIGNED;
 }
 
-/*
- * The lookup (with lookup_subpage() inlined, under 512 bytes) has a section
- * of its own, aligned to 512 bytes by the module loader, so that it never
- * straddles a page boundary. On hardware that only costs padding; under
- * QEMU's TCG, where the benchmarks and tests run, a translated block cannot
- * chain straight into another guest page, and a walk loop split by a page
- * boundary made every lookup 1.1-1.8x slower depending on where the linker
- * happened to put it. (A plain __aligned() filled the gap with a jump over
- * the padding, which objtool reports as unreachable.)
- */
-#define PMT_LOOKUP_ALIGN	512
+static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
+{
+	const struct pmt_subpage *sp = &map->subpages[index];
+	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
+	u8 k;
+
+	if (addr >> map->page_shift != sp->page)
+		return PMT_UNASSIGNED;
+	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
+		return search_subpage(map, sp, offset);
+	k = map->tables[sp->table + (offset >> sp->shift)];
+	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
+}
+
+/* The section covering @addr in @map: see pmt_map_lookup(). */
+static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
+{
+	const struct pmt_section *sect;
+	u32 entry = map->root;
+
+	while (map_entry_shift(entry))
+		entry = map->nodes[(size_t)map_entry_ptr(entry) * PMT_NODE_SLOTS +
+				   ((addr >> map_entry_shift(entry)) &
+				    (PMT_NODE_SLOTS - 1))];
+	if (unlikely(map_entry_is_subpage(entry)))
+		return lookup_subpage(map, map_entry_ptr(entry), addr);
+	/* Levels may have been skipped: the leaf may not cover @addr. */
+	sect = &map->sections[map_entry_ptr(entry)];
+	if (addr - sect->start < sect->size)
+		return map_entry_ptr(entry);
+	return PMT_UNASSIGNED;
+}
 
 /**
  * pmt_map_lookup() - the section covering an address
@@ -1466,23 +1501,38 @@ static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
  *
  * Return: the section's index, or PMT_UNASSIGNED.
  */
-__section(".text.physmap_lookup") __aligned(PMT_LOOKUP_ALIGN)
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 {
-	const struct pmt_section *sect;
-	unsigned int visits;
-	u32 entry;
-
-	entry = walk_to_leaf(map, addr >> map->page_shift, &visits);
-	if (unlikely(entry_is_subpage(entry)))
-		return lookup_subpage(map, entry_ptr(entry), addr);
-	/* Levels may have been skipped: the leaf may not cover @addr. */
-	sect = &map->sections[entry_ptr(entry)];
-	if (addr - sect->start < sect->size)
-		return entry_ptr(entry);
-	return PMT_UNASSIGNED;
+	return map_lookup(map, addr);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
+
+/**
+ * pmt_map_lookup_near() - the section covering an address, the hint first
+ * @map: a published map.
+ * @addr: the address.
+ * @hint: a section index of @map, usually the caller's previous answer;
+ *        PMT_UNASSIGNED (or any index past the map's) for none.
+ *
+ * A caller's consecutive addresses often fall in one section (a device's
+ * registers, a run through RAM). When @hint covers @addr, that is the
+ * answer without a walk, as QEMU first tries its most recently used
+ * section; but the hint is the caller's, so lookups of a shared map write
+ * nothing shared. Otherwise, pmt_map_lookup().
+ *
+ * Return: the section's index, or PMT_UNASSIGNED.
+ */
+u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
+{
+	const struct pmt_section *sect;
+
+	if (hint && hint < map->nr_sections) {
+		sect = &map->sections[hint];
+		if (addr - sect->start < sect->size)
+			return hint;
+	}
+	return map_lookup(map, addr);
+}
 
 /**
  * pmt_map_section() - a section of a published map by index
@@ -1526,6 +1576,87 @@ void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map)
 	seq_printf(m, "max_depth:      %u\n", map->max_depth);
 }
 
+/* Where @p, a pointer into @map, points in @copy, a byte copy of @map. */
+static void *map_rebase(struct pmt_map *copy,
+			const struct pmt_map *map, const void *p)
+{
+	return (char *)copy + ((const char *)p - (const char *)map);
+}
+
+/* A private copy of @map, or NULL; the caller keeps @map alive. */
+static struct pmt_map *map_dup(const struct pmt_map *map)
+{
+	struct pmt_map *copy = pmt_alloc(map->bytes);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, map, map->bytes);
+	copy->nodes = map_rebase(copy, map, map->nodes);
+	copy->sections = map_rebase(copy, map, map->sections);
+	copy->subpages = map_rebase(copy, map, map->subpages);
+	copy->pieces = map_rebase(copy, map, map->pieces);
+	copy->tables = map_rebase(copy, map, map->tables);
+	return copy;
+}
+
+/* The level of a node's slots, from the shift of an entry pointing to it. */
+static u8 shift_level(const struct pmt_map *map, u32 entry)
+{
+	return (map_entry_shift(entry) - map->page_shift) / PMT_NODE_BITS;
+}
+
+/**
+ * pmt_dump_create() - a copy of a map to print
+ * @map: the map; the caller keeps it alive while this runs.
+ *
+ * The copy carries the level of each node's slots, which published entries
+ * do not hold, to print the skip of each entry as QEMU does.
+ *
+ * Return: the copy, or NULL when out of memory.
+ */
+struct pmt_dump *pmt_dump_create(const struct pmt_map *map)
+{
+	struct pmt_dump *dump;
+	const u32 *node;
+	u32 n, i;
+
+	dump = kzalloc(sizeof(*dump), PMT_GFP);
+	if (!dump)
+		return NULL;
+	dump->map = map_dup(map);
+	dump->levels = pmt_alloc(max(map->nr_nodes, 1U));
+	if (!dump->map || !dump->levels) {
+		pmt_dump_free(dump);
+		return NULL;
+	}
+	if (map_entry_shift(map->root))
+		dump->levels[map_entry_ptr(map->root)] =
+			shift_level(map, map->root);
+	/* Entries only point forward: a node's level is known before it. */
+	for (n = 0; n < map->nr_nodes; n++) {
+		node = &map->nodes[(size_t)n * PMT_NODE_SLOTS];
+		for (i = 0; i < PMT_NODE_SLOTS; i++)
+			if (map_entry_shift(node[i]))
+				dump->levels[map_entry_ptr(node[i])] =
+					shift_level(map, node[i]);
+		cond_resched();
+	}
+	return dump;
+}
+
+/**
+ * pmt_dump_free() - free a copy made by pmt_dump_create()
+ * @dump: the copy, or NULL.
+ */
+void pmt_dump_free(struct pmt_dump *dump)
+{
+	if (!dump)
+		return;
+	pmt_map_free(dump->map);
+	kvfree(dump->levels);
+	kfree(dump);
+}
+
 /*
  * The records of a dump, in order: a header, one per section (section 0
  * included), a sub-pages header, one per sub-page, a nodes header, one per
@@ -1542,39 +1673,48 @@ static loff_t dump_nodes_at(const struct pmt_map *map)
 }
 
 /**
- * pmt_map_dump_records() - how many records a dump of a map has
- * @map: the map.
+ * pmt_dump_records() - how many records a dump has
+ * @dump: the copy to print.
  *
- * Return: the number of records, for pmt_map_dump_record().
+ * Return: the number of records, for pmt_dump_record().
  */
-loff_t pmt_map_dump_records(const struct pmt_map *map)
+loff_t pmt_dump_records(const struct pmt_dump *dump)
 {
-	return dump_nodes_at(map) + 1 + map->nr_nodes;
+	return dump_nodes_at(dump->map) + 1 + dump->map->nr_nodes;
 }
 
-/* "ptr=[N]" a node, "ptr=#N" a section, "ptr=SN" a sub-page */
-static void dump_entries(struct seq_file *m, unsigned int first,
-			 unsigned int last, u32 entry)
+/*
+ * "skip=S ptr=[N]" a node, "ptr=#N" a section, "ptr=SN" a sub-page; the
+ * entry covers @level, so a node entry skips down to its node's level.
+ */
+static void dump_entries(struct seq_file *m, const struct pmt_map *map,
+			 unsigned int first, unsigned int last, u32 entry,
+			 unsigned int level)
 {
+	unsigned int skip = 0;
+
+	if (map_entry_shift(entry))
+		skip = level - shift_level(map, entry);
 	if (first == last)
 		seq_printf(m, "\t%3u      ", first);
 	else
 		seq_printf(m, "\t%3u..%-3u ", first, last);
-	seq_printf(m, " skip=%u  ptr=%s%u%s\n", entry_skip(entry),
-		   entry_skip(entry) ? "[" : entry_is_subpage(entry) ? "S" : "#",
-		   entry_ptr(entry), entry_skip(entry) ? "]" : "");
+	seq_printf(m, " skip=%u  ptr=%s%u%s\n", skip,
+		   skip ? "[" : map_entry_is_subpage(entry) ? "S" : "#",
+		   map_entry_ptr(entry), skip ? "]" : "");
 }
 
-static void dump_node(struct seq_file *m, const struct pmt_map *map, u32 n)
+static void dump_node(struct seq_file *m, const struct pmt_dump *dump, u32 n)
 {
-	const u32 *node = &map->nodes[(size_t)n * PMT_NODE_SLOTS];
+	const u32 *node = &dump->map->nodes[(size_t)n * PMT_NODE_SLOTS];
 	unsigned int i, first = 0;
 
 	seq_printf(m, "      [%u]\n", n);
 	for (i = 1; i <= PMT_NODE_SLOTS; i++) {
 		if (i < PMT_NODE_SLOTS && node[i] == node[first])
 			continue;
-		dump_entries(m, first, i - 1, node[first]);
+		dump_entries(m, dump->map, first, i - 1, node[first],
+			     dump->levels[n]);
 		first = i;
 	}
 }
@@ -1603,18 +1743,19 @@ static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 }
 
 /**
- * pmt_map_dump_record() - print one record of a map's dump
+ * pmt_dump_record() - print one record of a dump
  * @m: where to print.
- * @map: the map.
- * @pos: the record, below pmt_map_dump_records().
+ * @dump: the copy to print.
+ * @pos: the record, below pmt_dump_records().
  *
  * The records together print the map in the layout of QEMU's
  * "info mtree -d": sections, sub-pages with their pieces, and nodes with
  * their entries, runs of equal entries on one line.
  */
-void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
-			 loff_t pos)
+void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
+		     loff_t pos)
 {
+	const struct pmt_map *map = dump->map;
 	const struct pmt_section *sect;
 
 	if (pos == 0) {
@@ -1634,11 +1775,16 @@ void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
 	} else if (pos < dump_nodes_at(map)) {
 		dump_subpage(m, map, pos - dump_subpages_at(map) - 1);
 	} else if (pos == dump_nodes_at(map)) {
-		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u\n",
-			   PMT_NODE_BITS, map->levels, entry_ptr(map->root),
-			   entry_skip(map->root));
+		seq_printf(m, "    Nodes (%u bits per level, %u levels) ptr=%s%u%s skip=%u\n",
+			   PMT_NODE_BITS, map->levels,
+			   map_entry_shift(map->root) ? "[" :
+			   map_entry_is_subpage(map->root) ? "S" : "#",
+			   map_entry_ptr(map->root),
+			   map_entry_shift(map->root) ? "]" : "",
+			   map_entry_shift(map->root) ?
+			   map->levels - shift_level(map, map->root) : 0);
 	} else {
-		dump_node(m, map, pos - dump_nodes_at(map) - 1);
+		dump_node(m, dump, pos - dump_nodes_at(map) - 1);
 	}
 }
 #endif /* __KERNEL__ */

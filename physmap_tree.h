@@ -36,15 +36,28 @@
 #define PMT_NODE_BYTES	(PMT_NODE_SLOTS * sizeof(u32))
 
 /*
- * An entry is a u32: bits 0-3 hold the skip, the number of levels down to
- * the node the entry points to (0: the entry is a leaf); bit 4 marks a leaf
- * that is a sub-page; bits 5-31 hold the node, section or sub-page index.
- * The entry 0 is the leaf of section 0, PMT_UNASSIGNED, so a zeroed node
- * is an empty one.
+ * An entry of a pending map is a u32: bits 0-3 hold the skip, the number of
+ * levels down to the node the entry points to (0: the entry is a leaf); bit
+ * 4 marks a leaf that is a sub-page; bits 5-31 hold the node, section or
+ * sub-page index. The entry 0 is the leaf of section 0, PMT_UNASSIGNED, so
+ * a zeroed node is an empty one.
  */
 #define PMT_ENTRY_SKIP_MASK	0xfU
 #define PMT_ENTRY_SUBPAGE	0x10U
 #define PMT_ENTRY_PTR_SHIFT	5
+
+/*
+ * An entry of a published map says where the next index comes from rather
+ * than how many levels it skips: bits 0-5 hold the shift of the address
+ * whose low PMT_NODE_BITS bits index the node the entry points to (0: the
+ * entry is a leaf; a node's shift is at least the page shift); bit 6 marks
+ * a leaf that is a sub-page; bits 7-31 hold the index. A lookup reads
+ * node[(addr >> shift) % PMT_NODE_SLOTS] with no level to keep. The entry
+ * 0 is again the leaf of section 0.
+ */
+#define PMT_MAP_SHIFT_MASK	0x3fU
+#define PMT_MAP_SUBPAGE		0x40U
+#define PMT_MAP_PTR_SHIFT	7
 
 /* The root entry may skip every level: the skip field must hold that. */
 #if (64 - PMT_PAGE_SHIFT_MIN + PMT_NODE_BITS - 1) / \
@@ -52,15 +65,19 @@
 #error "PMT_NODE_BITS too small for the skip field"
 #endif
 /* The most sections, nodes or sub-pages a map can hold. */
-#define PMT_PTR_MAX		((1U << (32 - PMT_ENTRY_PTR_SHIFT)) - 1)
+#define PMT_PTR_MAX		((1U << (32 - PMT_MAP_PTR_SHIFT)) - 1)
 
 /*
- * A sub-page's lookup starts from a table of PMT_SUBPAGE_CHUNKS + 1
- * piece indexes, one per 1/64 of the page, so that it searches only the
- * pieces of one chunk.
+ * A sub-page resolves an offset with one load from its table: its pieces
+ * start and end on multiples of 2^shift bytes (the largest such power of
+ * two), so the table holds one u8 per 2^shift bytes of the page: 1 + the
+ * index of the piece there among the sub-page's pieces, or 0 for none. A
+ * sub-page of more than PMT_SUBPAGE_TABLE_PIECES pieces, or one past the
+ * map's table budget, has no table (shift PMT_SUBPAGE_SEARCH): its pieces
+ * are searched.
  */
-#define PMT_SUBPAGE_CHUNK_BITS	6
-#define PMT_SUBPAGE_CHUNKS		BIT(PMT_SUBPAGE_CHUNK_BITS)
+#define PMT_SUBPAGE_TABLE_PIECES	255
+#define PMT_SUBPAGE_SEARCH		0xff
 
 /**
  * struct pmt_section - a section as the map holds it
@@ -80,12 +97,17 @@ struct pmt_section {
  * struct pmt_subpage - a page that resolves per byte
  * @page: the page number, checked by lookups that skipped levels.
  * @first: index of its first piece in the map's piece array.
+ * @table: offset of its table in the map's tables.
  * @count: number of pieces, sorted by offset, never overlapping.
+ * @shift: log2 of the bytes one table entry stands for, or
+ *         PMT_SUBPAGE_SEARCH for no table.
  */
 struct pmt_subpage {
 	u64 page;
 	u32 first;
-	u32 count;
+	u32 table;
+	u16 count;
+	u8 shift;
 };
 
 /**
@@ -109,13 +131,12 @@ struct pmt_piece {
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
- * @chunks: per sub-page, PMT_SUBPAGE_CHUNKS + 1 piece indexes (from the
- *          sub-page's first piece): entry c is the first piece that ends at
- *          or after the start of chunk c; the last one is the piece count.
+ * @tables: the sub-pages' tables (struct pmt_subpage).
  * @nr_sections: sections, section 0 included.
  * @nr_nodes: reachable nodes; every node of @nodes is reachable.
  * @nr_subpages: sub-pages.
  * @nr_pieces: pieces of all sub-pages.
+ * @table_bytes: bytes of all sub-pages' tables.
  * @skip_entries: entries that skip one level or more.
  * @skipped_levels: levels skipped by those entries, added up.
  * @max_depth: the most nodes any lookup visits.
@@ -135,11 +156,12 @@ struct pmt_map {
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;
 	const struct pmt_piece *pieces;
-	const u32 *chunks;
+	const u8 *tables;
 	u32 nr_sections;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
+	u32 table_bytes;
 	u32 skip_entries;
 	u32 skipped_levels;
 	u32 max_depth;
@@ -180,7 +202,6 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm);
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 			   u64 generation, u64 max_bytes);
 void pmt_map_free(struct pmt_map *map);
-struct pmt_map *pmt_map_dup(const struct pmt_map *map);
 
 struct pmt_backlog *pmt_backlog_create(void);
 void pmt_backlog_put(struct pmt_backlog *backlog);
@@ -189,15 +210,28 @@ void pmt_map_retire(struct pmt_map *map,
 size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
+u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint);
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index);
 
 #ifdef __KERNEL__
+/**
+ * struct pmt_dump - a copy of a map to print (pmt_dump_create())
+ * @map: the copy.
+ * @levels: per node, the level of its slots.
+ */
+struct pmt_dump {
+	struct pmt_map *map;
+	u8 *levels;
+};
+
 struct seq_file;
 void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map);
-loff_t pmt_map_dump_records(const struct pmt_map *map);
-void pmt_map_dump_record(struct seq_file *m, const struct pmt_map *map,
-			 loff_t pos);
+struct pmt_dump *pmt_dump_create(const struct pmt_map *map);
+void pmt_dump_free(struct pmt_dump *dump);
+loff_t pmt_dump_records(const struct pmt_dump *dump);
+void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
+		     loff_t pos);
 #endif
 
 #endif /* _PHYSMAP_TREE_H */

@@ -275,7 +275,7 @@ cloud_tier() {
 	for t in unit asan valgrind fuzz; do
 		step "userspace tree core: $t"
 		if run "user-$t" make -C user "test-$t"; then
-			item "user $t" pass "$(grep -hE '^(# unit_test|random_test|replay):|stat::number_of_executed_units' \
+			item "user $t" pass "$(grep -hE '^(# unit_test|random_test|replay):|^qemu_baseline: [0-9]+ of|stat::number_of_executed_units' \
 				"$LOGS/user-$t.log" | tr -s ' ' | paste -sd ';' -)"
 		else
 			item "user $t" fail "see $LOGS/user-$t.log"

@@ -39,6 +39,12 @@ static inline uint32_t dag_hash32(uint32_t v, unsigned int bits)
 	return v * 0x61C88647U >> (32 - bits);
 }
 
+/* (@a * @b) >> 32 without a 128-bit type, for 32-bit builds too. */
+static inline uint64_t mul_shr32(uint64_t a, uint32_t b)
+{
+	return (a >> 32) * b + (((a & 0xffffffffULL) * b) >> 32);
+}
+
 /*
  * Choose @j[n], the level-4 slot of node n's first child (the second is at
  * j + 1), so that half of commit's 1,024 samples over the span land in a
@@ -58,8 +64,7 @@ static inline void dag_choose(uint8_t *j, unsigned int nodes)
 		 66ULL * (1 << 18)) << DAG_PAGE_SHIFT) - 1;
 	for (i = 0; i < 1024; i++) {
 		frac = i << 22 | dag_hash32(i, 22);
-		addr = first + (uint64_t)(((__uint128_t)(last - first) *
-					   frac) >> 32);
+		addr = first + mul_shr32(last - first, frac);
 		page = addr >> DAG_PAGE_SHIFT;
 		node = page >> 30;
 		slot = (page >> 24) & 63;

@@ -1143,7 +1143,7 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 	pm_map_init(&model);
 	/* a published map of some size for the dump's open() to copy */
 	for (i = 0; i < RACE_TREE_PAIRS; i++) {
-		__u64 base = (1ULL << 45) + (i << 30);
+		__u64 base = (1ULL << 45) + ((__u64)i << 30);
 
 		ASSERT_EQ(0, pm_map_append(&tree_map, base, base + 0xfff, i,
 					   0));

@@ -1052,7 +1052,7 @@ static void dump_print_ptr(char *out, size_t size, __u32 entry)
 static int dump_nodes(struct dump_parser *dp)
 {
 	struct pm_dump *d = dp->d;
-	unsigned int bits, levels, root, skip, slots, slot, first, last, i;
+	unsigned int bits, levels, skip, slots, slot, first, last, i;
 	const char *s;
 	char ptr[32];
 	__u32 entry = 0, *node;
@@ -1061,27 +1061,30 @@ static int dump_nodes(struct dump_parser *dp)
 	ret = dump_take(dp);
 	if (ret)
 		return ret;
-	if (sscanf(dp->line, "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u%n",
-		   &bits, &levels, &root, &skip, &n) != 4 || n < 0)
+	/* the root entry, "[n]", "#n" or "Sn", like any other */
+	if (sscanf(dp->line, "    Nodes (%u bits per level, %u levels) ptr=%31s skip=%u%n",
+		   &bits, &levels, ptr, &skip, &n) != 4 || n < 0)
 		return dump_bad(dp, "not the nodes header");
+	if (skip > PM_DUMP_SKIP_MASK || skip > levels)
+		return dump_bad(dp, "bad root");
+	ret = dump_ptr(dp, ptr, skip, &d->root, &s);
+	if (ret)
+		return ret;
+	if (*s)
+		return dump_bad(dp, "bad root");
+	dump_print_ptr(ptr, sizeof(ptr), d->root);
 	snprintf(dp->expect, sizeof(dp->expect),
-		 "    Nodes (%u bits per level, %u levels) ptr=[%u] skip=%u",
-		 bits, levels, root, skip);
+		 "    Nodes (%u bits per level, %u levels) ptr=%s skip=%u",
+		 bits, levels, ptr, skip);
 	if (strcmp(dp->line, dp->expect))
 		return dump_bad(dp, "not the nodes header");
 	if (bits < 1 || bits > 9 ||
 	    levels != (64 - d->page_shift + bits - 1) / bits)
 		return dump_bad(dp, "%u bits per level cannot give %u levels", bits,
 				levels);
-	if (skip > PM_DUMP_SKIP_MASK || skip > levels ||
-	    root >> (32 - PM_DUMP_PTR_SHIFT))
-		return dump_bad(dp, "bad root");
 	d->node_bits = bits;
 	d->levels = levels;
 	slots = 1U << bits;
-	/* a leaf root leaves nothing else reachable: a sub-page if any */
-	d->root = root << PM_DUMP_PTR_SHIFT | skip |
-		  (!skip && d->nr_subpages ? PM_DUMP_SUBPAGE : 0);
 
 	while ((ret = dump_peek(dp)) == 0) {
 		dump_take(dp);

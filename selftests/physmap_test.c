@@ -1880,12 +1880,18 @@ TEST_F(physmap, debugfs_dir_per_open_file)
 	ASSERT_EQ(0, close(fd2));
 	ASSERT_EQ(-1, stat(dir2, &st)) TH_LOG("%s outlives its file", dir2);
 	ASSERT_EQ(ENOENT, errno);
-	ASSERT_EQ(-1, read(shape_fd, buf, sizeof(buf)));
-	ASSERT_EQ(EIO, errno);
-	ASSERT_EQ(-1, read(dump_fd, buf, sizeof(buf)));
-	ASSERT_EQ(EIO, errno);
+	/*
+	 * Files opened before print from the copies their open() took: they
+	 * read on, and need nothing of the file that is gone.
+	 */
+	ASSERT_LT(0, read(shape_fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, strncmp(buf, "generation:     1\n", 18));
+	ASSERT_LE(0, read(dump_fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, close(shape_fd));
 	ASSERT_EQ(0, close(dump_fd));
+	snprintf(path, sizeof(path), "%s/dump", dir2);
+	ASSERT_EQ(-1, open(path, O_RDONLY | O_CLOEXEC));
+	ASSERT_EQ(ENOENT, errno);
 
 	/* and the first file goes on as it was */
 	check_nothing_pending(_metadata, self->fd, &map, 1);

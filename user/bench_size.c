@@ -75,15 +75,13 @@ static u32 bsearch_lookup(const struct srange *r, size_t n, u64 addr)
 /* Nodes a lookup of @addr visits. */
 static unsigned int visits(const struct pmt_map *map, u64 addr)
 {
-	u64 page = addr >> map->page_shift;
-	unsigned int level = map->levels, n = 0;
 	u32 entry = map->root;
+	unsigned int n = 0;
 
-	while (entry & PMT_ENTRY_SKIP_MASK) {
-		level -= entry & PMT_ENTRY_SKIP_MASK;
-		entry = map->nodes[(size_t)(entry >> PMT_ENTRY_PTR_SHIFT) *
+	while (entry & PMT_MAP_SHIFT_MASK) {
+		entry = map->nodes[(size_t)(entry >> PMT_MAP_PTR_SHIFT) *
 				   PMT_NODE_SLOTS +
-				   ((page >> (level * PMT_NODE_BITS)) &
+				   ((addr >> (entry & PMT_MAP_SHIFT_MASK)) &
 				    (PMT_NODE_SLOTS - 1))];
 		n++;
 	}

@@ -63,6 +63,21 @@ struct sec {
 #endif
 #define ROOT_SKIP(skip9, skip6)	(PMT_NODE_BITS == 9 ? (skip9) : (skip6))
 
+/* The level of the slots of the node @entry, a published entry, points to. */
+static unsigned int entry_level(const struct pmt_map *map, uint32_t entry)
+{
+	return ((entry & PMT_MAP_SHIFT_MASK) - map->page_shift) /
+	       PMT_NODE_BITS;
+}
+
+/* The levels the root entry skips (0: the root is a leaf). */
+static unsigned int root_skip(const struct pmt_map *map)
+{
+	if (!(map->root & PMT_MAP_SHIFT_MASK))
+		return 0;
+	return map->levels - entry_level(map, map->root);
+}
+
 /* Build and commit a map of @n sections; every ADD must succeed. */
 static struct pmt_map *build(unsigned int shift, const struct sec *s,
 				 unsigned int n)
@@ -137,7 +152,7 @@ static void test_one_page_collapses_to_root_leaf(void)
 	struct pmt_map *map = build(12, s, 1);
 
 	check_shape(map, 0, 0, 0, 0, 0);
-	CHECK_EQ(1U << PMT_ENTRY_PTR_SHIFT, map->root);
+	CHECK_EQ(1U << PMT_MAP_PTR_SHIFT, map->root);
 	check_lookup(map, 0x5000, 1);
 	check_lookup(map, 0x5fff, 1);
 	check_lookup(map, 0x4fff, 0);
@@ -239,7 +254,7 @@ static void test_skip_to_level_zero(void)
 	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 5, 1, 0);
-	CHECK_EQ(ROOT_SKIP(6, 9), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(6, 9), root_skip(map));
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0x1fff, 2);
 	check_lookup(map, 0x2000, 0);
@@ -259,7 +274,7 @@ static void test_single_child_leaves_move_up(void)
 	struct pmt_map *map = build(12, s, 2);
 
 	check_shape9(map, 1, 1, 4, 1, 0);
-	CHECK_EQ(ROOT_SKIP(5, 8), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(5, 8), root_skip(map));
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xfff, 1);
 	/* Lands in section 1's leaf through level 0, but is outside it. */
@@ -289,7 +304,7 @@ static void test_large_aligned_section(void)
 
 	map = build(12, s, 2);
 	check_shape9(map, 1, 1, 2, 1, 0);
-	CHECK_EQ(ROOT_SKIP(3, 5), map->root & PMT_ENTRY_SKIP_MASK);
+	CHECK_EQ(ROOT_SKIP(3, 5), root_skip(map));
 	check_lookup(map, TiB, 1);
 	check_lookup(map, 2 * TiB - 1, 1);
 	check_lookup(map, TiB - 1, 0);
@@ -590,15 +605,13 @@ static void test_allocation_failures(void)
 /* Nodes a lookup of @addr visits, walked here over the map's own arrays. */
 static unsigned int visits(const struct pmt_map *map, uint64_t addr)
 {
-	uint64_t page = addr >> map->page_shift;
-	unsigned int level = map->levels, n = 0;
 	uint32_t e = map->root;
+	unsigned int n = 0;
 
-	while (e & PMT_ENTRY_SKIP_MASK) {
-		level -= e & PMT_ENTRY_SKIP_MASK;
-		e = map->nodes[(size_t)(e >> PMT_ENTRY_PTR_SHIFT) *
+	while (e & PMT_MAP_SHIFT_MASK) {
+		e = map->nodes[(size_t)(e >> PMT_MAP_PTR_SHIFT) *
 			       PMT_NODE_SLOTS +
-			       ((page >> (level * PMT_NODE_BITS)) &
+			       ((addr >> (e & PMT_MAP_SHIFT_MASK)) &
 				(PMT_NODE_SLOTS - 1))];
 		n++;
 	}
@@ -626,8 +639,10 @@ static struct pmt_map *build_levelled(const struct sec *s, unsigned int n,
 	return build(12, s, n);
 }
 
-#define NODE_ENTRY(node, skip) ((node) << PMT_ENTRY_PTR_SHIFT | (skip))
-#define LEAF(section)	((section) << PMT_ENTRY_PTR_SHIFT)
+/* A published entry: node @node, whose slots are at @level (page_shift 12). */
+#define NODE_ENTRY(node, level) \
+	((node) << PMT_MAP_PTR_SHIFT | (12 + (level) * PMT_NODE_BITS))
+#define LEAF(section)	((section) << PMT_MAP_PTR_SHIFT)
 
 /*
  * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
@@ -650,18 +665,18 @@ static void test_levelling(void)
 	};
 	struct pmt_map *plain, *map = build_levelled(s, 4, &plain);
 	const uint32_t *n0 = map->nodes;
-	unsigned int i;
+	unsigned int i, l0 = map->levels - ROOT_SKIP(4, 6);
 
 	check_shape9(plain, 3, 1, 3, 3, 0);
 	check_shape6(plain, 3, 1, 5, 3, 0);
 	check_shape9(map, 5, 1, 3, 3, 0);
 	check_shape6(map, 5, 1, 5, 3, 0);
-	CHECK_EQ(NODE_ENTRY(0, ROOT_SKIP(4, 6)), map->root);
-	CHECK_EQ(NODE_ENTRY(1, 1), n0[0]);
-	CHECK_EQ(NODE_ENTRY(4, 1), n0[3]);
+	CHECK_EQ(NODE_ENTRY(0, l0), map->root);
+	CHECK_EQ(NODE_ENTRY(1, l0 - 1), n0[0]);
+	CHECK_EQ(NODE_ENTRY(4, l0 - 1), n0[3]);
 	for (i = 1; i < PMT_NODE_SLOTS; i++)
 		if (i != 3)
-			CHECK_EQ(NODE_ENTRY(3, 1), n0[i]);
+			CHECK_EQ(NODE_ENTRY(3, l0 - 1), n0[i]);
 	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		CHECK_EQ(LEAF(0), map->nodes[3 * PMT_NODE_SLOTS + i]);
 		CHECK_EQ(LEAF(4), map->nodes[4 * PMT_NODE_SLOTS + i]);
@@ -973,6 +988,81 @@ static void test_fatal_signal(void)
 	pmt_pending_free(pm);
 }
 
+/*
+ * Sub-page tables: one u8 per 2^shift bytes, shift the largest power of two
+ * every piece boundary is a multiple of; no table past 255 pieces.
+ */
+static void test_subpage_tables(void)
+{
+	static const struct sec fine[] = {
+		{ 0x1000, 0x100 }, { 0x1200, 0x100 }, { 0x1fff, 1 },
+	};
+	static const struct sec coarse[] = {
+		{ 0x2000, 0x100 }, { 0x2300, 0x200 },
+	};
+	struct sec many[300];
+	struct pmt_map *map;
+	unsigned int i;
+
+	map = build(12, fine, 3);
+	CHECK_EQ(1, map->nr_subpages);
+	CHECK_EQ(0, map->subpages[0].shift);
+	CHECK_EQ(4096, map->table_bytes);
+	check_lookup(map, 0x1100, 0);
+	check_lookup(map, 0x1ffe, 0);
+	check_lookup(map, 0x1fff, 3);
+	pmt_map_free(map);
+
+	map = build(12, coarse, 2);
+	CHECK_EQ(8, map->subpages[0].shift);
+	CHECK_EQ(16, map->table_bytes);
+	check_lookup(map, 0x20ff, 1);
+	check_lookup(map, 0x2100, 0);
+	check_lookup(map, 0x22ff, 0);
+	check_lookup(map, 0x2300, 2);
+	check_lookup(map, 0x24ff, 2);
+	check_lookup(map, 0x2500, 0);
+	pmt_map_free(map);
+
+	/* Every other byte of a page: searched, not tabled. */
+	for (i = 0; i < 300; i++) {
+		many[i].start = 0x5000 + 2 * i;
+		many[i].size = 1;
+	}
+	map = build(12, many, 300);
+	CHECK_EQ(PMT_SUBPAGE_SEARCH, map->subpages[0].shift);
+	CHECK_EQ(0, map->table_bytes);
+	for (i = 0; i < 300; i++) {
+		check_lookup(map, 0x5000 + 2 * i, i + 1);
+		check_lookup(map, 0x5001 + 2 * i, 0);
+	}
+	pmt_map_free(map);
+}
+
+/* A hint answers when it covers the address, and misleads nothing. */
+static void test_lookup_near(void)
+{
+	static const struct sec s[] = {
+		{ 0x1000, 0x3000 }, { 0x4000, 0x100 }, { 0x4200, 0x100 },
+		{ 1ULL << 40, 1ULL << 30 },
+	};
+	struct pmt_map *map = build(12, s, 4);
+	static const uint64_t addrs[] = {
+		0x1000, 0x3fff, 0x4000, 0x40ff, 0x4100, 0x4200, 0x4fff,
+		1ULL << 40, (1ULL << 40) + (1ULL << 30), 0, TOP,
+	};
+	unsigned int i, hint;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		for (hint = 0; hint <= 6; hint++)
+			CHECK(pmt_map_lookup_near(map, addrs[i], hint) ==
+			      pmt_map_lookup(map, addrs[i]),
+			      "addr %#" PRIx64 " hint %u", addrs[i], hint);
+	CHECK_EQ(2, pmt_map_lookup_near(map, 0x4000, 2));
+	CHECK_EQ(4, pmt_map_lookup_near(map, (1ULL << 40) + 5, UINT32_MAX));
+	pmt_map_free(map);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -997,6 +1087,8 @@ static const struct {
 	{ "levelling_allocation_failures", test_levelling_allocation_failures },
 	{ "retire", test_retire },
 	{ "byte_bound", test_byte_bound },
+	{ "subpage_tables", test_subpage_tables },
+	{ "lookup_near", test_lookup_near },
 	{ "fatal_signal", test_fatal_signal },
 };
 

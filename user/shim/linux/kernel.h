@@ -13,6 +13,9 @@
 #define U64_MAX			UINT64_MAX
 #define ULL(x)			(x##ULL)
 #define BIT(n)			(1UL << (n))
+#define BIT_ULL(n)		(1ULL << (n))
+#define SZ_64K			0x00010000
+#define __ffs(x)		((unsigned long)__builtin_ctzl(x))
 #define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
 #define PAGE_SIZE		4096UL
 #define SZ_1M			0x00100000
@@ -33,6 +36,7 @@
 				   _a > _b ? _a : _b; })
 #define max3(a, b, c)		max(max(a, b), c)
 #define min_t(t, a, b)		min((t)(a), (t)(b))
+#define max_t(t, a, b)		max((t)(a), (t)(b))
 
 static inline size_t size_add(size_t a, size_t b)
 {
