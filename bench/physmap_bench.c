@@ -18,15 +18,26 @@
  *
  *   physmap_bench/sections  write: append sections, struct pmb_sect each
  *   physmap_bench/ctl       write: one command per write
- *       clear                    drop the sections
+ *       clear                    drop the sections and the held trees
  *       synth N SEED             the synthetic map of N sections
  *       bench NAME LOOKUPS REPS  build all four, check, time; NAME: no space
  *       commit NAME              time add and commit of physmap alone
+ *       hold maple COPIES        build COPIES maple trees of the sections
+ *                                and keep them until "release"
+ *       release                  free the held trees
  *   physmap_bench/results   read: the result lines so far
  *
+ * The maple tree's nodes come from the maple_node slab cache, shared with
+ * every other maple tree in the kernel (the VMAs of each process among
+ * them): only the cache's growth tells what a tree takes. pmbench counts
+ * that from /sys/kernel/slab around "hold" and "release"; so that its
+ * counts are stable, no command returns while nodes it replaced in an
+ * RCU-mode tree still wait for a grace period.
+ *
  * Result lines (times in ns, per-lookup times in ps):
- *   R map=NAME sections=N struct=S build_ns=T bytes=B inside_ps=P
+ *   R map=NAME sections=N struct=S build_ns=T [bytes=B] inside_ps=P
  *     span_ps=P local_ps=P lookups=L reps=R
+ *     (bytes: what the structure holds, for all but the maple tree)
  *   A map=NAME struct=S checked=N mismatches=M [first=ADDR]
  *   P map=NAME nodes=N subpages=N pieces=N depth=N skips=N node_bytes=N
  *   C map=NAME sections=N add_ns=T commit_ns=T bytes=B nodes=N
@@ -57,6 +68,8 @@ MODULE_IMPORT_NS(PHYSMAP);
 #define PMB_CHUNK		256
 #define PMB_SEED		0x5eedULL
 #define PMB_MAX_SECTIONS	2000000U
+/* The most trees "hold maple" builds. */
+#define PMB_MAX_HELD		64U
 /* The XArray's view: 4 KiB pages. */
 #define PMB_XA_SHIFT		12
 
@@ -100,6 +113,9 @@ static struct dentry *pmb_dir;
 /* The sections, in order of addition: section index i + 1. Under pmb_lock. */
 static struct pmb_sect *pmb_sects;
 static u32 pmb_nr, pmb_cap;
+/* The trees of "hold maple", pmb_nr_held of them. Under pmb_lock. */
+static struct maple_tree *pmb_held;
+static u32 pmb_nr_held;
 static char *pmb_results;
 static size_t pmb_results_len;
 
@@ -135,67 +151,6 @@ static int pmb_reserve(u32 need)
 	pmb_sects = grown;
 	pmb_cap = cap;
 	return 0;
-}
-
-/* The first number in a small file, or -1. */
-static s64 pmb_read_number(const char *path)
-{
-	char buf[64];
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-	s64 val;
-
-	f = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(f))
-		return -1;
-	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
-	filp_close(f, NULL);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n ")] = 0;
-	if (kstrtoll(buf, 10, &val))
-		return -1;
-	return val;
-}
-
-/* Write "1" to a small file; false when that fails. */
-static bool pmb_write_one(const char *path)
-{
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	f = filp_open(path, O_WRONLY, 0);
-	if (IS_ERR(f))
-		return false;
-	n = kernel_write(f, "1", 1, &pos);
-	filp_close(f, NULL);
-	return n == 1;
-}
-
-/*
- * Bytes held by the objects of a slab cache, from /sys/kernel/slab/CACHE/:
- * objects in use times the size of one object in its slab. SLUB counts the
- * free objects of a CPU's slabs as in use, so the cache is shrunk first
- * (its CPU slabs flushed): otherwise objects freed into a CPU slab and
- * allocated again would not show. The cache must not be merged with others
- * (slab_nomerge, or slub_debug). -1 when unknown.
- */
-static s64 pmb_slab_bytes(const char *cache)
-{
-	char path[96];
-	s64 objects, size;
-
-	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
-	if (!pmb_write_one(path))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", cache);
-	objects = pmb_read_number(path);
-	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/slab_size", cache);
-	size = pmb_read_number(path);
-	return objects < 0 || size < 0 ? -1 : objects * size;
 }
 
 /* XArray nodes below @entry. */
@@ -294,42 +249,44 @@ static int pmb_maple_fill(struct maple_tree *mt, u32 nr)
 	return 0;
 }
 
-/*
- * The maple tree's bytes: the growth of the maple_node slab cache (active
- * objects times object size) over building @copies more trees like it,
- * divided by @copies. Slab growth comes a slab at a time, so small maps
- * are built many times over. An RCU-mode maple tree frees the nodes it
- * replaces after a grace period: both counts are taken after rcu_barrier(),
- * or nodes of earlier trees freed during the build can cancel out the
- * growth.
- */
-static u64 pmb_maple_bytes(u32 nr)
+static void pmb_release(void)
 {
-	u32 copies = clamp_t(u32, 65536 / max(nr, 1U), 1, 64), i;
-	struct maple_tree *mts;
-	s64 before, after;
-	u64 bytes = 0;
+	u32 i;
 
-	mts = kvmalloc_array(copies, sizeof(*mts), GFP_KERNEL);
-	if (!mts)
-		return 0;
-	for (i = 0; i < copies; i++)
-		mt_init_flags(&mts[i], MT_FLAGS_USE_RCU);
+	for (i = 0; i < pmb_nr_held; i++)
+		pmb_maple_destroy(&pmb_held[i]);
+	kvfree(pmb_held);
+	pmb_held = NULL;
+	pmb_nr_held = 0;
+}
+
+/*
+ * Build @copies RCU-mode maple trees of the sections, as the bench builds
+ * its own, and hold them for pmbench to count. A tree in RCU mode frees
+ * the nodes that a store replaces only after a grace period: wait for
+ * those, so that the cache holds the trees' nodes and nothing else of
+ * theirs when this returns.
+ */
+static int pmb_hold_maple(u32 copies)
+{
+	int ret = 0;
+	u32 i;
+
+	pmb_release();
+	if (!copies || copies > PMB_MAX_HELD || !pmb_nr)
+		return -EINVAL;
+	pmb_held = kvmalloc_array(copies, sizeof(*pmb_held), GFP_KERNEL);
+	if (!pmb_held)
+		return -ENOMEM;
+	for (i = 0; i < copies && !ret; i++) {
+		mt_init_flags(&pmb_held[i], MT_FLAGS_USE_RCU);
+		pmb_nr_held++;
+		ret = pmb_maple_fill(&pmb_held[i], pmb_nr);
+	}
 	rcu_barrier();
-	before = pmb_slab_bytes("maple_node");
-	for (i = 0; i < copies; i++)
-		if (pmb_maple_fill(&mts[i], nr))
-			break;
-	rcu_barrier();
-	after = pmb_slab_bytes("maple_node");
-	if (before < 0 || after < 0)
-		pmb_out("E no /sys/kernel/slab/maple_node/{shrink,objects,slab_size}\n");
-	if (i == copies && before >= 0 && after > before)
-		bytes = div_u64(after - before, copies);
-	for (i = 0; i < copies; i++)
-		pmb_maple_destroy(&mts[i]);
-	kvfree(mts);
-	return bytes;
+	if (ret)
+		pmb_release();
+	return ret;
 }
 
 static int pmb_build_maple(struct pmb_set *set)
@@ -341,7 +298,6 @@ static int pmb_build_maple(struct pmb_set *set)
 	if (ret)
 		return ret;
 	set->build_ns[PMB_MAPLE] = ktime_get_ns() - t0;
-	set->bytes[PMB_MAPLE] = pmb_maple_bytes(set->nr);
 	return 0;
 }
 
@@ -667,9 +623,11 @@ static int pmb_bench(const char *name, u32 n, u32 reps)
 							 nchunks + c];
 		}
 	for (s = 0; s < PMB_NR_STRUCTS; s++) {
-		pmb_out("R map=%s sections=%u struct=%s build_ns=%llu bytes=%llu",
-			name, set.nr, pmb_struct_names[s], set.build_ns[s],
-			set.bytes[s]);
+		pmb_out("R map=%s sections=%u struct=%s build_ns=%llu",
+			name, set.nr, pmb_struct_names[s], set.build_ns[s]);
+		/* The maple tree's bytes are the slab's: pmbench counts them. */
+		if (s != PMB_MAPLE)
+			pmb_out(" bytes=%llu", set.bytes[s]);
 		pmb_out(" inside_ps=%llu span_ps=%llu local_ps=%llu lookups=%u reps=%u\n",
 			div_u64(best[s][PMB_INSIDE] * 1000, n),
 			div_u64(best[s][PMB_SPAN] * 1000, n),
@@ -683,6 +641,8 @@ out:
 	pmb_set_free(&set);
 	for (k = 0; k < PMB_NR_STREAMS; k++)
 		kvfree(addrs[k]);
+	/* The nodes the maple tree's build replaced: see pmb_hold_maple(). */
+	rcu_barrier();
 	return ret;
 }
 
@@ -732,9 +692,16 @@ static int pmb_command(char *cmd)
 	u64 seed;
 
 	if (!strcmp(cmd, "clear")) {
+		pmb_release();
 		pmb_nr = 0;
 		return 0;
 	}
+	if (!strcmp(cmd, "release")) {
+		pmb_release();
+		return 0;
+	}
+	if (sscanf(cmd, "hold maple %u", &n) == 1)
+		return pmb_hold_maple(n);
 	if (sscanf(cmd, "synth %u %llu", &n, &seed) == 2)
 		return n ? pmb_synth(n, seed) : -EINVAL;
 	if (sscanf(cmd, "bench %63s %u %u", name, &n, &reps) == 3)
@@ -832,6 +799,7 @@ static int __init pmb_init(void)
 static void __exit pmb_exit(void)
 {
 	debugfs_remove_recursive(pmb_dir);
+	pmb_release();
 	kvfree(pmb_sects);
 	kvfree(pmb_results);
 }

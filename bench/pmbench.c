@@ -10,6 +10,9 @@
  *
  * Needs physmap.ko and physmap_bench.ko loaded; mounts debugfs if needed.
  *
+ * Slab lines, the maple tree's bytes (see maple_bytes()):
+ *   S map=NAME struct=maple cache=maple_node copies=N bytes=B
+ *
  * Ioctl lines, per-call times in ps, min over repetitions:
  *   I map=NAME what=null|lookup|batchK calls=N addrs_per_call=K
  *     ps_per_call=T ps_per_addr=T
@@ -35,6 +38,7 @@
 #define CTL		DBG "/physmap_bench/ctl"
 #define SECTIONS	DBG "/physmap_bench/sections"
 #define RESULTS		DBG "/physmap_bench/results"
+#define SLAB		"/sys/kernel/slab"
 #define NULL_IOCTL	_IO(PHYSMAP_IOC_TYPE, 0x0f)
 
 struct pmb_sect {
@@ -111,6 +115,118 @@ static char *read_results(void)
 	close(fd);
 	buf[len] = 0;
 	return buf;
+}
+
+/* The first number in a small file, or -1. */
+static long long read_number(const char *path)
+{
+	char buf[64], *end;
+	long long val;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	val = strtoll(buf, &end, 10);
+	return end == buf || val < 0 ? -1 : val;
+}
+
+/* Write "1" to a small file: 0, or -1 when that fails. */
+static int write_one(const char *path)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, "1", 1) == 1 ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Bytes held by the objects of a slab cache, from /sys/kernel/slab/CACHE/:
+ * objects in use times the size of one object in its slab. SLUB counts
+ * every object of a CPU's slab as in use, so the cache is shrunk first,
+ * which flushes the CPU slabs: otherwise objects freed into a CPU slab and
+ * allocated again would not show. The cache must not be merged with others
+ * (slab_nomerge, or slub_debug) for the count to be its own. -1 when
+ * unknown.
+ */
+static long long slab_bytes(const char *cache)
+{
+	long long objects, size;
+	char path[96];
+
+	snprintf(path, sizeof(path), SLAB "/%s/shrink", cache);
+	if (write_one(path))
+		return -1;
+	snprintf(path, sizeof(path), SLAB "/%s/objects", cache);
+	objects = read_number(path);
+	snprintf(path, sizeof(path), SLAB "/%s/slab_size", cache);
+	size = read_number(path);
+	return objects < 0 || size < 0 ? -1 : objects * size;
+}
+
+/*
+ * The maple tree's bytes for the bench module's @nsect sections: the growth
+ * of the maple_node cache over physmap_bench.ko holding copies of the tree
+ * ("hold maple"), divided by the copies. A cache grows a slab at a time, so
+ * small maps are held many times over. Nothing between the two counts may
+ * allocate: a new mapping of this process takes maple nodes of its own
+ * (stdio's buffers, malloc()), so nothing is printed before the second
+ * count. Prints an S line to @out, or an E line; a smoke run passes NULL
+ * and gets errors as TAP diagnostics. Returns the bytes, or -1.
+ */
+static long long maple_bytes(const char *name, unsigned int nsect, FILE *out)
+{
+	unsigned int copies = 65536 / (nsect ? nsect : 1);
+	long long before, after, bytes = 0;
+	const char *err = NULL;
+	int held;
+
+	copies = copies < 1 ? 1 : copies > 64 ? 64 : copies;
+	before = slab_bytes("maple_node");
+	held = !ctl("hold maple %u", copies);
+	after = slab_bytes("maple_node");
+	ctl("release");
+	if (before < 0 || after < 0)
+		err = "no " SLAB "/maple_node/{shrink,objects,slab_size}";
+	else if (!held)
+		err = "hold maple failed";
+	if (err) {
+		/* in a smoke run, a TAP diagnostic */
+		fprintf(out ? out : stdout, "%sE map=%s %s\n",
+			out ? "" : "# ", name, err);
+		return -1;
+	}
+	if (after > before)
+		bytes = (after - before) / copies;
+	if (out)
+		fprintf(out, "S map=%s struct=maple cache=maple_node copies=%u bytes=%lld\n",
+			name, copies, bytes);
+	return bytes;
+}
+
+/*
+ * The bench of the loaded sections, @nsect of them: the maple tree's bytes
+ * counted here, then the bench module's build, check and timing.
+ */
+static int bench_map(const char *name, unsigned int nsect,
+		     unsigned int lookups, unsigned int reps, FILE *out,
+		     long long *maple)
+{
+	long long bytes = maple_bytes(name, nsect, out);
+
+	if (maple)
+		*maple = bytes;
+	return ctl("bench %s %u %u", name, lookups, reps);
 }
 
 static double now_ns(void)
@@ -235,14 +351,17 @@ static int ioctl_path(const char *name, const struct pm_map *map,
 				bad++;
 		gen = b.generation;
 	}
-	fprintf(out, "I map=%s what=null calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
+	fprintf(out,
+		"I map=%s what=null calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
 		name, naddr, best[0] * 1000 / naddr, best[0] * 1000 / naddr);
-	fprintf(out, "I map=%s what=lookup calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
+	fprintf(out,
+		"I map=%s what=lookup calls=%zu addrs_per_call=1 ps_per_call=%.0f ps_per_addr=%.0f\n",
 		name, naddr, best[1] * 1000 / naddr, best[1] * 1000 / naddr);
 	for (k = 0; k < 4; k++) {
 		size_t calls = naddr / ks[k];
 
-		fprintf(out, "I map=%s what=batch%u calls=%zu addrs_per_call=%u ps_per_call=%.0f ps_per_addr=%.0f\n",
+		fprintf(out,
+			"I map=%s what=batch%u calls=%zu addrs_per_call=%u ps_per_call=%.0f ps_per_addr=%.0f\n",
 			name, ks[k], calls, ks[k], best[2 + k] * 1000 / calls,
 			best[2 + k] * 1000 / (calls * ks[k]));
 	}
@@ -317,13 +436,14 @@ static int full(const char *dir)
 		if (load_map(dir, files[i], &map, name, sizeof(name)))
 			return 1;
 		if (!load_sections(&map))
-			ctl("bench %s 65536 5", name);
+			bench_map(name, map.count, 65536, 5, stdout, NULL);
 		pm_map_free(&map);
 		fprintf(stderr, "pmbench: %s done\n", name);
 	}
 	for (i = 0; i < ARRAY_SIZE(synth); i++) {
+		snprintf(name, sizeof(name), "synth-%u", synth[i]);
 		if (!ctl("synth %u 1", synth[i]))
-			ctl("bench synth-%u 65536 5", synth[i]);
+			bench_map(name, synth[i], 65536, 5, stdout, NULL);
 		fprintf(stderr, "pmbench: synth-%u done\n", synth[i]);
 	}
 	for (i = 0; i < ARRAY_SIZE(commits); i++) {
@@ -360,50 +480,79 @@ static void tap(int ok, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Check the A and R lines of one benched map in the results. */
-static void check_bench(const char *res, const char *name, unsigned int nsect)
+/*
+ * Copy to @line the line of @res that starts with @prefix and names struct
+ * @st; NULL when there is none.
+ */
+static char *find_line(const char *res, const char *prefix, const char *st,
+		       char *line, size_t size)
+{
+	char want[32];
+	const char *p;
+	size_t len;
+
+	snprintf(want, sizeof(want), " struct=%s ", st);
+	for (p = res; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		len = strcspn(p, "\n");
+		if (len >= size || strncmp(p, prefix, strlen(prefix)))
+			continue;
+		memcpy(line, p, len);
+		line[len] = 0;
+		if (strstr(line, want))
+			return line;
+	}
+	return NULL;
+}
+
+/* The number after " @key=" in @line, or -1 when there is none. */
+static long long field(const char *line, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p;
+
+	for (p = strstr(line, key); p; p = strstr(p + klen, key))
+		if (p > line && p[-1] == ' ' && p[klen] == '=')
+			return strtoll(p + klen + 1, NULL, 10);
+	return -1;
+}
+
+/*
+ * Check the A and R lines of one benched map in the results, with @maple,
+ * the maple tree's bytes that maple_bytes() counted.
+ */
+static void check_bench(const char *res, const char *name, unsigned int nsect,
+			long long maple)
 {
 	static const char *const structs[] = {
 		"physmap", "maple", "xarray", "bsearch"
 	};
-	char want[160], line[512];
+	long long n, checked, bad, build, bytes, in, span, loc;
+	char prefix[160], line[512];
 	const char *p;
 	int s;
 
+	snprintf(prefix, sizeof(prefix), "A map=%s ", name);
 	for (s = 0; s < 4; s++) {
-		unsigned long long checked = 0, bad = ~0ULL;
-
-		snprintf(want, sizeof(want), "A map=%s struct=%s ", name,
-			 structs[s]);
-		p = strstr(res, want);
-		if (p)
-			sscanf(p + strlen(want), "checked=%llu mismatches=%llu",
-			       &checked, &bad);
-		tap(p && checked >= 3 * 4096 && bad == 0,
-		    "%s: %s agrees with physmap on %llu addresses (%llu mismatches)",
+		p = find_line(res, prefix, structs[s], line, sizeof(line));
+		checked = p ? field(p, "checked") : -1;
+		bad = p ? field(p, "mismatches") : -1;
+		tap(checked >= 3 * 4096 && bad == 0,
+		    "%s: %s agrees with physmap on %lld addresses (%lld mismatches)",
 		    name, structs[s], checked, bad);
 	}
+	snprintf(prefix, sizeof(prefix), "R map=%s ", name);
 	for (s = 0; s < 4; s++) {
-		unsigned long long build = 0, bytes = 0, in = 0, span = 0,
-				   loc = 0;
-		unsigned int n = 0;
-
-		snprintf(want, sizeof(want), "R map=%s sections=", name);
-		p = res;
-		while ((p = strstr(p, want))) {
-			char st[16];
-
-			if (sscanf(p + strlen(want),
-				   "%u struct=%15s build_ns=%llu bytes=%llu inside_ps=%llu span_ps=%llu local_ps=%llu",
-				   &n, st, &build, &bytes, &in, &span, &loc) == 7 &&
-			    !strcmp(st, structs[s]))
-				break;
-			p++;
-		}
-		snprintf(line, sizeof(line), "%s: %s: %u sections, build %llu ns, %llu bytes, %llu/%llu/%llu ps per lookup",
-			 name, structs[s], n, build, bytes, in, span, loc);
-		tap(p && n == nsect && build > 0 && in > 0 && span > 0 &&
-		    loc > 0 && bytes > 0, "%s", line);
+		p = find_line(res, prefix, structs[s], line, sizeof(line));
+		n = p ? field(p, "sections") : -1;
+		build = p ? field(p, "build_ns") : -1;
+		in = p ? field(p, "inside_ps") : -1;
+		span = p ? field(p, "span_ps") : -1;
+		loc = p ? field(p, "local_ps") : -1;
+		bytes = s == 1 ? maple : p ? field(p, "bytes") : -1;
+		tap(n == nsect && build > 0 && in > 0 && span > 0 && loc > 0 &&
+		    bytes > 0,
+		    "%s: %s: %lld sections, build %lld ns, %lld bytes, %lld/%lld/%lld ps per lookup",
+		    name, structs[s], n, build, bytes, in, span, loc);
 	}
 }
 
@@ -412,6 +561,7 @@ static int smoke(const char *dir)
 	char name[128], *res;
 	struct pm_map map;
 	unsigned long long n = 0, bytes = 0, nodes = 0;
+	long long maple[2] = { -1, -1 };
 	const char *p;
 	int ok, bad;
 
@@ -420,11 +570,12 @@ static int smoke(const char *dir)
 	tap(ok, "physmap_bench.ko's debugfs files are there");
 	if (!ok)
 		return 1;
-	tap(!ctl("synth 256 1") && !ctl("bench synth-256 4096 1"),
+	tap(!ctl("synth 256 1") &&
+	    !bench_map("synth-256", 256, 4096, 1, NULL, &maple[0]),
 	    "bench of a 256-section synthetic map ran");
 	ok = !load_map(dir, "q35_big.booted.memory.txt", &map, name,
 		       sizeof(name)) && !load_sections(&map) &&
-	     !ctl("bench %s 4096 1", name);
+	     !bench_map(name, map.count, 4096, 1, NULL, &maple[1]);
 	tap(ok, "bench of q35_big.booted.memory ran");
 	res = read_results();
 	ok = res && !strstr(res, "\nE ") && strncmp(res, "E ", 2);
@@ -434,15 +585,16 @@ static int smoke(const char *dir)
 	tap(ok, "no error lines");
 	if (!res)
 		res = strdup("");
-	check_bench(res, "synth-256", 256);
-	check_bench(res, name, map.count);
+	check_bench(res, "synth-256", 256, maple[0]);
+	check_bench(res, name, map.count, maple[1]);
 	free(res);
 
 	ok = !ctl("synth 1000 2") && !ctl("commit commit-1000");
 	res = read_results();
 	p = res ? strstr(res, "C map=commit-1000 ") : NULL;
 	if (p)
-		sscanf(p, "C map=commit-1000 sections=%llu add_ns=%*u commit_ns=%*u bytes=%llu nodes=%llu",
+		sscanf(p,
+		       "C map=commit-1000 sections=%llu add_ns=%*u commit_ns=%*u bytes=%llu nodes=%llu",
 		       &n, &bytes, &nodes);
 	tap(ok && p && n == 1000 && bytes > 0 && nodes > 0,
 	    "commit of 1000 sections: %llu bytes, %llu nodes", bytes, nodes);
@@ -450,7 +602,8 @@ static int smoke(const char *dir)
 	ctl("clear");
 
 	bad = ioctl_path(name, &map, 4096, 2, stdout);
-	tap(bad == 0, "ioctl path: LOOKUP, LOOKUP_BATCH and the model agree, null ioctl is ENOTTY (%d bad)",
+	tap(bad == 0,
+	    "ioctl path: LOOKUP, LOOKUP_BATCH and the model agree, null ioctl is ENOTTY (%d bad)",
 	    bad);
 	pm_map_free(&map);
 	return 0;

@@ -33,9 +33,11 @@ $1 == "R" {
 	if (!(m in seen)) { seen[m] = 1; maps[++nm] = m }
 	sect[m] = v["sections"]
 	in_ps[m, s] = v["inside_ps"]; span_ps[m, s] = v["span_ps"]
-	loc_ps[m, s] = v["local_ps"]; bytes[m, s] = v["bytes"]
-	build[m, s] = v["build_ns"]
+	loc_ps[m, s] = v["local_ps"]; build[m, s] = v["build_ns"]
+	if ("bytes" in v) bytes[m, s] = v["bytes"]
 }
+# bytes pmbench counted from /sys/kernel/slab (the maple tree's)
+$1 == "S" { kv(); bytes[v["map"], v["struct"]] = v["bytes"] }
 $1 == "P" { kv(); nodes[v["map"]] = v["nodes"]; depth[v["map"]] = v["depth"]; subp[v["map"]] = v["subpages"] }
 $1 == "C" { kv(); commit[++nc] = $0 }
 $1 == "I" { kv(); iop[v["what"]] = v["ps_per_addr"]; iomap = v["map"] }
