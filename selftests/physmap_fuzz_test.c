@@ -393,7 +393,7 @@ static void do_lookup(struct thread *t, struct fdstate *fs, enum ptr_kind k)
 
 	if (chance(t, 10))
 		l.addr = rnd(t);
-	memset(&l.section, 0xa5, sizeof(l.section));
+	memset(&l.section, PM_POISON, sizeof(l.section));
 	out = place(t, k, &l, sizeof(l), &rd, &wr);
 	want = rd < 8 || wr < sizeof(l) ? -EFAULT : 0;
 	ret = do_ioctl(fs->fd, PHYSMAP_IOC_LOOKUP, out);
@@ -493,7 +493,7 @@ static void do_get_section(struct thread *t, struct fdstate *fs,
 	size_t rd, wr;
 	int ret;
 
-	memset(&s, 0xa5, sizeof(s));
+	memset(&s, PM_POISON, sizeof(s));
 	s.index = chance(t, 80) ? rnd(t) % (MAX_PENDING + 4) : (__u32)rnd(t);
 	out = place(t, k, &s, sizeof(s), &rd, &wr);
 	ret = do_ioctl(fs->fd, PHYSMAP_IOC_GET_SECTION, out);

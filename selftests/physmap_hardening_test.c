@@ -89,7 +89,6 @@
 #define KMSG			"/dev/kmsg"
 
 #define MIB			(1ULL << 20)
-#define POISON32		0xa5a5a5a5U
 
 #define MAX_MAP_DEFAULT_MB	1024
 #define MAX_MAP_TEST_MB		64
@@ -608,7 +607,7 @@ TEST_F(hardening, read_only_fd)
 	s.flags = 0;
 	EXPECT_EQ(-EBADF, raw_ioctl(ro, PHYSMAP_IOC_ADD, &s))
 		TH_LOG("ADD on an O_RDONLY fd");
-	EXPECT_EQ(POISON32, s.index)
+	EXPECT_EQ(PM_POISON32, s.index)
 		TH_LOG("the failed ADD wrote an index");
 	EXPECT_EQ(-EBADF, pm_commit(ro))
 		TH_LOG("COMMIT on an O_RDONLY fd");
@@ -874,7 +873,7 @@ TEST_F_TIMEOUT(hardening, max_map_bytes, 300)
 	s.offset = 0;
 	s.flags = 0;
 	EXPECT_EQ(-ENOSPC, raw_ioctl(fd, PHYSMAP_IOC_ADD, &s));
-	EXPECT_EQ(POISON32, s.index);
+	EXPECT_EQ(PM_POISON32, s.index);
 	ASSERT_FDINFO(fd, &fi);
 	EXPECT_EQ(0, memcmp(&after, &fi, sizeof(fi)));
 
@@ -1116,7 +1115,7 @@ static void *adder_main(void *arg)
 
 	*a->r->rw = (struct physmap_section){
 		.start = a->start, .size = RACE_SIZE, .cookie = a->start,
-		.offset = a->start, .index = POISON32,
+		.offset = a->start, .index = PM_POISON32,
 	};
 	a->ret = raw_ioctl(a->r->fd, PHYSMAP_IOC_ADD, a->r->io);
 	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
@@ -1230,7 +1229,7 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 
 		*r.rw = (struct physmap_section){
 			.start = start, .size = RACE_SIZE, .cookie = start,
-			.offset = start, .index = POISON32,
+			.offset = start, .index = PM_POISON32,
 		};
 		ret = raw_ioctl(r.fd, PHYSMAP_IOC_ADD, r.io);
 		race_outcome(r.fd, &model, &t2, ret, r.rw->index, start,

@@ -102,6 +102,9 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
 
 /* byte pattern filling what the kernel is to write, so that a gap shows */
 #define PM_POISON	0xa5
+/* a __u32 and a __u64 filled with PM_POISON */
+#define PM_POISON32	(PM_POISON * 0x01010101U)
+#define PM_POISON64	(PM_POISON * 0x0101010101010101ULL)
 
 /*
  * ioctl wrappers: 0 on success, -errno on failure. pm_add() stores the new

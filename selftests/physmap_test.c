@@ -40,9 +40,6 @@
 #define TIB		(1ULL << 40)
 #define TOP		(~0ULL)
 
-#define POISON32	0xa5a5a5a5U
-#define POISON64	0xa5a5a5a5a5a5a5a5ULL
-
 /* mismatches a check logs; it counts them all */
 #define MAX_LOGGED	10
 /* most sections a check reads one by one with GET_SECTION and LOOKUP */
@@ -160,7 +157,7 @@ static void add_ok(struct __test_metadata *_metadata, int fd,
 {
 	__u64 cookie = 0xc0c0000000000000ULL + 17 * (map->count + 1);
 	__u64 offset = 0x0ff0000000ULL + 3 * (map->count + 1);
-	__u32 index = POISON32;
+	__u32 index = PM_POISON32;
 	int ret;
 
 	ret = pm_add(fd, start, size, cookie, offset, &index);
@@ -320,7 +317,7 @@ static void check_addrs(struct __test_metadata *_metadata, int fd,
 	for (done = 0; done < count; done += PHYSMAP_BATCH_MAX) {
 		__u32 n = count - done < PHYSMAP_BATCH_MAX ?
 			  count - done : PHYSMAP_BATCH_MAX;
-		__u64 batch_gen = POISON64;
+		__u64 batch_gen = PM_POISON64;
 		__u32 i;
 		int ret;
 
@@ -993,23 +990,23 @@ TEST_F(physmap, batch_counts)
 
 	/* count 0 reads and writes nothing, and returns the generation */
 	memset(indexes, PM_POISON, (PHYSMAP_BATCH_MAX + 1) * sizeof(*indexes));
-	gen = POISON64;
+	gen = PM_POISON64;
 	ASSERT_EQ(0, pm_lookup_batch(self->fd, list.addrs, indexes, 0, &gen));
 	ASSERT_EQ(1ULL, gen);
-	ASSERT_EQ(POISON32, indexes[0]);
+	ASSERT_EQ(PM_POISON32, indexes[0]);
 
 	/* 1 and PHYSMAP_BATCH_MAX; nothing written past count */
 	ASSERT_EQ(0, pm_lookup_batch(self->fd, list.addrs, indexes, 1, &gen));
 	ASSERT_EQ(pm_model_index(&map, list.addrs[0]), indexes[0]);
-	ASSERT_EQ(POISON32, indexes[1]);
-	gen = POISON64;
+	ASSERT_EQ(PM_POISON32, indexes[1]);
+	gen = PM_POISON64;
 	ASSERT_EQ(0, pm_lookup_batch(self->fd, list.addrs, indexes,
 				     PHYSMAP_BATCH_MAX, &gen));
 	ASSERT_EQ(1ULL, gen);
 	for (i = 0; i < PHYSMAP_BATCH_MAX; i++)
 		ASSERT_EQ(pm_model_index(&map, list.addrs[i]), indexes[i])
 			TH_LOG("address %#llx", list.addrs[i]);
-	ASSERT_EQ(POISON32, indexes[PHYSMAP_BATCH_MAX]);
+	ASSERT_EQ(PM_POISON32, indexes[PHYSMAP_BATCH_MAX]);
 	free(indexes);
 	free(list.addrs);
 	pm_map_free(&map);
