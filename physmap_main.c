@@ -92,8 +92,9 @@ MODULE_PARM_DESC(max_map_mb,
 
 /**
  * struct physmap_file - one open /dev/physmap: an address space
- * @lock: serializes writers: BEGIN, ADD and COMMIT; and GET_TREE's
- *        snapshot. Never held across an access to user memory.
+ * @lock: serializes writers: BEGIN, ADD and COMMIT; and the copies that
+ *        the debugfs files take when opened (physmap_debugfs_lock()).
+ *        Never held across an access to user memory.
  * @pending: the map being built; NULL when nothing is pending. Under @lock.
  * @pending_sections: sections of @pending, for fdinfo; written under @lock.
  * @pending_bytes: bytes of @pending, for fdinfo; written under @lock.

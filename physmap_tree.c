@@ -598,7 +598,7 @@ static u64 pending_nodes_needed(const struct pmt_pending *pm,
 
 /*
  * Capacities of a pending map's arrays: sections, nodes, sub-pages, pieces.
- * A pending map's memory is what its arrays can hold (pending_bytes()).
+ * A pending map's memory is what its arrays can hold (pmt_pending_bytes()).
  */
 struct pmt_pending_caps {
 	u64 sections, nodes, subpages, pieces;

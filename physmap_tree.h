@@ -24,10 +24,12 @@
 
 /*
  * Radix: PMT_NODE_BITS bits of page number per level. QEMU uses 9 (512
- * entries, 2 KiB nodes); physmap uses 6 (64 entries, 256-byte nodes), which
- * holds a 1,000,000-section map in a sixth of the bytes for one more level
- * (Documentation/physmap.rst, "Performance"). A build may choose another
- * width to measure it; the entry format holds skips for widths down to 4.
+ * entries, 2 KiB nodes); physmap uses 6 (64 entries, 256-byte nodes): a
+ * node where few sections meet is mostly empty entries, and smaller nodes
+ * waste fewer of them, for one more level on the longest paths (the bytes
+ * and lookup times are in Documentation/physmap.rst, "Performance"). A
+ * build may choose another width to measure it; the entry format holds
+ * skips for widths down to 4.
  */
 #ifndef PMT_NODE_BITS
 #define PMT_NODE_BITS	6

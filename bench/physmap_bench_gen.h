@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Synthetic section sets and address streams of the physmap benchmark.
+ * The synthetic section sets of the physmap benchmark, and the fixed-seed
+ * generator that they and the benchmarks' address streams draw from.
  *
- * Plain integer code shared by the bench module (bench/physmap_bench.c) and
- * userspace (user/bench_size.c), so that both see the same maps and the same
- * addresses for the same seed. The includer provides u64 and u32.
+ * Plain integer code included by the bench module (bench/physmap_bench.c)
+ * and the userspace benchmarks (user/bench_lookup.c, user/bench_size.c), so
+ * that a synthetic map of the same size and seed is the same map in each.
+ * The includer provides u64.
  */
 #ifndef _PHYSMAP_BENCH_GEN_H
 #define _PHYSMAP_BENCH_GEN_H
