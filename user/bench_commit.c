@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The hardening audit's two shapes, natively (make bench-user):
- * - the commit time of the DAG shape (selftests/physmap_adversarial.h) with
+ * - the commit time of the DAG shape (testlib/physmap_adversarial.h) with
  *   and without depth levelling, best of 3;
  * - the bytes one pending map of the memory shape holds when ADD first
  *   fails with ENOSPC under a byte bound (max_map_mb), at 64 and 1024 MiB.
@@ -14,7 +14,7 @@
 #include <linux/err.h>
 
 #include "../physmap_tree.h"
-#include "../selftests/physmap_adversarial.h"
+#include "physmap_adversarial.h"
 #include "knobs.h"
 
 static double now_s(void)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * physmap_maps.h - map files, a brute-force model of the published map,
- * thin wrappers of the /dev/physmap ioctls and readers of its debugfs files,
- * shared by the selftests and tools/physmapctl.
+ * thin wrappers of the /dev/physmap ioctls and readers of its debugfs files:
+ * the test-support library that selftests/, user/ and bench/ compile from
+ * testlib/ (-I../testlib), together with tools/mapfile.c and
+ * tools/libphysmap.c, on which it builds.
  *
  * Map file format (testdata/README.md), one range per line:
  *
