@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * physmap_maps.c - map file parser, brute-force model, ioctl wrappers and
- * debugfs readers (see physmap_maps.h)
+ * physmap_maps.c - maps (read by tools/mapfile.c), the brute-force model,
+ * ioctl wrappers and debugfs readers (see physmap_maps.h)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,10 +16,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "mapfile.h"
 #include "physmap_maps.h"
-
-/* " @" and 16 hex digits */
-#define OFFSET_SUFFIX_LEN	18
 
 void pm_map_init(struct pm_map *map)
 {
@@ -83,131 +81,26 @@ int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 	return map_append_named(map, start, last, cookie, offset, 0, "", "");
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Parse one or more hex digits at *p into *value; advance *p past them. */
-static int parse_hex(const char **p, __u64 *value)
-{
-	const char *s = *p;
-	__u64 v = 0;
-	int digit;
-
-	if (hex_digit(*s) < 0)
-		return -1;
-	while ((digit = hex_digit(*s)) >= 0) {
-		if (v >> 60)
-			return -1;
-		v = (v << 4) | digit;
-		s++;
-	}
-	*p = s;
-	*value = v;
-	return 0;
-}
-
-/*
- * Split a line (no newline) into its fields. Returns NULL, or what is wrong.
- * The name is left in *name, in place, without the offset suffix.
- */
-static const char *parse_line(char *line, __u64 *start, __u64 *last,
-			      char *kind, size_t kind_size, char **name,
-			      __u64 *offset)
-{
-	const char *p = line;
-	const char *kind_end;
-	size_t len;
-
-	if (parse_hex(&p, start) || *p++ != ' ')
-		return "bad start address";
-	if (parse_hex(&p, last) || *p++ != ' ')
-		return "bad last address";
-	if (*last < *start)
-		return "last address below start address";
-	if (*start == 0 && *last == ~0ULL)
-		return "range covers the whole 64-bit space";
-
-	kind_end = strchr(p, ' ');
-	if (!kind_end || kind_end == p)
-		return "missing kind or name";
-	if ((size_t)(kind_end - p) >= kind_size)
-		return "kind too long";
-	memcpy(kind, p, kind_end - p);
-	kind[kind_end - p] = '\0';
-
-	*name = (char *)kind_end + 1;
-	len = strlen(*name);
-	*offset = 0;
-	if (len > OFFSET_SUFFIX_LEN &&
-	    (*name)[len - OFFSET_SUFFIX_LEN] == ' ' &&
-	    (*name)[len - OFFSET_SUFFIX_LEN + 1] == '@') {
-		const char *q = *name + len - OFFSET_SUFFIX_LEN + 2;
-
-		if (parse_hex(&q, offset) || *q)
-			return "bad @offset";
-		(*name)[len - OFFSET_SUFFIX_LEN] = '\0';
-	}
-	if (!**name)
-		return "missing name";
-	return NULL;
-}
-
 int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		char *err, size_t err_size)
 {
-	unsigned int line_nr = 0;
-	char *line = NULL;
-	size_t line_size = 0;
-	ssize_t len;
-	FILE *f;
-	int ret = 0;
+	struct mf_map file;
+	size_t i;
+	int ret;
 
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((len = getline(&line, &line_size, f)) >= 0) {
-		__u64 start, last, offset;
-		char kind[sizeof(map->ranges->kind)];
-		const char *what;
-		char *name;
+	mf_map_init(&file);
+	ret = mf_load(&file, path, NULL, NULL, NULL, err, err_size);
+	for (i = 0; !ret && i < file.count; i++) {
+		const struct mf_section *s = &file.sections[i];
 
-		line_nr++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!len)
-			continue;
-		what = parse_line(line, &start, &last, kind, sizeof(kind),
-				  &name, &offset);
-		if (what) {
-			snprintf(err, err_size, "%s:%u: %s", path, line_nr,
-				 what);
-			ret = -1;
-			break;
-		}
-		if (map_append_named(map, start, last, cookie_base + line_nr,
-				     offset, line_nr, kind, name)) {
-			snprintf(err, err_size, "%s:%u: %s", path, line_nr,
+		ret = map_append_named(map, s->start, s->last,
+				       cookie_base + s->line, s->offset, s->line,
+				       s->kind, s->name);
+		if (ret)
+			snprintf(err, err_size, "%s:%u: %s", path, s->line,
 				 strerror(errno));
-			ret = -1;
-			break;
-		}
 	}
-	if (!ret && ferror(f)) {
-		snprintf(err, err_size, "%s: read error", path);
-		ret = -1;
-	}
-	free(line);
-	fclose(f);
+	mf_map_free(&file);
 	return ret;
 }
 

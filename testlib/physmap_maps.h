@@ -6,12 +6,14 @@
  * testlib/ (-I../testlib), together with tools/mapfile.c and
  * tools/libphysmap.c, on which it builds.
  *
- * Map file format (testdata/README.md), one range per line:
+ * Map files are read by physmapctl's parser, tools/mapfile.c: the format of
+ * testdata/ (testdata/README.md), one range per line,
  *
  *	<start-hex> <last-hex, inclusive> <kind> <name, rest of the line>
  *
  * with an optional trailing " @<16 hex digits>": the offset of the range
- * within its memory region.
+ * within its memory region; or the output of QEMU's "info mtree -f", of
+ * which the flat view of "memory" is taken.
  */
 #ifndef _PHYSMAP_MAPS_H
 #define _PHYSMAP_MAPS_H
@@ -41,7 +43,7 @@ struct pm_range {
 	__u64 offset;
 	__u32 index;
 	unsigned int line;
-	char kind[8];
+	char kind[12];
 	char *name;
 };
 
@@ -68,9 +70,10 @@ int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 		  __u64 offset);
 
 /*
- * pm_map_load - read a map file, appending one range per line, with
- * cookie = cookie_base + line number. Returns 0, or -1 with a message
- * "path:line: what" (or "path: what") in err.
+ * pm_map_load - read a map file with mf_load(), appending one range per
+ * section in file order, with cookie = cookie_base + line number. An empty
+ * file, or one with overlapping sections, is refused. Returns 0, or -1 with
+ * a message "path:line: what" (or "path: what") in err.
  */
 int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		char *err, size_t err_size);
