@@ -16,6 +16,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "libphysmap.h"
 #include "mapfile.h"
 #include "physmap_maps.h"
 
@@ -266,31 +267,18 @@ static int pm_ioctl(int fd, unsigned long cmd, void *arg)
 
 int pm_begin(int fd, __u32 page_shift)
 {
-	struct physmap_begin begin = { .page_shift = page_shift };
-
-	return pm_ioctl(fd, PHYSMAP_IOC_BEGIN, &begin);
+	return physmap_begin(fd, page_shift) ? -errno : 0;
 }
 
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 	   __u32 *index)
 {
-	struct physmap_section section = {
-		.start = start,
-		.size = size,
-		.cookie = cookie,
-		.offset = offset,
-	};
-	int ret;
-
-	ret = pm_ioctl(fd, PHYSMAP_IOC_ADD, &section);
-	if (!ret && index)
-		*index = section.index;
-	return ret;
+	return physmap_add(fd, start, size, cookie, offset, index) ? -errno : 0;
 }
 
 int pm_commit(int fd)
 {
-	return ioctl(fd, PHYSMAP_IOC_COMMIT) ? -errno : 0;
+	return physmap_commit(fd) ? -errno : 0;
 }
 
 int pm_lookup(int fd, __u64 addr, struct physmap_lookup *lookup)
@@ -327,8 +315,7 @@ int pm_get_section(int fd, __u32 index, struct physmap_section *section)
 
 int pm_stats(int fd, struct physmap_stats *stats)
 {
-	memset(stats, 0, sizeof(*stats));
-	return pm_ioctl(fd, PHYSMAP_IOC_STATS, stats);
+	return physmap_stats(fd, stats) ? -errno : 0;
 }
 
 int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
@@ -361,7 +348,6 @@ int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
 
 /* DEBUGFS_MAGIC of <linux/magic.h> */
 #define PM_DEBUGFS_MAGIC	0x64626720
-#define FDINFO_DEBUGFS		"physmap-debugfs:\t"
 
 #define WHY(...) do {							\
 		if (why)						\
@@ -412,44 +398,24 @@ int pm_read_text(const char *path, char **text, size_t *len)
 int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size)
 {
-	const size_t key_len = sizeof(FDINFO_DEBUGFS) - 1;
-	char fdinfo[64], *text, *line, *eol;
-	size_t len;
-	int ret;
+	char dir[256];
+	int err;
 
-	snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", fd);
-	ret = pm_read_text(fdinfo, &text, &len);
-	if (ret) {
-		WHY("%s: %s", fdinfo, strerror(-ret));
-		return ret;
+	if (physmap_debugfs_dir(fd, dir, sizeof(dir))) {
+		err = errno;
+		if (err == ENOTTY)
+			WHY("fdinfo of fd %d: no \"physmap-debugfs:\" line", fd);
+		else if (err == EPROTO)
+			WHY("fdinfo of fd %d: \"physmap-debugfs:\" names no physmap/<id>",
+			    fd);
+		else
+			WHY("fdinfo of fd %d: %s", fd, strerror(err));
+		return err == ENOTTY ? -ENOENT : -err;
 	}
-	line = text;
-	while (line && strncmp(line, FDINFO_DEBUGFS, key_len)) {
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	if (!line) {
-		WHY("%s: no \"physmap-debugfs:\" line", fdinfo);
-		free(text);
-		return -ENOENT;
-	}
-	line += key_len;
-	eol = strchr(line, '\n');
-	if (eol)
-		*eol = '\0';
-	if (strncmp(line, "physmap/", 8) || !line[8] ||
-	    strspn(line + 8, "0123456789") != strlen(line + 8)) {
-		WHY("%s: \"physmap-debugfs:\" names \"%s\", not physmap/<id>",
-		    fdinfo, line);
-		free(text);
-		return -EPROTO;
-	}
-	if ((size_t)snprintf(path, size, "%s/%s%s%s", PM_DEBUGFS, line,
-			     *file ? "/" : "", file) >= size)
-		ret = -ENAMETOOLONG;
-	free(text);
-	return ret;
+	if ((size_t)snprintf(path, size, "%s%s%s", dir, *file ? "/" : "",
+			     file) >= size)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int pm_debugfs_unusable(int fd, char *why, size_t why_size)
@@ -458,8 +424,9 @@ int pm_debugfs_unusable(int fd, char *why, size_t why_size)
 	char path[256];
 	int f;
 
-	if (statfs(PM_DEBUGFS, &st) || st.f_type != PM_DEBUGFS_MAGIC) {
-		WHY("debugfs is not mounted at " PM_DEBUGFS);
+	if (statfs(PHYSMAP_DEBUGFS, &st) ||
+	    st.f_type != PM_DEBUGFS_MAGIC) {
+		WHY("debugfs is not mounted at " PHYSMAP_DEBUGFS);
 		return 1;
 	}
 	if (pm_debugfs_path(fd, "shape", path, sizeof(path), NULL, 0))

@@ -109,9 +109,13 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
 #define PM_POISON	0xa5
 
 /*
- * ioctl wrappers: 0 on success, -errno on failure. pm_add() stores the new
- * index in *index when index is not NULL. pm_lookup() and pm_get_section()
- * fill every field the kernel must write with PM_POISON first (flags: 0).
+ * ioctl wrappers: 0 on success, -errno on failure. pm_begin(), pm_add(),
+ * pm_commit() and pm_stats() are libphysmap's (tools/libphysmap.c) with the
+ * errno returned. pm_lookup(), pm_lookup_batch() and pm_get_section() issue
+ * one ioctl each, as it is: pm_lookup() and pm_get_section() fill every
+ * field the kernel must write with PM_POISON first (flags: 0), and
+ * pm_lookup_batch() does not split a batch. pm_add() stores the new index
+ * in *index when index is not NULL.
  */
 int pm_begin(int fd, __u32 page_shift);
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
@@ -134,26 +138,27 @@ int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
 
 /*
  * debugfs, not ABI: every open file of /dev/physmap has a directory
- * PM_DEBUGFS/physmap/<id>/, named in /proc/self/fdinfo/<fd> by the line
+ * PHYSMAP_DEBUGFS/physmap/<id>/, named in /proc/self/fdinfo/<fd> by the line
  * "physmap-debugfs:\tphysmap/<id>". It holds "shape", the published tree's
  * counters, and "dump", a snapshot taken at open() of the published tree in
  * the layout of QEMU's "info mtree -d". The readers below return 0 or
  * -errno, and say what went wrong in why (which may be NULL).
+ * PHYSMAP_DEBUGFS is libphysmap's, "/sys/kernel/debug".
  */
-#define PM_DEBUGFS	"/sys/kernel/debug"
-
 /*
  * pm_debugfs_path - path of a file ("shape", "dump", or "" for the directory)
- * of fd's debugfs directory, from fdinfo. -ENOENT: no physmap-debugfs line.
+ * of fd's debugfs directory, from physmap_debugfs_dir(). -ENOENT: no
+ * physmap-debugfs line; -EPROTO: it names no physmap/<id>.
  */
 int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size);
 
 /*
  * pm_debugfs_unusable - 1 when debugfs cannot be used here: not mounted at
- * PM_DEBUGFS, or fd's files not readable (debugfs is root only, lockdown);
- * why then says which, for a SKIP. 0 otherwise, also when the module shows
- * no directory: that is the module's failure, for the test to report.
+ * PHYSMAP_DEBUGFS, or fd's files not readable (debugfs is root only,
+ * lockdown); why then says which, for a SKIP. 0 otherwise, also when the
+ * module shows no directory: that is the module's failure, for the test to
+ * report.
  */
 int pm_debugfs_unusable(int fd, char *why, size_t why_size);
 
