@@ -168,15 +168,6 @@ __u32 pm_model_index(const struct pm_map *map, __u64 addr)
 	return range ? range->index : PHYSMAP_UNASSIGNED;
 }
 
-__u64 pm_rand64(__u64 *state)
-{
-	__u64 z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 struct span {
 	__u64 start;
 	__u64 last;

@@ -22,6 +22,7 @@
 #include <linux/types.h>
 
 #include "physmap_ioctl.h"
+#include "physmap_prng.h"
 
 #define PHYSMAP_DEV	"/dev/physmap"
 
@@ -90,9 +91,6 @@ const struct pm_range *pm_model_lookup(const struct pm_map *map, __u64 addr);
 
 /* pm_model_index - the expected section index of addr (0: unassigned) */
 __u32 pm_model_index(const struct pm_map *map, __u64 addr);
-
-/* pm_rand64 - next value of a fixed-seed generator (splitmix64) */
-__u64 pm_rand64(__u64 *state);
 
 /*
  * pm_map_generate - append count made-up ranges from base up: never
