@@ -386,6 +386,49 @@ int pm_read_text(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+int pm_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		ret = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return ret;
+}
+
+int pm_read_str(const char *path, char *buf, size_t size)
+{
+	int ret = pm_read_file(path, buf, size);
+
+	if (!ret)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+int pm_write_str(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(value), n;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0)
+		ret = -errno;
+	else if (n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
 int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size)
 {

@@ -167,6 +167,17 @@ int pm_debugfs_unusable(int fd, char *why, size_t why_size);
 int pm_read_text(const char *path, char **text, size_t *len);
 
 /*
+ * Small files of sysfs, procfs and cgroupfs (module parameters, fault
+ * injection knobs, memory.current): 0 or -errno. pm_read_file() reads at
+ * most size - 1 bytes and ends them with a NUL; pm_read_str() keeps the
+ * first line, without its newline. pm_write_str() writes value in one
+ * write(), as a parameter wants it; a short write is -EIO.
+ */
+int pm_read_file(const char *path, char *buf, size_t size);
+int pm_read_str(const char *path, char *buf, size_t size);
+int pm_write_str(const char *path, const char *value);
+
+/*
  * struct pm_shape - the "shape" file. Before any commit it holds only
  * "generation: 0": published is 0 and every other field 0.
  */
