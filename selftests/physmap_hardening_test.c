@@ -179,23 +179,10 @@ static int fdinfo_read(int fd, struct pm_fdinfo *fi, char *why,
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	{
-		int f = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-
-		if (f < 0) {
-			ret = -errno;
-			snprintf(why, why_size, "%s: %s", path, strerror(-ret));
-			return ret;
-		}
-		n = read(f, buf, sizeof(buf) - 1);
-		close(f);
-		if (n < 0) {
-			ret = -errno;
-			snprintf(why, why_size, "%s: %s", path, strerror(-ret));
-			return ret;
-		}
-		buf[n] = '\0';
+	ret = pm_read_file(path, buf, sizeof(buf));
+	if (ret) {
+		snprintf(why, why_size, "%s: %s", path, strerror(-ret));
+		return ret;
 	}
 	for (i = 0; i < ARRAY_SIZE(fdinfo_keys); i++) {
 		const char *key = fdinfo_keys[i].key;

@@ -20,6 +20,24 @@
 #include "mapfile.h"
 #include "physmap_maps.h"
 
+/* room for need elements of elem bytes at *array, which has *cap */
+static int grow(void **array, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*array, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = n;
+	return 0;
+}
+
 void pm_map_init(struct pm_map *map)
 {
 	memset(map, 0, sizeof(*map));
@@ -27,10 +45,8 @@ void pm_map_init(struct pm_map *map)
 
 void pm_map_free(struct pm_map *map)
 {
-	size_t i;
-
-	for (i = 0; i < map->count; i++)
-		free(map->ranges[i].name);
+	while (map->count)
+		free(map->ranges[--map->count].name);
 	free(map->ranges);
 	free(map->sorted);
 	pm_map_init(map);
@@ -46,15 +62,10 @@ static int map_append_named(struct pm_map *map, __u64 start, __u64 last,
 		errno = EINVAL;
 		return -1;
 	}
-	if (map->count == map->capacity) {
-		size_t capacity = map->capacity ? 2 * map->capacity : 64;
-		struct pm_range *ranges;
-
-		ranges = realloc(map->ranges, capacity * sizeof(*ranges));
-		if (!ranges)
-			return -1;
-		map->ranges = ranges;
-		map->capacity = capacity;
+	if (grow((void **)&map->ranges, &map->capacity, map->count + 1,
+		 sizeof(*map->ranges))) {
+		errno = ENOMEM;
+		return -1;
 	}
 	range = &map->ranges[map->count];
 	memset(range, 0, sizeof(*range));
@@ -452,6 +463,22 @@ int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 	return 0;
 }
 
+int pm_debugfs_read(int fd, const char *file, char **text, char *why,
+		    size_t why_size)
+{
+	char path[256];
+	size_t len;
+	int ret;
+
+	ret = pm_debugfs_path(fd, file, path, sizeof(path), why, why_size);
+	if (ret)
+		return ret;
+	ret = pm_read_text(path, text, &len);
+	if (ret)
+		WHY("%s: %s", path, strerror(-ret));
+	return ret;
+}
+
 int pm_debugfs_unusable(int fd, char *why, size_t why_size)
 {
 	struct statfs st;
@@ -579,19 +606,11 @@ int pm_shape_parse(const char *text, struct pm_shape *shape, char *why,
 
 int pm_shape_read(int fd, struct pm_shape *shape, char *why, size_t why_size)
 {
-	char path[256], *text;
-	size_t len;
-	int ret;
+	char *text = NULL;
+	int ret = pm_debugfs_read(fd, "shape", &text, why, why_size);
 
-	ret = pm_debugfs_path(fd, "shape", path, sizeof(path), why, why_size);
-	if (ret)
-		return ret;
-	ret = pm_read_text(path, &text, &len);
-	if (ret) {
-		WHY("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = pm_shape_parse(text, shape, why, why_size);
+	if (!ret)
+		ret = pm_shape_parse(text, shape, why, why_size);
 	free(text);
 	return ret;
 }
@@ -673,23 +692,6 @@ static int dump_take(struct dump_parser *dp)
 	}
 	dp->have = 0;
 	return ret;
-}
-
-static int grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*array, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = n;
-	return 0;
 }
 
 static int dump_header(struct dump_parser *dp)
@@ -1109,20 +1111,13 @@ int pm_dump_parse(const char *text, struct pm_dump *dump, char *why,
 
 int pm_dump_read(int fd, struct pm_dump *dump, char *why, size_t why_size)
 {
-	char path[256], *text;
-	size_t len;
+	char *text = NULL;
 	int ret;
 
 	memset(dump, 0, sizeof(*dump));
-	ret = pm_debugfs_path(fd, "dump", path, sizeof(path), why, why_size);
-	if (ret)
-		return ret;
-	ret = pm_read_text(path, &text, &len);
-	if (ret) {
-		WHY("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = pm_dump_parse(text, dump, why, why_size);
+	ret = pm_debugfs_read(fd, "dump", &text, why, why_size);
+	if (!ret)
+		ret = pm_dump_parse(text, dump, why, why_size);
 	free(text);
 	return ret;
 }

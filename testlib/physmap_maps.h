@@ -152,6 +152,13 @@ int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size);
 
 /*
+ * pm_debugfs_read - the text of fd's debugfs file ("shape", "dump") in
+ * *text, NUL-terminated, to be freed; 0 or -errno
+ */
+int pm_debugfs_read(int fd, const char *file, char **text, char *why,
+		    size_t why_size);
+
+/*
  * pm_debugfs_unusable - 1 when debugfs cannot be used here: not mounted at
  * PHYSMAP_DEBUGFS, or fd's files not readable (debugfs is root only,
  * lockdown); why then says which, for a SKIP. 0 otherwise, also when the
