@@ -725,7 +725,8 @@ TEST_F(hardening, params)
 
 	ASSERT_TRUE(self->have[KNOB_BACKLOG]) TH_LOG("no " PM_BACKLOG_PARAM);
 	for (i = 0; i < ARRAY_SIZE(bad_backlog); i++) {
-		EXPECT_EQ(-EINVAL, pm_write_str(PM_BACKLOG_PARAM, bad_backlog[i]))
+		EXPECT_EQ(-EINVAL,
+			  pm_write_str(PM_BACKLOG_PARAM, bad_backlog[i]))
 			TH_LOG("retire_backlog_mb=%s accepted", bad_backlog[i]);
 		ASSERT_EQ(0, pm_read_str(PM_BACKLOG_PARAM, buf, sizeof(buf)));
 		EXPECT_STREQ(self->saved[KNOB_BACKLOG], buf);

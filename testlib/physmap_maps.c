@@ -106,8 +106,8 @@ int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		const struct mf_section *s = &file.sections[i];
 
 		ret = map_append_named(map, s->start, s->last,
-				       cookie_base + s->line, s->offset, s->line,
-				       s->kind, s->name);
+				       cookie_base + s->line, s->offset,
+				       s->line, s->kind, s->name);
 		if (ret)
 			snprintf(err, err_size, "%s:%u: %s", path, s->line,
 				 strerror(errno));
@@ -449,7 +449,8 @@ int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 	if (physmap_debugfs_dir(fd, dir, sizeof(dir))) {
 		err = errno;
 		if (err == ENOTTY)
-			WHY("fdinfo of fd %d: no \"physmap-debugfs:\" line", fd);
+			WHY("fdinfo of fd %d: no \"physmap-debugfs:\" line",
+			    fd);
 		else if (err == EPROTO)
 			WHY("fdinfo of fd %d: \"physmap-debugfs:\" names no physmap/<id>",
 			    fd);
