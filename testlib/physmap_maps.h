@@ -21,6 +21,11 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/*
+ * Not libphysmap.h, which physmap_maps.c uses: the selftests' fixtures
+ * define static functions of its names (TEST_F(physmap, get_section) is
+ * physmap_get_section()).
+ */
 #include "physmap_ioctl.h"
 #include "physmap_prng.h"
 
