@@ -6,22 +6,22 @@
  * Plain integer code included by the bench module (bench/physmap_bench.c)
  * and the userspace benchmarks (user/bench_lookup.c, user/bench_size.c), so
  * that a synthetic map of the same size and seed is the same map in each.
- * The includer provides u64.
+ * The includer provides u64; the generator is the tests' splitmix64, from
+ * testlib/.
  */
 #ifndef _PHYSMAP_BENCH_GEN_H
 #define _PHYSMAP_BENCH_GEN_H
 
+#include "../testlib/physmap_prng.h"
+
 /* Synthetic maps spread over a 48-bit span. */
 #define PMB_SPAN_BITS	48
 
-/* splitmix64: the next value of a fixed-seed generator */
+/* the next value of splitmix64 (../testlib/physmap_prng.h) */
 static inline u64 pmb_rand(u64 *state)
 {
-	u64 z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	*state += PM_SPLITMIX64_GAMMA;
+	return pm_splitmix64(*state);
 }
 
 /* A value in 0..@n - 1 (@n > 0); the modulo bias is of no concern here. */

@@ -103,7 +103,8 @@ ksft_install() (
 	unset KSFT_DIR
 	rm -rf "$PHYSMAP_BUILD/intree" "$1" && mkdir -p "$PHYSMAP_BUILD/intree" &&
 	cp -a "$KSRC_CACHE/." "$PHYSMAP_BUILD/intree/" && mkdir "$k/physmap" &&
-	cp selftests/Makefile selftests/settings selftests/*.[ch] physmap_ioctl.h "$k/physmap/" &&
+	cp selftests/Makefile selftests/settings selftests/*.[ch] testlib/*.[ch] \
+	   tools/mapfile.[ch] tools/libphysmap.[ch] physmap_ioctl.h "$k/physmap/" &&
 	make -j"$JOBS" -C "$k/physmap" && make -C "$k/physmap" clean &&
 	make -j"$JOBS" -C "$k" TARGETS=physmap KSFT_INSTALL_PATH="$1" install &&
 	[ -x "$1/physmap/physmap_test" ]

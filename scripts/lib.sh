@@ -85,8 +85,9 @@ ksft_collection() {
 
 # bench/pmbench, the driver of the benchmark module (built with physmap.ko)
 build_pmbench() {
-	gcc -O2 -Wall -Wextra -static -I. -Iselftests -o bench/pmbench \
-		bench/pmbench.c selftests/physmap_maps.c && [ -f bench/physmap_bench.ko ]
+	gcc -O2 -Wall -Wextra -static -I. -Itestlib -Itools -o bench/pmbench \
+		bench/pmbench.c testlib/physmap_maps.c tools/mapfile.c \
+		tools/libphysmap.c && [ -f bench/physmap_bench.ko ]
 }
 
 # bench_collection DIR NAME MODE TIMEOUT: a collection of one test,

@@ -2,8 +2,8 @@
 /*
  * physmap_check.h - compare what an fd publishes with a model (struct
  * pm_map), shared by the fault, stress and fuzz selftests. Header only:
- * static functions, so that each test binary stays one .c file plus
- * physmap_maps.c.
+ * static functions, so that each test binary stays one .c file plus the
+ * test-support library (testlib/).
  */
 #ifndef _PHYSMAP_CHECK_H
 #define _PHYSMAP_CHECK_H

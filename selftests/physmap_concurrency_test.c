@@ -27,6 +27,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
+#include "physmap_ksft.h"
 
 #define RUN_SECONDS		4
 #define MAX_SECONDS		20
@@ -302,16 +303,6 @@ static void maps_free(struct maps *m)
 	free(m->addrs);
 	free(m->expect_a);
 	free(m->expect_b);
-}
-
-static int open_physmap(struct __test_metadata *_metadata)
-{
-	int fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
-
-	ASSERT_LE(0, fd)
-		TH_LOG("cannot open " PHYSMAP_DEV ": %s (is physmap loaded?)",
-		       strerror(errno));
-	return fd;
 }
 
 FIXTURE(race) {

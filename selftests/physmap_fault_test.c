@@ -42,6 +42,7 @@
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
 #include "physmap_check.h"
+#include "physmap_ksft.h"
 
 #define DEBUGFS		"/sys/kernel/debug"
 #define FAILSLAB	DEBUGFS "/failslab"
@@ -110,46 +111,17 @@ FIXTURE_VARIANT_ADD(fault, page) {
 	.mode = "page",
 };
 
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_str(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(value);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, value, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* set a debugfs knob, remembering the old value for teardown */
 static int set_knob(FIXTURE_DATA(fault) *self, const char *path,
 		    const char *value)
 {
 	struct setting *s = &self->settings[self->nr_settings];
 
-	if (read_str(path, s->saved, sizeof(s->saved)))
+	if (pm_read_str(path, s->saved, sizeof(s->saved)))
 		return -1;
 	s->path = path;
 	self->nr_settings++;
-	return write_str(path, value);
+	return pm_write_str(path, value);
 }
 
 static void kmsg(FIXTURE_DATA(fault) *self, const char *what)
@@ -217,7 +189,7 @@ FIXTURE_SETUP(fault)
 	self->nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
 	if (self->nth_fd < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", FAIL_NTH);
-	ASSERT_EQ(0, read_str(FAIL_NTH, buf, sizeof(buf)));
+	ASSERT_EQ(0, pm_read_str(FAIL_NTH, buf, sizeof(buf)));
 	/* one attribute armed, the other ignoring GFP_KERNEL as by default */
 	if (!strcmp(variant->mode, "slab")) {
 		ASSERT_EQ(0, set_knob(self, FAILSLAB "/ignore-gfp-wait", "N"));
@@ -240,11 +212,12 @@ FIXTURE_TEARDOWN(fault)
 	int i;
 
 	if (self->nth_fd >= 0) {
-		write_str(FAIL_NTH, "0");
+		pm_write_str(FAIL_NTH, "0");
 		close(self->nth_fd);
 	}
 	for (i = self->nr_settings - 1; i >= 0; i--)
-		if (write_str(self->settings[i].path, self->settings[i].saved))
+		if (pm_write_str(self->settings[i].path,
+				 self->settings[i].saved))
 			TH_LOG("could not restore %s", self->settings[i].path);
 	kmsg(self, "physmap-fault: end\n");
 	if (self->kmsg_fd >= 0)
@@ -274,14 +247,6 @@ static int disarm(struct __test_metadata *_metadata, int nth_fd)
 	buf[n] = '\0';
 	ASSERT_EQ(1, pwrite(nth_fd, "0", 1, 0));
 	return strtoul(buf, NULL, 10) == 0;
-}
-
-static int open_physmap(struct __test_metadata *_metadata)
-{
-	int fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
-
-	ASSERT_LE(0, fd) TH_LOG("open " PHYSMAP_DEV ": %s", strerror(errno));
-	return fd;
 }
 
 /* map with its first count ranges only: the model of a partial pending map */

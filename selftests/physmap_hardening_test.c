@@ -81,10 +81,9 @@
 #include "physmap_maps.h"
 #include "physmap_check.h"
 #include "physmap_adversarial.h"
+#include "physmap_ksft.h"
+#include "physmap_params.h"
 
-#define PARAM_DIR		"/sys/module/physmap/parameters/"
-#define MAX_MAP_PARAM		PARAM_DIR "max_map_mb"
-#define BACKLOG_PARAM		PARAM_DIR "retire_backlog_mb"
 #define WATCHDOG_THRESH		"/proc/sys/kernel/watchdog_thresh"
 #define KMSG			"/dev/kmsg"
 
@@ -140,54 +139,6 @@ static int raw_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-static int open_dev(struct __test_metadata *_metadata, int flags)
-{
-	int fd = open(PHYSMAP_DEV, flags | O_CLOEXEC);
-
-	ASSERT_LE(0, fd)
-		TH_LOG("cannot open " PHYSMAP_DEV ": %s (is physmap loaded?)",
-		       strerror(errno));
-	return fd;
-}
-
-/* a file's first line, without its newline; 0 or -errno */
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-/* write value in one write(); 0 or -errno (a parameter's EINVAL) */
-static int write_str(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(value), n;
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, len);
-	if (n < 0)
-		ret = -errno;
-	else if (n != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
 /* ---- /proc/self/fdinfo ---- */
 
 struct pm_fdinfo {
@@ -227,23 +178,10 @@ static int fdinfo_read(int fd, struct pm_fdinfo *fi, char *why,
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	{
-		int f = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-
-		if (f < 0) {
-			ret = -errno;
-			snprintf(why, why_size, "%s: %s", path, strerror(-ret));
-			return ret;
-		}
-		n = read(f, buf, sizeof(buf) - 1);
-		close(f);
-		if (n < 0) {
-			ret = -errno;
-			snprintf(why, why_size, "%s: %s", path, strerror(-ret));
-			return ret;
-		}
-		buf[n] = '\0';
+	ret = pm_read_file(path, buf, sizeof(buf));
+	if (ret) {
+		snprintf(why, why_size, "%s: %s", path, strerror(-ret));
+		return ret;
 	}
 	for (i = 0; i < ARRAY_SIZE(fdinfo_keys); i++) {
 		const char *key = fdinfo_keys[i].key;
@@ -288,7 +226,7 @@ static int fdinfo_read(int fd, struct pm_fdinfo *fi, char *why,
 enum knob { KNOB_MAX_MAP, KNOB_BACKLOG, KNOB_WATCHDOG, NR_KNOBS };
 
 static const char *const knob_path[NR_KNOBS] = {
-	MAX_MAP_PARAM, BACKLOG_PARAM, WATCHDOG_THRESH,
+	PM_MAX_MAP_PARAM, PM_BACKLOG_PARAM, WATCHDOG_THRESH,
 };
 
 FIXTURE(hardening) {
@@ -305,8 +243,8 @@ FIXTURE_SETUP(hardening)
 	ASSERT_EQ(0, stat(PHYSMAP_DEV, &st))
 		TH_LOG("no " PHYSMAP_DEV ": is physmap loaded?");
 	for (i = 0; i < NR_KNOBS; i++)
-		self->have[i] = !read_str(knob_path[i], self->saved[i],
-					  sizeof(self->saved[i]));
+		self->have[i] = !pm_read_str(knob_path[i], self->saved[i],
+					     sizeof(self->saved[i]));
 }
 
 FIXTURE_TEARDOWN(hardening)
@@ -315,7 +253,7 @@ FIXTURE_TEARDOWN(hardening)
 
 	for (i = 0; i < NR_KNOBS; i++)
 		if (self->have[i])
-			write_str(knob_path[i], self->saved[i]);
+			pm_write_str(knob_path[i], self->saved[i]);
 }
 
 static int knob_set(enum knob knob, unsigned long value)
@@ -323,13 +261,13 @@ static int knob_set(enum knob knob, unsigned long value)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%lu", value);
-	return write_str(knob_path[knob], buf);
+	return pm_write_str(knob_path[knob], buf);
 }
 
 static void knob_restore(FIXTURE_DATA(hardening) *self, enum knob knob)
 {
 	if (self->have[knob])
-		write_str(knob_path[knob], self->saved[knob]);
+		pm_write_str(knob_path[knob], self->saved[knob]);
 }
 
 static unsigned long env_ulong(const char *name, unsigned long def)
@@ -588,10 +526,10 @@ TEST_F(hardening, read_only_fd)
 	int rw, ro, i;
 
 	/* another open with write access: an address space of its own */
-	rw = open_dev(_metadata, O_RDWR);
+	rw = pm_open_dev(_metadata, O_RDWR);
 	ASSERT_EQ(0, pm_add(rw, 0x1000, 0x1000, 1, 0, NULL));
 	ASSERT_EQ(0, pm_commit(rw));
-	ro = open_dev(_metadata, O_RDONLY);
+	ro = pm_open_dev(_metadata, O_RDONLY);
 
 	/* a bad argument pointer is found first */
 	EXPECT_EQ(-EFAULT, raw_ioctl(ro, PHYSMAP_IOC_BEGIN, NULL));
@@ -671,7 +609,7 @@ TEST_F(hardening, fdinfo)
 	ASSERT_EQ(0, pm_map_generate(&m1, 41, 200, 1ULL << 32, 8));
 	ASSERT_EQ(0, pm_map_generate(&m2, 42, 100, 1ULL << 36, 8));
 	ASSERT_EQ(0, pm_model_build(&m1, &overlap));
-	fd = open_dev(_metadata, O_RDWR);
+	fd = pm_open_dev(_metadata, O_RDWR);
 
 	/* a new fd holds nothing */
 	ASSERT_FDINFO(fd, &fi);
@@ -784,35 +722,36 @@ TEST_F(hardening, params)
 	struct stat st;
 	size_t i;
 
-	ASSERT_TRUE(self->have[KNOB_BACKLOG]) TH_LOG("no " BACKLOG_PARAM);
+	ASSERT_TRUE(self->have[KNOB_BACKLOG]) TH_LOG("no " PM_BACKLOG_PARAM);
 	for (i = 0; i < ARRAY_SIZE(bad_backlog); i++) {
-		EXPECT_EQ(-EINVAL, write_str(BACKLOG_PARAM, bad_backlog[i]))
+		EXPECT_EQ(-EINVAL,
+			  pm_write_str(PM_BACKLOG_PARAM, bad_backlog[i]))
 			TH_LOG("retire_backlog_mb=%s accepted", bad_backlog[i]);
-		ASSERT_EQ(0, read_str(BACKLOG_PARAM, buf, sizeof(buf)));
+		ASSERT_EQ(0, pm_read_str(PM_BACKLOG_PARAM, buf, sizeof(buf)));
 		EXPECT_STREQ(self->saved[KNOB_BACKLOG], buf);
 		knob_restore(self, KNOB_BACKLOG);
 	}
 	for (i = 0; i < ARRAY_SIZE(good_backlog); i++) {
-		EXPECT_EQ(0, write_str(BACKLOG_PARAM, good_backlog[i]))
+		EXPECT_EQ(0, pm_write_str(PM_BACKLOG_PARAM, good_backlog[i]))
 			TH_LOG("retire_backlog_mb=%s refused", good_backlog[i]);
-		ASSERT_EQ(0, read_str(BACKLOG_PARAM, buf, sizeof(buf)));
+		ASSERT_EQ(0, pm_read_str(PM_BACKLOG_PARAM, buf, sizeof(buf)));
 		EXPECT_STREQ(good_backlog[i], buf);
 	}
 	knob_restore(self, KNOB_BACKLOG);
 
-	ASSERT_TRUE(self->have[KNOB_MAX_MAP]) TH_LOG("no " MAX_MAP_PARAM);
-	ASSERT_EQ(0, stat(MAX_MAP_PARAM, &st));
+	ASSERT_TRUE(self->have[KNOB_MAX_MAP]) TH_LOG("no " PM_MAX_MAP_PARAM);
+	ASSERT_EQ(0, stat(PM_MAX_MAP_PARAM, &st));
 	EXPECT_EQ(0644U, st.st_mode & 0777);
 	EXPECT_EQ(MAX_MAP_DEFAULT_MB, atoi(self->saved[KNOB_MAX_MAP]));
-	EXPECT_EQ(-EINVAL, write_str(MAX_MAP_PARAM, "0"))
+	EXPECT_EQ(-EINVAL, pm_write_str(PM_MAX_MAP_PARAM, "0"))
 		TH_LOG("max_map_mb=0 accepted");
-	ASSERT_EQ(0, read_str(MAX_MAP_PARAM, buf, sizeof(buf)));
+	ASSERT_EQ(0, pm_read_str(PM_MAX_MAP_PARAM, buf, sizeof(buf)));
 	EXPECT_STREQ(self->saved[KNOB_MAX_MAP], buf);
-	EXPECT_EQ(0, write_str(MAX_MAP_PARAM, "1"));
-	ASSERT_EQ(0, read_str(MAX_MAP_PARAM, buf, sizeof(buf)));
+	EXPECT_EQ(0, pm_write_str(PM_MAX_MAP_PARAM, "1"));
+	ASSERT_EQ(0, pm_read_str(PM_MAX_MAP_PARAM, buf, sizeof(buf)));
 	EXPECT_STREQ("1", buf);
-	EXPECT_EQ(0, write_str(MAX_MAP_PARAM, "4096"));
-	ASSERT_EQ(0, read_str(MAX_MAP_PARAM, buf, sizeof(buf)));
+	EXPECT_EQ(0, pm_write_str(PM_MAX_MAP_PARAM, "4096"));
+	ASSERT_EQ(0, pm_read_str(PM_MAX_MAP_PARAM, buf, sizeof(buf)));
 	EXPECT_STREQ("4096", buf);
 	knob_restore(self, KNOB_MAX_MAP);
 }
@@ -833,9 +772,9 @@ TEST_F_TIMEOUT(hardening, max_map_bytes, 300)
 	double t0, t;
 	int fd, ret = 0, cret;
 
-	ASSERT_TRUE(self->have[KNOB_MAX_MAP]) TH_LOG("no " MAX_MAP_PARAM);
+	ASSERT_TRUE(self->have[KNOB_MAX_MAP]) TH_LOG("no " PM_MAX_MAP_PARAM);
 	ASSERT_EQ(0, knob_set(KNOB_MAX_MAP, limit_mb));
-	fd = open_dev(_metadata, O_RDWR);
+	fd = pm_open_dev(_metadata, O_RDWR);
 	ASSERT_EQ(0, pm_begin(fd, MEM_PS));
 
 	/* what the fd holds before every ADD, so that the failing one shows */
@@ -1137,7 +1076,7 @@ TEST_F_TIMEOUT(hardening, add_efault_race, 180)
 
 	struct race r = { 0 };
 
-	r.fd = open_dev(_metadata, O_RDWR);
+	r.fd = pm_open_dev(_metadata, O_RDWR);
 	pm_map_init(&tree_map);
 	pm_map_init(&model);
 	/* a published map of some size for the dump's open() to copy */
@@ -1316,7 +1255,7 @@ TEST_F_TIMEOUT(hardening, dump_uffd, 180)
 	bool finished;
 	int fd, ret;
 
-	fd = open_dev(_metadata, O_RDWR);
+	fd = pm_open_dev(_metadata, O_RDWR);
 	if (pm_debugfs_unusable(fd, why, sizeof(why)))
 		SKIP(return, "%s", why);
 	ret = uffd_start(&u, UFFD_PAGES * page_size, why, sizeof(why));
@@ -1464,10 +1403,10 @@ TEST_F_TIMEOUT(hardening, retire_share, 300)
 	double t0, end, t, max_b = 0;
 	int fd_b, ret;
 
-	ASSERT_TRUE(self->have[KNOB_BACKLOG]) TH_LOG("no " BACKLOG_PARAM);
+	ASSERT_TRUE(self->have[KNOB_BACKLOG]) TH_LOG("no " PM_BACKLOG_PARAM);
 	ASSERT_EQ(0, knob_set(KNOB_BACKLOG, STORM_BACKLOG_MB));
-	a.fd = open_dev(_metadata, O_RDWR);
-	fd_b = open_dev(_metadata, O_RDWR);
+	a.fd = pm_open_dev(_metadata, O_RDWR);
+	fd_b = pm_open_dev(_metadata, O_RDWR);
 	ASSERT_FDINFO(a.fd, &fa);
 	ASSERT_FDINFO(fd_b, &fb);
 
@@ -1573,7 +1512,7 @@ TEST_F_TIMEOUT(hardening, dag_commit_watchdog, 420)
 	int fd, kmsg_fd, ret;
 	bool lockup;
 
-	fd = open_dev(_metadata, O_RDWR);
+	fd = pm_open_dev(_metadata, O_RDWR);
 	t0 = now();
 	ret = dag_build(fd, &n);
 	t_add = now() - t0;
@@ -1584,7 +1523,7 @@ TEST_F_TIMEOUT(hardening, dag_commit_watchdog, 420)
 	if (kmsg_fd >= 0)
 		lseek(kmsg_fd, 0, SEEK_END);
 	if (self->have[KNOB_WATCHDOG]) {
-		ASSERT_EQ(0, write_str(WATCHDOG_THRESH, DAG_WATCHDOG));
+		ASSERT_EQ(0, pm_write_str(WATCHDOG_THRESH, DAG_WATCHDOG));
 	} else {
 		TH_LOG("no %s: committing without a lowered watchdog",
 		       WATCHDOG_THRESH);
@@ -1685,7 +1624,7 @@ static char task_state(pid_t pid)
 	char path[64], buf[512], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_str(path, buf, sizeof(buf)))
+	if (pm_read_str(path, buf, sizeof(buf)))
 		return '?';
 	p = strrchr(buf, ')');
 	return p && p[1] && p[2] ? p[2] : '?';
@@ -1703,7 +1642,7 @@ TEST_F_TIMEOUT(hardening, commit_kill, 300)
 	struct kid c1, c2;
 	unsigned int n;
 
-	fd = open_dev(_metadata, O_RDWR);
+	fd = pm_open_dev(_metadata, O_RDWR);
 	ASSERT_EQ(0, dag_build(fd, &n));
 	have_fi = !fdinfo_read(fd, &fi, why, sizeof(why));
 

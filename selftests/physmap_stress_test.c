@@ -55,9 +55,8 @@
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
 #include "physmap_check.h"
+#include "physmap_params.h"
 
-#define PARAM_DIR	"/sys/module/physmap/parameters/"
-#define BACKLOG_PARAM	PARAM_DIR "retire_backlog_mb"
 #define CGROOT		"/sys/fs/cgroup"
 #define MIB		(1ULL << 20)
 
@@ -459,34 +458,6 @@ TEST_F_TIMEOUT(stress, mixed, 300)
 
 /* ---- memory cgroups ---- */
 
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(value);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, value, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* a cgroup v2 with the memory controller at CGROOT/name; 0 or -1 */
 static int cg_create(const char *name, char *dir, size_t size)
 {
@@ -495,10 +466,10 @@ static int cg_create(const char *name, char *dir, size_t size)
 
 	if (stat(CGROOT "/cgroup.controllers", &st))
 		mount("cgroup2", CGROOT, "cgroup2", 0, NULL);
-	if (read_file(CGROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	if (pm_read_file(CGROOT "/cgroup.controllers", buf, sizeof(buf)) ||
 	    !strstr(buf, "memory"))
 		return -1;
-	write_file(CGROOT "/cgroup.subtree_control", "+memory");
+	pm_write_str(CGROOT "/cgroup.subtree_control", "+memory");
 	snprintf(dir, size, CGROOT "/%s", name);
 	rmdir(dir);
 	if (mkdir(dir, 0755))
@@ -513,7 +484,7 @@ static int cg_enter(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	return write_file(path, pid);
+	return pm_write_str(path, pid);
 }
 
 static long long cg_read(const char *dir, const char *file, const char *key)
@@ -521,7 +492,7 @@ static long long cg_read(const char *dir, const char *file, const char *key)
 	char path[256], buf[4096], *p;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (read_file(path, buf, sizeof(buf)))
+	if (pm_read_file(path, buf, sizeof(buf)))
 		return -1;
 	if (!key)
 		return strtoll(buf, NULL, 10);
@@ -616,7 +587,7 @@ static int run_storm(const char *backlog, unsigned int commits,
 	double t0;
 
 	memset(res, 0, sizeof(*res));
-	if (write_file(BACKLOG_PARAM, backlog))
+	if (pm_write_str(PM_BACKLOG_PARAM, backlog))
 		return -EIO;
 	for (i = 0; i < STORM_THREADS; i++) {
 		s[i].fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
@@ -685,8 +656,8 @@ TEST_F_TIMEOUT(stress, storm, 600)
 	int use_cg, ret;
 
 	use_cg = !cg_create("physmap-storm", cg, sizeof(cg)) && !cg_enter(cg);
-	if (read_file(BACKLOG_PARAM, saved, sizeof(saved)))
-		SKIP(return, "no %s", BACKLOG_PARAM);
+	if (pm_read_file(PM_BACKLOG_PARAM, saved, sizeof(saved)))
+		SKIP(return, "no %s", PM_BACKLOG_PARAM);
 	saved[strcspn(saved, "\n")] = '\0';
 
 	/* for reference: a third of the storm with the backlog as it was */
@@ -696,7 +667,7 @@ TEST_F_TIMEOUT(stress, storm, 600)
 
 	snprintf(value, sizeof(value), "%u", backlog_mb);
 	ret = run_storm(value, commits, seconds, cg, use_cg, &bounded);
-	write_file(BACKLOG_PARAM, saved);
+	pm_write_str(PM_BACKLOG_PARAM, saved);
 	ASSERT_EQ(0, ret) TH_LOG("storm: %s", strerror(-ret));
 	print_storm("bounded", backlog_mb, &bounded, use_cg);
 	/*
@@ -730,8 +701,8 @@ TEST_F_TIMEOUT(stress, memcg, 300)
 	if (cg_create("physmap-memcg", cg, sizeof(cg)))
 		SKIP(return, "no cgroup v2 memory controller");
 	snprintf(buf, sizeof(buf), "%lld", max_bytes);
-	ASSERT_EQ(0, write_file((snprintf(why, sizeof(why), "%s/memory.max",
-					  cg), why), buf));
+	ASSERT_EQ(0, pm_write_str((snprintf(why, sizeof(why), "%s/memory.max",
+					    cg), why), buf));
 	pm_map_init(&small);
 	pm_map_init(&added);
 	ASSERT_EQ(0, pm_map_generate(&small, 31, 16, 1ULL << 30, 8));
@@ -881,7 +852,7 @@ TEST_F_TIMEOUT(stress, pressure_latency, 300)
 		SKIP(return, "MemAvailable %lld KiB: too little to fragment",
 		     avail_kib);
 	ASSERT_EQ(0, pipe(pipefd));
-	unevictable = write_file(COMPACT_UNEVICTABLE, "0");
+	unevictable = pm_write_str(COMPACT_UNEVICTABLE, "0");
 	child = fragmenter(avail_kib / 1024 - HELD_SLACK_MB, pipefd[1]);
 	ASSERT_LT(0, child);
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
@@ -892,7 +863,7 @@ TEST_F_TIMEOUT(stress, pressure_latency, 300)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (!unevictable)
-		write_file(COMPACT_UNEVICTABLE, "1");
+		pm_write_str(COMPACT_UNEVICTABLE, "1");
 	close(pipefd[0]);
 	close(pipefd[1]);
 	printf("# physmap-pressure: %u sections; idle: slowest ADD %.3f s, COMMIT %.3f s; fragmented (%lld MiB held, every other page): slowest ADD %.3f s, COMMIT %.3f s, %s\n",

@@ -34,6 +34,8 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
+#include "physmap_ksft.h"
+#include "physmap_params.h"
 
 #define MIB		(1ULL << 20)
 #define GIB		(1ULL << 30)
@@ -50,8 +52,6 @@
 #define LEAK_MAP_FILE		"q35_big.booted.memory.txt"
 #define LEAK_COMMITS		1000
 #define LEAK_LIMIT_KIB		(8 * 1024)
-#define MAX_SECTIONS_PARAM	"/sys/module/physmap/parameters/max_sections"
-#define MAX_SECTIONS_DEFAULT	1000000U
 #define MAX_SECTIONS_TEST	64U
 
 /* a pointer to the top page of the address space: never a user address */
@@ -62,16 +62,6 @@ struct addr_list {
 	size_t count;
 	size_t capacity;
 };
-
-static int open_physmap(struct __test_metadata *_metadata)
-{
-	int fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
-
-	ASSERT_LE(0, fd)
-		TH_LOG("cannot open " PHYSMAP_DEV ": %s (is physmap loaded?)",
-		       strerror(errno));
-	return fd;
-}
 
 static int raw_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -2066,29 +2056,16 @@ FIXTURE(physmap_limit) {
 	char saved[32];
 };
 
-static int write_param(const char *value)
-{
-	int fd = open(MAX_SECTIONS_PARAM, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(value);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, value, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 FIXTURE_SETUP(physmap_limit)
 {
 	char value[32];
 	FILE *f;
 
 	self->fd = open_physmap(_metadata);
-	self->limit = MAX_SECTIONS_DEFAULT;
-	f = fopen(MAX_SECTIONS_PARAM, "r");
+	self->limit = PM_MAX_SECTIONS_DEFAULT;
+	f = fopen(PM_MAX_SECTIONS_PARAM, "r");
 	if (!f) {
-		TH_LOG("no %s: assuming %u", MAX_SECTIONS_PARAM,
+		TH_LOG("no %s: assuming %u", PM_MAX_SECTIONS_PARAM,
 		       self->limit);
 		return;
 	}
@@ -2096,9 +2073,9 @@ FIXTURE_SETUP(physmap_limit)
 	fclose(f);
 	self->limit = strtoul(self->saved, NULL, 10);
 	snprintf(value, sizeof(value), "%u", MAX_SECTIONS_TEST);
-	if (write_param(value)) {
+	if (pm_write_str(PM_MAX_SECTIONS_PARAM, value)) {
 		TH_LOG("%s not writable: filling %u sections",
-		       MAX_SECTIONS_PARAM, self->limit);
+		       PM_MAX_SECTIONS_PARAM, self->limit);
 		self->saved[0] = '\0';
 		return;
 	}
@@ -2107,8 +2084,8 @@ FIXTURE_SETUP(physmap_limit)
 
 FIXTURE_TEARDOWN(physmap_limit)
 {
-	if (self->saved[0] && write_param(self->saved))
-		TH_LOG("could not restore %s to %s", MAX_SECTIONS_PARAM,
+	if (self->saved[0] && pm_write_str(PM_MAX_SECTIONS_PARAM, self->saved))
+		TH_LOG("could not restore %s to %s", PM_MAX_SECTIONS_PARAM,
 		       self->saved);
 	close(self->fd);
 }
@@ -2124,7 +2101,7 @@ TEST_F_TIMEOUT(physmap_limit, add_past_max_sections, 600)
 	__u32 i, index;
 	__u64 next;
 
-	if (self->limit > MAX_SECTIONS_DEFAULT)
+	if (self->limit > PM_MAX_SECTIONS_DEFAULT)
 		SKIP(return, "max_sections %u is too many to fill",
 		     self->limit);
 	ASSERT_LT(0U, self->limit);

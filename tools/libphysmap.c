@@ -18,6 +18,9 @@
 /* how often a split batch starts again before EAGAIN */
 #define PHYSMAP_RETRIES	16
 
+/* the line of /proc/self/fdinfo/<fd> that names the debugfs directory */
+#define PHYSMAP_FDINFO_DEBUGFS	"physmap-debugfs:\t"
+
 int physmap_open(const char *path)
 {
 	return open(path ? path : PHYSMAP_DEVICE, O_RDWR | O_CLOEXEC);
@@ -121,24 +124,33 @@ int physmap_stats(int fd, struct physmap_stats *stats)
 
 int physmap_debugfs_dir(int fd, char *buf, size_t size)
 {
-	char path[64], line[256];
-	unsigned int id;
-	int found = 0;
+	const size_t key_len = sizeof(PHYSMAP_FDINFO_DEBUGFS) - 1;
+	char path[64], line[256], *name = NULL;
+	size_t len;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "physmap-debugfs: physmap/%u", &id) == 1;
+	while (!name && fgets(line, sizeof(line), f))
+		if (!strncmp(line, PHYSMAP_FDINFO_DEBUGFS, key_len))
+			name = line + key_len;
 	fclose(f);
-	if (!found) {
+	if (!name) {
 		errno = ENOTTY;
 		return -1;
 	}
-	if ((size_t)snprintf(buf, size, "%s/physmap/%u", PHYSMAP_DEBUGFS,
-			     id) >= size) {
+	len = strcspn(name, "\n");
+	name[len] = '\0';
+	/* "physmap/<id>" and nothing else */
+	if (strncmp(name, "physmap/", 8) || len == 8 ||
+	    strspn(name + 8, "0123456789") != len - 8) {
+		errno = EPROTO;
+		return -1;
+	}
+	if ((size_t)snprintf(buf, size, "%s/%s", PHYSMAP_DEBUGFS, name) >=
+	    size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

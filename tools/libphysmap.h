@@ -145,10 +145,12 @@ int physmap_stats(int fd, struct physmap_stats *stats);
  *
  * The directory (debugfs, not ABI, root only) holds "shape", the published
  * tree's counters, and "dump", the tree in the layout of QEMU's
- * "info mtree -d". Its name comes from /proc/self/fdinfo/@fd.
+ * "info mtree -d". Its name comes from the line
+ * "physmap-debugfs:<tab>physmap/<id>" of /proc/self/fdinfo/@fd.
  *
  * Return: 0, or -1 with errno set (ENOTTY: @fd is no /dev/physmap of a
- * module with debugfs directories).
+ * module with debugfs directories; EPROTO: the line names no
+ * physmap/<id>; ENAMETOOLONG: @size is too small).
  */
 int physmap_debugfs_dir(int fd, char *buf, size_t size);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mapfile.h - the map files physmapctl reads: the format of testdata/
- * ("<start> <last> <kind> <name> [@<offset>]") or the raw output of QEMU's
- * "info mtree -f" (with or without -d), of which one flat view is taken.
+ * mapfile.h - the map files physmapctl and the tests (testlib/) read: the
+ * format of testdata/ ("<start> <last> <kind> <name> [@<offset>]") or the
+ * raw output of QEMU's "info mtree -f" (with or without -d), of which one
+ * flat view is taken.
  */
 #ifndef _PHYSMAPCTL_MAPFILE_H
 #define _PHYSMAPCTL_MAPFILE_H

@@ -21,7 +21,7 @@
 #include <linux/err.h>
 
 #include "../physmap_tree.h"
-#include "../selftests/physmap_maps.h"
+#include "physmap_maps.h"
 #include "knobs.h"
 
 #define STREAM_LEN	(1 << 20)

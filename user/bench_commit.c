@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The hardening audit's two shapes, natively (make bench-user):
- * - the commit time of the DAG shape (selftests/physmap_adversarial.h) with
+ * - the commit time of the DAG shape (testlib/physmap_adversarial.h) with
  *   and without depth levelling, best of 3;
  * - the bytes one pending map of the memory shape holds when ADD first
  *   fails with ENOSPC under a byte bound (max_map_mb), at 64 and 1024 MiB.
@@ -14,8 +14,9 @@
 #include <linux/err.h>
 
 #include "../physmap_tree.h"
-#include "../selftests/physmap_adversarial.h"
+#include "physmap_adversarial.h"
 #include "knobs.h"
+#include "physmap_params.h"
 
 static double now_s(void)
 {
@@ -41,8 +42,8 @@ static struct pmt_pending *dag_pending(unsigned int nodes)
 		struct pmt_section sect = { .start = s[i].start,
 					     .size = s[i].size, .cookie = i };
 
-		if (pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
-					&index)) {
+		if (pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+				    UINT64_MAX, &index)) {
 			fprintf(stderr, "bench_commit: ADD %u failed\n", i);
 			exit(1);
 		}
@@ -86,8 +87,8 @@ static void mem_bound(unsigned int page_shift, uint64_t max_mb)
 		struct pmt_section sect = { .cookie = k };
 
 		mem_section(k, &sect.start, &sect.size);
-		ret = pmt_pending_add(pm, &sect, 1000000, max_mb << 20,
-					  &index);
+		ret = pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+				      max_mb << 20, &index);
 	}
 	printf("memory shape, page_shift %u, max_map_mb %" PRIu64 ": %u sections, %zu bytes (%.1f MiB) pending at the first ENOSPC (ret %d)\n",
 	       page_shift, max_mb, pmt_pending_sections(pm),

@@ -46,7 +46,7 @@
 #include <linux/err.h>
 
 #include "../physmap_tree.h"
-#include "../selftests/physmap_maps.h"
+#include "physmap_maps.h"
 #include "../bench/physmap_bench_gen.h"
 #include "kpeers.h"
 #include "qemu_baseline.h"

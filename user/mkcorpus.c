@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../selftests/physmap_maps.h"
+#include "physmap_maps.h"
 #include "fuzz_input.h"
 
 static void put(FILE *f, uint64_t v, unsigned int bytes)

@@ -10,6 +10,7 @@
 #include <linux/err.h>
 
 #include "../physmap_tree.h"
+#include "physmap_params.h"
 
 struct range { uint64_t start, last; uint32_t index; };
 
@@ -130,7 +131,8 @@ int main(int argc, char **argv)
 			else
 				expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
 					 -EEXIST : 0;
-			ret = pmt_pending_add(pm, &s, 1000000, UINT64_MAX, &index);
+			ret = pmt_pending_add(pm, &s, PM_MAX_SECTIONS_DEFAULT,
+					      UINT64_MAX, &index);
 			if (ret != expect) {
 				fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
 					round, s.start, s.size, ret, expect);

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../selftests/physmap_maps.h"
+#include "physmap_maps.h"
 #include "qemu_baseline.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

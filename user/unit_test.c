@@ -22,6 +22,7 @@
 
 #include "../physmap_tree.h"
 #include "knobs.h"
+#include "physmap_params.h"
 #include "shim/linux/sched.h"
 
 #define KiB		(1ULL << 10)
@@ -94,7 +95,8 @@ static struct pmt_map *build(unsigned int shift, const struct sec *s,
 			.start = s[i].start, .size = s[i].size,
 			.cookie = 100 + i, .offset = 7 * i,
 		};
-		int ret = pmt_pending_add(pm, &sect, 1000000, UINT64_MAX, &index);
+		int ret = pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+					  UINT64_MAX, &index);
 
 		CHECK(ret == 0 && index == i + 1, "add %u: ret %d index %u", i,
 		      ret, index);
@@ -857,8 +859,8 @@ static struct pmt_pending *spread_pending(unsigned int n, uint64_t stride)
 			.start = i * stride + 0x1801, .size = 3 * 4096,
 		};
 
-		CHECK_EQ(0, pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
-						&index));
+		CHECK_EQ(0, pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+					    UINT64_MAX, &index));
 	}
 	return pm;
 }
@@ -889,7 +891,8 @@ static void test_byte_bound(void)
 		uint32_t sections = pmt_pending_sections(pm);
 
 		before = pmt_pending_bytes(pm);
-		ret = pmt_pending_add(pm, &sect, 1000000, bound, &index);
+		ret = pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+				      bound, &index);
 		CHECK(pmt_pending_bytes(pm) <= bound, "%zu bytes pending",
 		      pmt_pending_bytes(pm));
 		if (ret) {
@@ -972,8 +975,8 @@ static void test_fatal_signal(void)
 		uint32_t sections = pmt_pending_sections(pm);
 
 		physmap_shim_fatal_nth(1);
-		ret = pmt_pending_add(pm, &sect, 1000000, UINT64_MAX,
-					  &index);
+		ret = pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
+				      UINT64_MAX, &index);
 		physmap_shim_fatal_nth(0);
 		if (ret) {
 			CHECK_EQ(-EINTR, ret);

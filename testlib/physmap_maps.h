@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * physmap_maps.h - map files, a brute-force model of the published map,
- * thin wrappers of the /dev/physmap ioctls and readers of its debugfs files,
- * shared by the selftests and tools/physmapctl.
+ * thin wrappers of the /dev/physmap ioctls and readers of its debugfs files:
+ * the test-support library that selftests/, user/ and bench/ compile from
+ * testlib/ (-I../testlib), together with tools/mapfile.c and
+ * tools/libphysmap.c, on which it builds.
  *
- * Map file format (testdata/README.md), one range per line:
+ * Map files are read by physmapctl's parser, tools/mapfile.c: the format of
+ * testdata/ (testdata/README.md), one range per line,
  *
  *	<start-hex> <last-hex, inclusive> <kind> <name, rest of the line>
  *
  * with an optional trailing " @<16 hex digits>": the offset of the range
- * within its memory region.
+ * within its memory region; or the output of QEMU's "info mtree -f", of
+ * which the flat view of "memory" is taken.
  */
 #ifndef _PHYSMAP_MAPS_H
 #define _PHYSMAP_MAPS_H
@@ -17,7 +21,13 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/*
+ * Not libphysmap.h, which physmap_maps.c uses: the selftests' fixtures
+ * define static functions of its names (TEST_F(physmap, get_section) is
+ * physmap_get_section()).
+ */
 #include "physmap_ioctl.h"
+#include "physmap_prng.h"
 
 #define PHYSMAP_DEV	"/dev/physmap"
 
@@ -39,7 +49,7 @@ struct pm_range {
 	__u64 offset;
 	__u32 index;
 	unsigned int line;
-	char kind[8];
+	char kind[12];
 	char *name;
 };
 
@@ -66,9 +76,10 @@ int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 		  __u64 offset);
 
 /*
- * pm_map_load - read a map file, appending one range per line, with
- * cookie = cookie_base + line number. Returns 0, or -1 with a message
- * "path:line: what" (or "path: what") in err.
+ * pm_map_load - read a map file with mf_load(), appending one range per
+ * section in file order, with cookie = cookie_base + line number. An empty
+ * file, or one with overlapping sections, is refused. Returns 0, or -1 with
+ * a message "path:line: what" (or "path: what") in err.
  */
 int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		char *err, size_t err_size);
@@ -85,9 +96,6 @@ const struct pm_range *pm_model_lookup(const struct pm_map *map, __u64 addr);
 
 /* pm_model_index - the expected section index of addr (0: unassigned) */
 __u32 pm_model_index(const struct pm_map *map, __u64 addr);
-
-/* pm_rand64 - next value of a fixed-seed generator (splitmix64) */
-__u64 pm_rand64(__u64 *state);
 
 /*
  * pm_map_generate - append count made-up ranges from base up: never
@@ -107,9 +115,13 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
 #define PM_POISON64	(PM_POISON * 0x0101010101010101ULL)
 
 /*
- * ioctl wrappers: 0 on success, -errno on failure. pm_add() stores the new
- * index in *index when index is not NULL. pm_lookup() and pm_get_section()
- * fill every field the kernel must write with PM_POISON first (flags: 0).
+ * ioctl wrappers: 0 on success, -errno on failure. pm_begin(), pm_add(),
+ * pm_commit() and pm_stats() are libphysmap's (tools/libphysmap.c) with the
+ * errno returned. pm_lookup(), pm_lookup_batch() and pm_get_section() issue
+ * one ioctl each, as it is: pm_lookup() and pm_get_section() fill every
+ * field the kernel must write with PM_POISON first (flags: 0), and
+ * pm_lookup_batch() does not split a batch. pm_add() stores the new index
+ * in *index when index is not NULL.
  */
 int pm_begin(int fd, __u32 page_shift);
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
@@ -132,26 +144,34 @@ int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
 
 /*
  * debugfs, not ABI: every open file of /dev/physmap has a directory
- * PM_DEBUGFS/physmap/<id>/, named in /proc/self/fdinfo/<fd> by the line
+ * PHYSMAP_DEBUGFS/physmap/<id>/, named in /proc/self/fdinfo/<fd> by the line
  * "physmap-debugfs:\tphysmap/<id>". It holds "shape", the published tree's
  * counters, and "dump", a snapshot taken at open() of the published tree in
  * the layout of QEMU's "info mtree -d". The readers below return 0 or
  * -errno, and say what went wrong in why (which may be NULL).
+ * PHYSMAP_DEBUGFS is libphysmap's, "/sys/kernel/debug".
  */
-#define PM_DEBUGFS	"/sys/kernel/debug"
-
 /*
  * pm_debugfs_path - path of a file ("shape", "dump", or "" for the directory)
- * of fd's debugfs directory, from fdinfo. -ENOENT: no physmap-debugfs line.
+ * of fd's debugfs directory, from physmap_debugfs_dir(). -ENOENT: no
+ * physmap-debugfs line; -EPROTO: it names no physmap/<id>.
  */
 int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size);
 
 /*
+ * pm_debugfs_read - the text of fd's debugfs file ("shape", "dump") in
+ * *text, NUL-terminated, to be freed; 0 or -errno
+ */
+int pm_debugfs_read(int fd, const char *file, char **text, char *why,
+		    size_t why_size);
+
+/*
  * pm_debugfs_unusable - 1 when debugfs cannot be used here: not mounted at
- * PM_DEBUGFS, or fd's files not readable (debugfs is root only, lockdown);
- * why then says which, for a SKIP. 0 otherwise, also when the module shows
- * no directory: that is the module's failure, for the test to report.
+ * PHYSMAP_DEBUGFS, or fd's files not readable (debugfs is root only,
+ * lockdown); why then says which, for a SKIP. 0 otherwise, also when the
+ * module shows no directory: that is the module's failure, for the test to
+ * report.
  */
 int pm_debugfs_unusable(int fd, char *why, size_t why_size);
 
@@ -160,6 +180,17 @@ int pm_debugfs_unusable(int fd, char *why, size_t why_size);
  * be freed; *len bytes before the NUL). 0 or -errno.
  */
 int pm_read_text(const char *path, char **text, size_t *len);
+
+/*
+ * Small files of sysfs, procfs and cgroupfs (module parameters, fault
+ * injection knobs, memory.current): 0 or -errno. pm_read_file() reads at
+ * most size - 1 bytes and ends them with a NUL; pm_read_str() keeps the
+ * first line, without its newline. pm_write_str() writes value in one
+ * write(), as a parameter wants it; a short write is -EIO.
+ */
+int pm_read_file(const char *path, char *buf, size_t size);
+int pm_read_str(const char *path, char *buf, size_t size);
+int pm_write_str(const char *path, const char *value);
 
 /*
  * struct pm_shape - the "shape" file. Before any commit it holds only

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * physmap_maps.c - map file parser, brute-force model, ioctl wrappers and
- * debugfs readers (see physmap_maps.h)
+ * physmap_maps.c - maps (read by tools/mapfile.c), the brute-force model,
+ * ioctl wrappers and debugfs readers (see physmap_maps.h)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,10 +16,27 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "libphysmap.h"
+#include "mapfile.h"
 #include "physmap_maps.h"
 
-/* " @" and 16 hex digits */
-#define OFFSET_SUFFIX_LEN	18
+/* room for need elements of elem bytes at *array, which has *cap */
+static int grow(void **array, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*array, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = n;
+	return 0;
+}
 
 void pm_map_init(struct pm_map *map)
 {
@@ -28,10 +45,8 @@ void pm_map_init(struct pm_map *map)
 
 void pm_map_free(struct pm_map *map)
 {
-	size_t i;
-
-	for (i = 0; i < map->count; i++)
-		free(map->ranges[i].name);
+	while (map->count)
+		free(map->ranges[--map->count].name);
 	free(map->ranges);
 	free(map->sorted);
 	pm_map_init(map);
@@ -47,15 +62,10 @@ static int map_append_named(struct pm_map *map, __u64 start, __u64 last,
 		errno = EINVAL;
 		return -1;
 	}
-	if (map->count == map->capacity) {
-		size_t capacity = map->capacity ? 2 * map->capacity : 64;
-		struct pm_range *ranges;
-
-		ranges = realloc(map->ranges, capacity * sizeof(*ranges));
-		if (!ranges)
-			return -1;
-		map->ranges = ranges;
-		map->capacity = capacity;
+	if (grow((void **)&map->ranges, &map->capacity, map->count + 1,
+		 sizeof(*map->ranges))) {
+		errno = ENOMEM;
+		return -1;
 	}
 	range = &map->ranges[map->count];
 	memset(range, 0, sizeof(*range));
@@ -83,131 +93,26 @@ int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 	return map_append_named(map, start, last, cookie, offset, 0, "", "");
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Parse one or more hex digits at *p into *value; advance *p past them. */
-static int parse_hex(const char **p, __u64 *value)
-{
-	const char *s = *p;
-	__u64 v = 0;
-	int digit;
-
-	if (hex_digit(*s) < 0)
-		return -1;
-	while ((digit = hex_digit(*s)) >= 0) {
-		if (v >> 60)
-			return -1;
-		v = (v << 4) | digit;
-		s++;
-	}
-	*p = s;
-	*value = v;
-	return 0;
-}
-
-/*
- * Split a line (no newline) into its fields. Returns NULL, or what is wrong.
- * The name is left in *name, in place, without the offset suffix.
- */
-static const char *parse_line(char *line, __u64 *start, __u64 *last,
-			      char *kind, size_t kind_size, char **name,
-			      __u64 *offset)
-{
-	const char *p = line;
-	const char *kind_end;
-	size_t len;
-
-	if (parse_hex(&p, start) || *p++ != ' ')
-		return "bad start address";
-	if (parse_hex(&p, last) || *p++ != ' ')
-		return "bad last address";
-	if (*last < *start)
-		return "last address below start address";
-	if (*start == 0 && *last == ~0ULL)
-		return "range covers the whole 64-bit space";
-
-	kind_end = strchr(p, ' ');
-	if (!kind_end || kind_end == p)
-		return "missing kind or name";
-	if ((size_t)(kind_end - p) >= kind_size)
-		return "kind too long";
-	memcpy(kind, p, kind_end - p);
-	kind[kind_end - p] = '\0';
-
-	*name = (char *)kind_end + 1;
-	len = strlen(*name);
-	*offset = 0;
-	if (len > OFFSET_SUFFIX_LEN &&
-	    (*name)[len - OFFSET_SUFFIX_LEN] == ' ' &&
-	    (*name)[len - OFFSET_SUFFIX_LEN + 1] == '@') {
-		const char *q = *name + len - OFFSET_SUFFIX_LEN + 2;
-
-		if (parse_hex(&q, offset) || *q)
-			return "bad @offset";
-		(*name)[len - OFFSET_SUFFIX_LEN] = '\0';
-	}
-	if (!**name)
-		return "missing name";
-	return NULL;
-}
-
 int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		char *err, size_t err_size)
 {
-	unsigned int line_nr = 0;
-	char *line = NULL;
-	size_t line_size = 0;
-	ssize_t len;
-	FILE *f;
-	int ret = 0;
+	struct mf_map file;
+	size_t i;
+	int ret;
 
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((len = getline(&line, &line_size, f)) >= 0) {
-		__u64 start, last, offset;
-		char kind[sizeof(map->ranges->kind)];
-		const char *what;
-		char *name;
+	mf_map_init(&file);
+	ret = mf_load(&file, path, NULL, NULL, NULL, err, err_size);
+	for (i = 0; !ret && i < file.count; i++) {
+		const struct mf_section *s = &file.sections[i];
 
-		line_nr++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!len)
-			continue;
-		what = parse_line(line, &start, &last, kind, sizeof(kind),
-				  &name, &offset);
-		if (what) {
-			snprintf(err, err_size, "%s:%u: %s", path, line_nr,
-				 what);
-			ret = -1;
-			break;
-		}
-		if (map_append_named(map, start, last, cookie_base + line_nr,
-				     offset, line_nr, kind, name)) {
-			snprintf(err, err_size, "%s:%u: %s", path, line_nr,
+		ret = map_append_named(map, s->start, s->last,
+				       cookie_base + s->line, s->offset,
+				       s->line, s->kind, s->name);
+		if (ret)
+			snprintf(err, err_size, "%s:%u: %s", path, s->line,
 				 strerror(errno));
-			ret = -1;
-			break;
-		}
 	}
-	if (!ret && ferror(f)) {
-		snprintf(err, err_size, "%s: read error", path);
-		ret = -1;
-	}
-	free(line);
-	fclose(f);
+	mf_map_free(&file);
 	return ret;
 }
 
@@ -272,15 +177,6 @@ __u32 pm_model_index(const struct pm_map *map, __u64 addr)
 	const struct pm_range *range = pm_model_lookup(map, addr);
 
 	return range ? range->index : PHYSMAP_UNASSIGNED;
-}
-
-__u64 pm_rand64(__u64 *state)
-{
-	__u64 z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 struct span {
@@ -373,31 +269,18 @@ static int pm_ioctl(int fd, unsigned long cmd, void *arg)
 
 int pm_begin(int fd, __u32 page_shift)
 {
-	struct physmap_begin begin = { .page_shift = page_shift };
-
-	return pm_ioctl(fd, PHYSMAP_IOC_BEGIN, &begin);
+	return physmap_begin(fd, page_shift) ? -errno : 0;
 }
 
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 	   __u32 *index)
 {
-	struct physmap_section section = {
-		.start = start,
-		.size = size,
-		.cookie = cookie,
-		.offset = offset,
-	};
-	int ret;
-
-	ret = pm_ioctl(fd, PHYSMAP_IOC_ADD, &section);
-	if (!ret && index)
-		*index = section.index;
-	return ret;
+	return physmap_add(fd, start, size, cookie, offset, index) ? -errno : 0;
 }
 
 int pm_commit(int fd)
 {
-	return ioctl(fd, PHYSMAP_IOC_COMMIT) ? -errno : 0;
+	return physmap_commit(fd) ? -errno : 0;
 }
 
 int pm_lookup(int fd, __u64 addr, struct physmap_lookup *lookup)
@@ -434,8 +317,7 @@ int pm_get_section(int fd, __u32 index, struct physmap_section *section)
 
 int pm_stats(int fd, struct physmap_stats *stats)
 {
-	memset(stats, 0, sizeof(*stats));
-	return pm_ioctl(fd, PHYSMAP_IOC_STATS, stats);
+	return physmap_stats(fd, stats) ? -errno : 0;
 }
 
 int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
@@ -468,7 +350,6 @@ int pm_map_publish(int fd, const struct pm_map *map, __u32 page_shift,
 
 /* DEBUGFS_MAGIC of <linux/magic.h> */
 #define PM_DEBUGFS_MAGIC	0x64626720
-#define FDINFO_DEBUGFS		"physmap-debugfs:\t"
 
 #define WHY(...) do {							\
 		if (why)						\
@@ -516,46 +397,86 @@ int pm_read_text(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+int pm_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		ret = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return ret;
+}
+
+int pm_read_str(const char *path, char *buf, size_t size)
+{
+	int ret = pm_read_file(path, buf, size);
+
+	if (!ret)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+int pm_write_str(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(value), n;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0)
+		ret = -errno;
+	else if (n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
 int pm_debugfs_path(int fd, const char *file, char *path, size_t size,
 		    char *why, size_t why_size)
 {
-	const size_t key_len = sizeof(FDINFO_DEBUGFS) - 1;
-	char fdinfo[64], *text, *line, *eol;
+	char dir[256];
+	int err;
+
+	if (physmap_debugfs_dir(fd, dir, sizeof(dir))) {
+		err = errno;
+		if (err == ENOTTY)
+			WHY("fdinfo of fd %d: no \"physmap-debugfs:\" line",
+			    fd);
+		else if (err == EPROTO)
+			WHY("fdinfo of fd %d: \"physmap-debugfs:\" names no physmap/<id>",
+			    fd);
+		else
+			WHY("fdinfo of fd %d: %s", fd, strerror(err));
+		return err == ENOTTY ? -ENOENT : -err;
+	}
+	if ((size_t)snprintf(path, size, "%s%s%s", dir, *file ? "/" : "",
+			     file) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int pm_debugfs_read(int fd, const char *file, char **text, char *why,
+		    size_t why_size)
+{
+	char path[256];
 	size_t len;
 	int ret;
 
-	snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", fd);
-	ret = pm_read_text(fdinfo, &text, &len);
-	if (ret) {
-		WHY("%s: %s", fdinfo, strerror(-ret));
+	ret = pm_debugfs_path(fd, file, path, sizeof(path), why, why_size);
+	if (ret)
 		return ret;
-	}
-	line = text;
-	while (line && strncmp(line, FDINFO_DEBUGFS, key_len)) {
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	if (!line) {
-		WHY("%s: no \"physmap-debugfs:\" line", fdinfo);
-		free(text);
-		return -ENOENT;
-	}
-	line += key_len;
-	eol = strchr(line, '\n');
-	if (eol)
-		*eol = '\0';
-	if (strncmp(line, "physmap/", 8) || !line[8] ||
-	    strspn(line + 8, "0123456789") != strlen(line + 8)) {
-		WHY("%s: \"physmap-debugfs:\" names \"%s\", not physmap/<id>",
-		    fdinfo, line);
-		free(text);
-		return -EPROTO;
-	}
-	if ((size_t)snprintf(path, size, "%s/%s%s%s", PM_DEBUGFS, line,
-			     *file ? "/" : "", file) >= size)
-		ret = -ENAMETOOLONG;
-	free(text);
+	ret = pm_read_text(path, text, &len);
+	if (ret)
+		WHY("%s: %s", path, strerror(-ret));
 	return ret;
 }
 
@@ -565,8 +486,9 @@ int pm_debugfs_unusable(int fd, char *why, size_t why_size)
 	char path[256];
 	int f;
 
-	if (statfs(PM_DEBUGFS, &st) || st.f_type != PM_DEBUGFS_MAGIC) {
-		WHY("debugfs is not mounted at " PM_DEBUGFS);
+	if (statfs(PHYSMAP_DEBUGFS, &st) ||
+	    st.f_type != PM_DEBUGFS_MAGIC) {
+		WHY("debugfs is not mounted at " PHYSMAP_DEBUGFS);
 		return 1;
 	}
 	if (pm_debugfs_path(fd, "shape", path, sizeof(path), NULL, 0))
@@ -685,19 +607,11 @@ int pm_shape_parse(const char *text, struct pm_shape *shape, char *why,
 
 int pm_shape_read(int fd, struct pm_shape *shape, char *why, size_t why_size)
 {
-	char path[256], *text;
-	size_t len;
-	int ret;
+	char *text = NULL;
+	int ret = pm_debugfs_read(fd, "shape", &text, why, why_size);
 
-	ret = pm_debugfs_path(fd, "shape", path, sizeof(path), why, why_size);
-	if (ret)
-		return ret;
-	ret = pm_read_text(path, &text, &len);
-	if (ret) {
-		WHY("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = pm_shape_parse(text, shape, why, why_size);
+	if (!ret)
+		ret = pm_shape_parse(text, shape, why, why_size);
 	free(text);
 	return ret;
 }
@@ -779,23 +693,6 @@ static int dump_take(struct dump_parser *dp)
 	}
 	dp->have = 0;
 	return ret;
-}
-
-static int grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*array, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = n;
-	return 0;
 }
 
 static int dump_header(struct dump_parser *dp)
@@ -1215,20 +1112,13 @@ int pm_dump_parse(const char *text, struct pm_dump *dump, char *why,
 
 int pm_dump_read(int fd, struct pm_dump *dump, char *why, size_t why_size)
 {
-	char path[256], *text;
-	size_t len;
+	char *text = NULL;
 	int ret;
 
 	memset(dump, 0, sizeof(*dump));
-	ret = pm_debugfs_path(fd, "dump", path, sizeof(path), why, why_size);
-	if (ret)
-		return ret;
-	ret = pm_read_text(path, &text, &len);
-	if (ret) {
-		WHY("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = pm_dump_parse(text, dump, why, why_size);
+	ret = pm_debugfs_read(fd, "dump", &text, why, why_size);
+	if (!ret)
+		ret = pm_dump_parse(text, dump, why, why_size);
 	free(text);
 	return ret;
 }
