@@ -25,10 +25,12 @@
  *   copy it either. A sub-page holding a piece of one section only is that
  *   section's leaf as well. Nodes remain only where two sections meet.
  *
- * - Last, commit levels the depth of lookups over the span of the sections:
- *   when walks there end on two neighbouring numbers of node visits, leaves
- *   met one visit early point to a node full of that leaf, so that
- *   consecutive lookups leave the walk's loop alike (see level_depth()).
+ * - Last, commit levels the depth of lookups: when walks inside the
+ *   sections and over their span end after different numbers of node
+ *   visits, leaves met early point to a short chain of nodes full of that
+ *   leaf, so that consecutive lookups leave the walk's loop alike; and a map
+ *   whose lookups end as often in a sub-page as in a section resolves its
+ *   leaves without a branch on their kind (see level_depth()).
  *
  * The published map is read-only and lookups take no lock: the caller
  * publishes it with RCU and retires the old one with pmt_map_retire().
@@ -760,43 +762,55 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * Depth levelling. A lookup leaves its walk after as many node visits as its
  * path has nodes. When consecutive lookups end after a different number of
  * visits at random, the walk's exit branch is mispredicted and the CPU
- * cannot start the next lookup before this one is done; one more visit, to
- * a node in the cache, costs less. Compaction makes such maps common: in a
- * PC's memory map half of the 4 GiB span is unassigned and ends after one
- * visit, most of the rest after two.
+ * cannot start the next lookup before this one is done; more visits, to
+ * nodes in the cache, cost less. Maps are like that: in a PC's memory map
+ * the small sections below 4 GiB end three or four visits down, RAM and the
+ * BIOS one or two, unassigned space after one.
  *
- * So commit counts the visits that lookups of PMT_LEVEL_SAMPLES
- * addresses spread over the span of the sections (lowest start to highest
- * end) will make in the compacted map. When two neighbouring counts d - 1
- * and d each hold at least 1/PMT_LEVEL_SHARE of the samples, every leaf
- * met on visit d - 1 in a node above level 0 becomes an entry that points
- * one level down to a node whose entries are all that leaf: lookups that met
- * it get the same answer and the same final check, on visit d. Those nodes
- * are shared, one per distinct leaf, and at most PMT_LEVEL_NODES of
- * them; a map that would need more is left as it is. Compaction's counting
- * pass finds the leaves and its copying pass writes the entries, so
- * levelling walks no tree of its own.
+ * So commit counts the visits that lookups of PMT_LEVEL_SAMPLES addresses
+ * will make in the compacted map: half inside the sections (a byte of each
+ * section in turn, as lookups land), half spread over their span. It picks
+ * the number of visits d by which 7/8 of them have ended, and when more than
+ * 1/PMT_LEVEL_SHARE end before it, every leaf met on a visit v < d points to
+ * a chain of d - v nodes: each node's entries all point to the next, the
+ * last one's are the leaf. Lookups that met the leaf get the same answer
+ * and the same final check, on visit d. The chain nodes are shared, one per
+ * distinct leaf and length, at most PMT_LEVEL_NODES of them; a map that
+ * would need more is left as it is. Compaction's counting pass finds the
+ * leaves and its copying pass writes the entries, so levelling walks no tree
+ * of its own.
+ *
+ * The samples also tell which kind of leaf lookups inside the sections
+ * end on: when at least 1/PMT_MIXED_SHARE of them end on each, sections
+ * and sub-pages, the kind would mispredict as the exit did, and the map's
+ * lookups resolve both kinds without a branch (map_leaf_mixed()).
  */
 #define PMT_LEVEL_SAMPLE_BITS	10
 #define PMT_LEVEL_SAMPLES		BIT(PMT_LEVEL_SAMPLE_BITS)
 #define PMT_LEVEL_SHARE		8
-#define PMT_LEVEL_NODES		8
+#define PMT_LEVEL_NODES		64
+#define PMT_MIXED_SHARE		16
 #define PMT_MAX_LEVELS		DIV_ROUND_UP(64 - PMT_PAGE_SHIFT_MIN, \
 						     PMT_NODE_BITS)
 
 /**
- * struct pmt_levelling - the leaves commit gives one more visit
- * @depth: lookups that meet them on visit @depth - 1 end on visit @depth;
- *         0 for no levelling.
- * @first: index of the node that stands for @leaves[0]; the others follow.
- * @nr_leaves: distinct leaves found.
- * @leaves: those leaf entries.
+ * struct pmt_levelling - the chains of nodes commit adds before leaves
+ * @depth: lookups that meet a leaf on a visit v < @depth go through a chain
+ *         of @depth - v nodes and end on visit @depth; 0 for no levelling.
+ * @first: index in the copy of the node that stands for @leaves[0]; the
+ *         others follow.
+ * @nr_nodes: chain nodes found.
+ * @leaves: the leaf entry each chain node leads to.
+ * @lengths: how many visits each chain node adds: 1 for a node whose
+ *           entries are the leaf, n for one whose entries point to the
+ *           node of the same leaf and length n - 1.
  */
 struct pmt_levelling {
 	unsigned int depth;
 	u32 first;
-	u32 nr_leaves;
+	u32 nr_nodes;
 	u32 leaves[PMT_LEVEL_NODES];
+	u8 lengths[PMT_LEVEL_NODES];
 };
 
 /**
@@ -805,6 +819,7 @@ struct pmt_levelling {
  * @uniform: per pending node, the one section its subtree holds, or
  *           PMT_MIXED.
  * @lv: the leaves to level.
+ * @mixed: lookups inside the sections end on both kinds of leaves.
  * @nodes: the copy's nodes; NULL while only counting.
  * @sections: the copy's sections; NULL while only counting.
  * @subpages: the copy's sub-pages; NULL while only counting.
@@ -825,6 +840,7 @@ struct pmt_compactor {
 	const struct pmt_pending *pm;
 	const u32 *uniform;
 	struct pmt_levelling lv;
+	bool mixed;
 	u32 *nodes;
 	struct pmt_section *sections;
 	struct pmt_subpage *subpages;
@@ -1006,10 +1022,11 @@ static bool pending_node_skipped(const struct pmt_compactor *pc, u32 node,
 /*
  * The nodes of the copy a lookup of @page will visit: the pending nodes on
  * its path that compaction copies. A node left out for its single child
- * leads to that child whatever the page.
+ * leads to that child whatever the page. *@subpage tells whether the walk
+ * ends on a sub-page.
  */
 static unsigned int pending_visits(const struct pmt_compactor *pc,
-				   u64 page)
+				   u64 page, bool *subpage)
 {
 	const struct pmt_pending *pm = pc->pm;
 	unsigned int level = pm->levels, visits = 0, only = 0;
@@ -1027,6 +1044,10 @@ static unsigned int pending_visits(const struct pmt_compactor *pc,
 		visits++;
 		entry = pending_node(pm, node)[slot_of(page, level)];
 	}
+	/* A sub-page of one section's piece becomes that section's leaf. */
+	*subpage = !entry_skip(entry) && entry_is_subpage(entry) &&
+		   (!pmt_compaction ||
+		    pending_uniform(pm, pc->uniform, entry) == PMT_MIXED);
 	return visits;
 }
 
@@ -1052,65 +1073,99 @@ static bool pending_span(struct pmt_compactor *pc, u64 *first, u64 *last)
 	return true;
 }
 
+/* The address of inside sample @i: a byte of a section, sections in turn. */
+static u64 inside_sample(const struct pmt_pending *pm, u32 i)
+{
+	const struct pmt_section *sect;
+
+	sect = &pm->sections[1 + i % (pm->nr_sections - 1)];
+	return sect->start + mul_u64_u32_shr(sect->size - 1, hash_32(i, 32), 32);
+}
+
 /*
- * The number of visits that levelling makes lookups over the span of the
- * copy end on, or 0 when they do not split between two neighbouring
- * numbers.
+ * The number of visits that levelling makes lookups end on, or 0 when too
+ * few end before it to be worth it; sets @pc->mixed.
  */
 static unsigned int level_depth(struct pmt_compactor *pc)
 {
 	unsigned int hist[PMT_MAX_LEVELS + 1] = { 0 };
-	unsigned int d, best = 0, most = 0;
+	unsigned int d, ended = 0, subpages = 0, fewer, visits;
 	u64 first, last, addr;
+	bool subpage;
 	u32 i, frac;
 
 	if (!pending_span(pc, &first, &last))
 		return 0;
-	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
-		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
-		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
-		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
+	for (i = 0; i < PMT_LEVEL_SAMPLES / 2; i++) {
+		/* One address in each 2/PMT_LEVEL_SAMPLES of the span. */
+		frac = i << (33 - PMT_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 33 - PMT_LEVEL_SAMPLE_BITS);
 		addr = first + mul_u64_u32_shr(last - first, frac, 32);
-		hist[pending_visits(pc, addr >> pc->pm->page_shift)]++;
+		hist[pending_visits(pc, addr >> pc->pm->page_shift,
+				    &subpage)]++;
+		addr = inside_sample(pc->pm, i);
+		visits = pending_visits(pc, addr >> pc->pm->page_shift,
+					&subpage);
+		hist[visits]++;
+		subpages += subpage;
 	}
-	for (d = 2; d <= pc->pm->levels; d++) {
-		if (min(hist[d - 1], hist[d]) * PMT_LEVEL_SHARE <
-		    PMT_LEVEL_SAMPLES)
-			continue;
-		if (hist[d - 1] + hist[d] >= most) {
-			most = hist[d - 1] + hist[d];
-			best = d;
-		}
+	/* The fewer kind of leaf, sections or sub-pages, inside the sections. */
+	fewer = min(subpages, PMT_LEVEL_SAMPLES / 2 - subpages);
+	pc->mixed = fewer * PMT_MIXED_SHARE >= PMT_LEVEL_SAMPLES / 2;
+	for (d = 0; d <= pc->pm->levels; d++) {
+		if ((ended + hist[d]) * PMT_LEVEL_SHARE >=
+		    PMT_LEVEL_SAMPLES * (PMT_LEVEL_SHARE - 1))
+			break;
+		ended += hist[d];
 	}
-	return best;
+	if (d < 2 || ended * PMT_LEVEL_SHARE < PMT_LEVEL_SAMPLES)
+		return 0;
+	return d;
+}
+
+/* The chain node of @leaf that adds @length visits, or PMT_LEVEL_NODES. */
+static u32 level_find(const struct pmt_levelling *lv, u32 leaf,
+		      unsigned int length)
+{
+	u32 k;
+
+	for (k = 0; k < lv->nr_nodes; k++)
+		if (lv->leaves[k] == leaf && lv->lengths[k] == length)
+			return k;
+	return PMT_LEVEL_NODES;
 }
 
 /*
- * The entry that stands for @leaf, met on visit @visit in a node of the
- * copy whose entries are at @level: the leaf, or a levelling node's entry.
- * While counting, it notes the leaves to level; past PMT_LEVEL_NODES of
- * them it turns levelling off.
+ * The published entry that stands for @leaf, met on visit @visit in the
+ * copy: an entry of the chain that ends on visit @pc->lv.depth, or 0 for
+ * the leaf itself. While counting, it notes the chain nodes needed; past
+ * PMT_LEVEL_NODES of them it turns levelling off.
  */
-static u32 level_leaf(struct pmt_compactor *pc, u32 leaf,
-		      unsigned int level, unsigned int visit)
+static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int visit)
 {
 	struct pmt_levelling *lv = &pc->lv;
-	u32 k;
+	unsigned int length, n;
+	u32 k = 0;
 
-	if (!lv->depth || visit + 1 != lv->depth || !level)
-		return leaf;
-	for (k = 0; k < lv->nr_leaves && lv->leaves[k] != leaf; k++)
-		;
-	if (k == lv->nr_leaves) {
+	if (!lv->depth || visit >= lv->depth)
+		return 0;
+	length = lv->depth - visit;
+	for (n = 1; n <= length; n++) {
+		k = level_find(lv, leaf, n);
+		if (k < lv->nr_nodes)
+			continue;
 		if (pc->nodes)
-			return leaf;	/* cannot happen: counted before */
-		if (k == PMT_LEVEL_NODES) {
+			return 0;	/* cannot happen: counted before */
+		if (lv->nr_nodes == PMT_LEVEL_NODES) {
 			lv->depth = 0;
-			return leaf;
+			return 0;
 		}
-		lv->leaves[lv->nr_leaves++] = leaf;
+		k = lv->nr_nodes++;
+		lv->leaves[k] = leaf;
+		lv->lengths[k] = n;
 	}
-	return mk_node_entry(lv->first + k, 1);
+	/* Every entry of the node is the same: any shift indexes it. */
+	return (lv->first + k) << PMT_MAP_PTR_SHIFT | pc->pm->page_shift;
 }
 
 /*
@@ -1125,7 +1180,7 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 {
 	unsigned int i, only = 0;
 	const u32 *node;
-	u32 copy, child;
+	u32 copy, child, chain;
 	u32 *out = NULL;
 
 	if (pmt_compaction) {
@@ -1155,11 +1210,10 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		child = node[i] ? compact_entry(pc, node[i], level - 1,
 						depth + 1) : 0;
-		if (!entry_skip(child))
-			child = level_leaf(pc, child, level - 1, depth + 1);
+		chain = entry_skip(child) ? 0 : level_leaf(pc, child, depth + 1);
 		if (out) {
-			out[i] = publish_entry(child, level - 1,
-					       pc->pm->page_shift);
+			out[i] = chain ?: publish_entry(child, level - 1,
+							pc->pm->page_shift);
 			count_entry(pc, child);
 		}
 	}
@@ -1221,18 +1275,43 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	return map;
 }
 
-/* Fill the levelling nodes of @pc's copy, each with its one leaf. */
+/*
+ * The sub-page a mixed map's lookups read for a section leaf, after the
+ * others: its page is none, its table the one byte after the others, 0.
+ */
+static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
+{
+	struct pmt_subpage *dummy = &pc->subpages[pc->nr_subpages];
+
+	dummy->page = U64_MAX;
+	dummy->first = 0;
+	dummy->count = 0;
+	dummy->table = pc->table_bytes;
+	dummy->shift = pc->pm->page_shift;
+	pc->tables[pc->table_bytes] = 0;
+	map->nr_subpages = pc->nr_subpages;
+	map->table_bytes = pc->table_bytes;
+	map->mixed = true;
+}
+
+/* Fill the chain nodes of @pc's copy. */
 static void level_nodes(struct pmt_compactor *pc)
 {
 	const struct pmt_levelling *lv = &pc->lv;
-	u32 k, i, *node;
+	u32 k, i, entry, *node;
 
-	for (k = 0; k < lv->nr_leaves; k++) {
+	for (k = 0; k < lv->nr_nodes; k++) {
+		if (lv->lengths[k] == 1)
+			entry = publish_entry(lv->leaves[k], 0, 0);
+		else
+			entry = (lv->first + level_find(lv, lv->leaves[k],
+							lv->lengths[k] - 1))
+				<< PMT_MAP_PTR_SHIFT | pc->pm->page_shift;
 		node = &pc->nodes[(size_t)(lv->first + k) * PMT_NODE_SLOTS];
 		for (i = 0; i < PMT_NODE_SLOTS; i++)
-			node[i] = publish_entry(lv->leaves[k], 0, 0);
+			node[i] = entry;
 	}
-	if (lv->nr_leaves)
+	if (lv->nr_nodes)
 		pc->max_depth = max(pc->max_depth, lv->depth);
 }
 
@@ -1255,17 +1334,19 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	if (pc->err)
 		return ERR_PTR(pc->err);
 	if (!pc->lv.depth)
-		pc->lv.nr_leaves = 0;
+		pc->lv.nr_nodes = 0;
 	pc->lv.first = pc->nr_nodes;
-	map = map_alloc(pc->nr_nodes + pc->lv.nr_leaves, pm->nr_sections,
-			pc->nr_subpages, pc->nr_pieces, pc->table_bytes,
-			max_bytes, pc);
-	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_leaves) {
+	/* A mixed map's lookups read a dummy sub-page for sections. */
+	map = map_alloc(pc->nr_nodes + pc->lv.nr_nodes, pm->nr_sections,
+			pc->nr_subpages + pc->mixed, pc->nr_pieces,
+			pc->table_bytes + pc->mixed, max_bytes, pc);
+	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_nodes) {
 		/* Levelling is worth less than fitting in the bound. */
 		pc->lv.depth = 0;
-		pc->lv.nr_leaves = 0;
-		map = map_alloc(pc->nr_nodes, pm->nr_sections, pc->nr_subpages,
-				pc->nr_pieces, pc->table_bytes, max_bytes, pc);
+		pc->lv.nr_nodes = 0;
+		map = map_alloc(pc->nr_nodes, pm->nr_sections,
+				pc->nr_subpages + pc->mixed, pc->nr_pieces,
+				pc->table_bytes + pc->mixed, max_bytes, pc);
 	}
 	return map;
 }
@@ -1321,6 +1402,8 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	count_entry(&pc, root);
 	map->root = publish_entry(root, pm->levels, pm->page_shift);
 	level_nodes(&pc);
+	if (pc.mixed)
+		mixed_dummy(&pc, map);
 	map->max_depth = pc.max_depth;
 	map->skip_entries = pc.skip_entries;
 	map->skipped_levels = pc.skipped_levels;
@@ -1458,37 +1541,90 @@ static u32 search_subpage(const struct pmt_map *map,
 	return PMT_UNASSIGNED;
 }
 
-static u32 lookup_subpage(const struct pmt_map *map, u32 index, u64 addr)
+/* The section covering @addr in sub-page @sp, whose page holds @addr. */
+static u32 subpage_section(const struct pmt_map *map,
+			   const struct pmt_subpage *sp, u64 addr)
 {
-	const struct pmt_subpage *sp = &map->subpages[index];
 	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
 	u8 k;
 
-	if (addr >> map->page_shift != sp->page)
-		return PMT_UNASSIGNED;
 	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
 		return search_subpage(map, sp, offset);
 	k = map->tables[sp->table + (offset >> sp->shift)];
 	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
 }
 
-/* The section covering @addr in @map: see pmt_map_lookup(). */
-static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
+/* The leaf entry a walk for @addr reaches. */
+static __always_inline u32 map_walk(const struct pmt_map *map, u64 addr)
 {
-	const struct pmt_section *sect;
 	u32 entry = map->root;
 
 	while (map_entry_shift(entry))
 		entry = map->nodes[(size_t)map_entry_ptr(entry) * PMT_NODE_SLOTS +
 				   ((addr >> map_entry_shift(entry)) &
 				    (PMT_NODE_SLOTS - 1))];
-	if (unlikely(map_entry_is_subpage(entry)))
-		return lookup_subpage(map, map_entry_ptr(entry), addr);
-	/* Levels may have been skipped: the leaf may not cover @addr. */
-	sect = &map->sections[map_entry_ptr(entry)];
+	return entry;
+}
+
+/*
+ * The section covering @addr, given the leaf a walk for it reached. Levels
+ * may have been skipped on the way: the leaf may not cover @addr.
+ */
+static __always_inline u32 map_leaf_section(const struct pmt_map *map,
+					    u32 leaf, u64 addr)
+{
+	const struct pmt_section *sect;
+	const struct pmt_subpage *sp;
+
+	if (unlikely(map_entry_is_subpage(leaf))) {
+		sp = &map->subpages[map_entry_ptr(leaf)];
+		if (addr >> map->page_shift != sp->page)
+			return PMT_UNASSIGNED;
+		return subpage_section(map, sp, addr);
+	}
+	sect = &map->sections[map_entry_ptr(leaf)];
 	if (addr - sect->start < sect->size)
-		return map_entry_ptr(entry);
+		return map_entry_ptr(leaf);
 	return PMT_UNASSIGNED;
+}
+
+/*
+ * map_leaf_section() for a mixed map, without a branch on the leaf's kind,
+ * which there is as hard to predict as a coin: both answers are worked
+ * out, a section leaf reading the dummy sub-page after the others (no page,
+ * table entry 0) and a sub-page leaf section 0 (size 0), and masks pick
+ * one. Sub-pages searched rather than looked up in a table are rare
+ * enough to branch on.
+ */
+static __always_inline u32 map_leaf_mixed(const struct pmt_map *map,
+					  u32 leaf, u64 addr)
+{
+	u32 ptr = map_entry_ptr(leaf), sub = -(u32)map_entry_is_subpage(leaf);
+	const struct pmt_subpage *sp = &map->subpages[(ptr & sub) |
+						      (map->nr_subpages & ~sub)];
+	const struct pmt_section *sect = &map->sections[ptr & ~sub];
+	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
+	u32 k, in_sub, in_sect;
+
+	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
+		return addr >> map->page_shift == sp->page ?
+		       search_subpage(map, sp, offset) : PMT_UNASSIGNED;
+	k = map->tables[sp->table + (offset >> sp->shift)];
+	/* & rather than &&: a branch on k would follow the kind. */
+	in_sub = -(u32)((k != 0) & (addr >> map->page_shift == sp->page));
+	in_sect = -(u32)(addr - sect->start < sect->size);
+	return (map->pieces[sp->first + k - !!k].section & in_sub & sub) |
+	       (ptr & in_sect & ~sub);
+}
+
+/* The section covering @addr in @map: see pmt_map_lookup(). */
+static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
+{
+	u32 leaf = map_walk(map, addr);
+
+	if (map->mixed)
+		return map_leaf_mixed(map, leaf, addr);
+	return map_leaf_section(map, leaf, addr);
 }
 
 /**

@@ -129,6 +129,8 @@ struct pmt_piece {
  * @root: the entry for the whole address space.
  * @page_shift: log2 of the page size.
  * @levels: radix levels for @page_shift.
+ * @mixed: lookups resolve leaves without a branch on their kind; a dummy
+ *         sub-page follows the others, and its table byte the tables.
  * @nodes: @nr_nodes nodes of PMT_NODE_SLOTS entries each.
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
@@ -154,6 +156,7 @@ struct pmt_map {
 	u32 root;
 	u8 page_shift;
 	u8 levels;
+	bool mixed;
 	const u32 *nodes;
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;

@@ -646,16 +646,31 @@ static struct pmt_map *build_levelled(const struct sec *s, unsigned int n,
 	((node) << PMT_MAP_PTR_SHIFT | (12 + (level) * PMT_NODE_BITS))
 #define LEAF(section)	((section) << PMT_MAP_PTR_SHIFT)
 
+/* The entry a walk for @addr ends on (a leaf). */
+static uint32_t walk_leaf(const struct pmt_map *map, uint64_t addr)
+{
+	uint32_t e = map->root;
+
+	while (e & PMT_MAP_SHIFT_MASK)
+		e = map->nodes[(size_t)(e >> PMT_MAP_PTR_SHIFT) *
+			       PMT_NODE_SLOTS +
+			       ((addr >> (e & PMT_MAP_SHIFT_MASK)) &
+				(PMT_NODE_SLOTS - 1))];
+	return e;
+}
+
 /*
  * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
  * RAM to 512 MiB, a BIOS in the last 256 KiB below 4 GiB. The root skips
- * to the node whose entries cover 1 GiB each (level 3 with 64-entry nodes,
- * level 2 with 512-entry ones): node 0. It ends three quarters of the
- * lookups over the 4 GiB span, unassigned for 1-3 GiB and the BIOS's leaf
- * for 3-4 GiB; the first GiB takes a second visit (node 1), and its low
- * pages a third (node 2). Commit levels visits 1 and 2: node 0's
- * unassigned entries point to a new node 3 of unassigned entries, its BIOS
- * entry to a new node 4 of BIOS leaves. Same answers, one walk length.
+ * to the node whose entries cover 1 GiB each (node 0). Its entry for GiB 0
+ * leads to node 1, whose first entry (16 MiB with 64-entry nodes, 2 MiB
+ * with 512-entry ones) leads to node 2, of the pages of both RAMs and the
+ * ROM. Lookups inside the sections end on visits 3 (RAM, ROM), 2 (most of
+ * the second RAM) and 1 (BIOS); over the span, 3/4 end on visit 1
+ * (unassigned, BIOS). Commit levels them all to visit 3 with five chain
+ * nodes: the second RAM's leaf and unassigned one visit early (node 1),
+ * the BIOS and unassigned two visits early (node 0), each chain shared by
+ * all the entries of its leaf and length. Same answers, one walk length.
  */
 static void test_levelling(void)
 {
@@ -665,25 +680,44 @@ static void test_levelling(void)
 		{ 1 * MiB, 511 * MiB },			/* 3: RAM */
 		{ 4 * GiB - 256 * KiB, 256 * KiB },	/* 4: BIOS */
 	};
+	static const uint64_t addrs[] = {
+		0, 0x5000, 0xc0000, 0xfffff, 1 * MiB, 100 * MiB,
+		512 * MiB - 1, 512 * MiB, 2 * GiB, 3 * GiB,
+		4 * GiB - 256 * KiB - 1, 4 * GiB - 256 * KiB, 4 * GiB - 1,
+	};
 	struct pmt_map *plain, *map = build_levelled(s, 4, &plain);
 	const uint32_t *n0 = map->nodes;
-	unsigned int i, l0 = map->levels - ROOT_SKIP(4, 6);
+	uint32_t e;
+	unsigned int i;
 
-	check_shape9(plain, 3, 1, 3, 3, 0);
-	check_shape6(plain, 3, 1, 5, 3, 0);
-	check_shape9(map, 5, 1, 3, 3, 0);
-	check_shape6(map, 5, 1, 5, 3, 0);
-	CHECK_EQ(NODE_ENTRY(0, l0), map->root);
-	CHECK_EQ(NODE_ENTRY(1, l0 - 1), n0[0]);
-	CHECK_EQ(NODE_ENTRY(4, l0 - 1), n0[3]);
-	for (i = 1; i < PMT_NODE_SLOTS; i++)
-		if (i != 3)
-			CHECK_EQ(NODE_ENTRY(3, l0 - 1), n0[i]);
-	for (i = 0; i < PMT_NODE_SLOTS; i++) {
-		CHECK_EQ(LEAF(0), map->nodes[3 * PMT_NODE_SLOTS + i]);
-		CHECK_EQ(LEAF(4), map->nodes[4 * PMT_NODE_SLOTS + i]);
-	}
+	CHECK_EQ(3, plain->max_depth);
+	CHECK_EQ(3, map->max_depth);
+	CHECK_EQ(plain->nr_nodes + 5, map->nr_nodes);
+	CHECK(!map->mixed, "no sub-pages, yet a mixed map");
 	CHECK(answers(map) == answers(plain), "levelling changed answers");
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		CHECK(visits(map, addrs[i]) == 3, "%#" PRIx64 ": %u visits",
+		      addrs[i], visits(map, addrs[i]));
+	/* Addresses every 4 MiB: 3/4 ended on visit 1, now all on 3. */
+	CHECK_EQ(768, count_visits(plain, 4 * GiB, 1));
+	CHECK_EQ(1024, count_visits(map, 4 * GiB, 3));
+	/* Node 0's unassigned entries share one chain; the BIOS has its own. */
+	for (i = 4; i < PMT_NODE_SLOTS; i++)
+		CHECK_EQ(n0[1], n0[i]);
+	CHECK_EQ(n0[1], n0[2]);
+	CHECK(n0[1] != n0[3], "the BIOS's chain is unassigned's");
+	/* A chain of two nodes full of the same entry, then the leaf. */
+	e = n0[3];
+	for (i = 0; i < 2; i++) {
+		const uint32_t *node = &map->nodes[(size_t)(e >> PMT_MAP_PTR_SHIFT) *
+						   PMT_NODE_SLOTS];
+
+		CHECK(e & PMT_MAP_SHIFT_MASK, "chain entry %#x", e);
+		CHECK_EQ(node[0], node[PMT_NODE_SLOTS - 1]);
+		e = node[0];
+	}
+	CHECK_EQ(LEAF(4), e);
+	CHECK_EQ(LEAF(4), walk_leaf(map, 3 * GiB));
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xc0000, 2);
 	check_lookup(map, 0xfffff, 2);
@@ -691,77 +725,125 @@ static void test_levelling(void)
 	check_lookup(map, 512 * MiB - 1, 3);
 	check_lookup(map, 512 * MiB, 0);
 	check_lookup(map, 2 * GiB, 0);
-	check_lookup(map, 3 * GiB, 0);		/* through node 4: checked */
+	check_lookup(map, 3 * GiB, 0);		/* through the BIOS's chain */
 	check_lookup(map, 4 * GiB - 256 * KiB - 1, 0);
 	check_lookup(map, 4 * GiB - 256 * KiB, 4);
 	check_lookup(map, 4 * GiB - 1, 4);
 	check_lookup(map, 4 * GiB, 0);
 	check_lookup(map, TOP, 0);
-	/* Addresses every 4 MiB: 3/4 end on visit 1, then all but 4 on 2. */
-	CHECK_EQ(768, count_visits(plain, 4 * GiB, 1));
-	CHECK(count_visits(map, 4 * GiB, 2) >= 1020, "%u of 1024 on visit 2",
-	      count_visits(map, 4 * GiB, 2));
 	pmt_map_free(map);
 	pmt_map_free(plain);
 }
 
-/* Two one-page sections in each of the first @count GiBs; returns 2 @count. */
-static unsigned int mixed_gibs(struct sec *s, unsigned int count)
+/*
+ * @pairs pairs of one-page sections (pages 0 and 2 of each 16 MiB of GiB 0:
+ * three visits down), then @gibs sections of 1 GiB from GiB 1 (one visit
+ * down, each its own leaf). Returns the number of sections.
+ */
+static unsigned int deep_and_wide(struct sec *s, unsigned int pairs,
+				  unsigned int gibs)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < count; i++) {
-		s[n++] = (struct sec){ i * GiB, 4 * KiB };
-		s[n++] = (struct sec){ i * GiB + 8 * KiB, 4 * KiB };
+	for (i = 0; i < pairs; i++) {
+		s[n++] = (struct sec){ i * 16 * MiB, 4 * KiB };
+		s[n++] = (struct sec){ i * 16 * MiB + 8 * KiB, 4 * KiB };
 	}
+	for (i = 1; i <= gibs; i++)
+		s[n++] = (struct sec){ i * GiB, 1 * GiB };
 	return n;
 }
 
 /*
- * Levelling needs a split: with one mixed GiB of 16, lookups that take a
- * second visit are 1/16 of the span, under the 1/8 it asks for; with three
- * they are 3/16 and the map is levelled. And it gives up past 8 leaves:
- * ten 1 GiB sections beside four mixed GiBs would need 11 new nodes.
+ * Levelling needs walks that end apart, and gives up past PMT_LEVEL_NODES
+ * chain nodes: 20 wide sections beside 20 deep pairs need 2 chain nodes
+ * for each of them and for unassigned, 42; 40 would need 82.
  */
 static void test_levelling_limits(void)
 {
-	struct sec s[16];
+	struct sec s[80];
 	struct pmt_map *plain, *map;
 	unsigned int i, n;
 
-	/* GiB 0 mixed (two pages), a section for GiB 15. */
-	n = mixed_gibs(s, 1);
-	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
+	/* Two pages of one node: every walk ends on visit 1. */
+	n = deep_and_wide(s, 1, 0);
 	map = build_levelled(s, n, &plain);
-	/* The root skips to node 0, whose entry 0 skips to the pages' node. */
-	check_shape9(map, 2, 2, 4, 2, 0);
-	check_shape6(map, 2, 2, 7, 2, 0);
-	CHECK_EQ(2, plain->nr_nodes);
+	CHECK_EQ(1, map->max_depth);
+	CHECK_EQ(plain->nr_nodes, map->nr_nodes);
 	CHECK(answers(map) == answers(plain), "answers");
 	pmt_map_free(map);
 	pmt_map_free(plain);
 
-	/* GiBs 1 and 2 mixed too: 3/16 of the span. */
-	n = mixed_gibs(s, 3);
-	s[n++] = (struct sec){ 15 * GiB, 1 * GiB };
+	n = deep_and_wide(s, 20, 20);
 	map = build_levelled(s, n, &plain);
-	CHECK_EQ(4, plain->nr_nodes);
-	CHECK_EQ(6, map->nr_nodes);
+	CHECK_EQ(3, plain->max_depth);
+	CHECK_EQ(plain->nr_nodes + 42, map->nr_nodes);
 	CHECK(answers(map) == answers(plain), "answers");
-	check_lookup(map, 15 * GiB, 7);
-	check_lookup(map, 14 * GiB, 0);
-	check_lookup(map, 1 * GiB + 8 * KiB, 4);
-	check_lookup(map, 1 * GiB + 4 * KiB, 0);
+	for (i = 0; i < n; i++)
+		CHECK(visits(map, s[i].start) == 3, "section %u: %u visits",
+		      i + 1, visits(map, s[i].start));
+	check_lookup(map, 20 * GiB, 40 + 20);
+	check_lookup(map, 21 * GiB, 0);
+	check_lookup(map, 16 * MiB + 8 * KiB, 4);
+	check_lookup(map, 16 * MiB + 4 * KiB, 0);
 	pmt_map_free(map);
 	pmt_map_free(plain);
 
-	/* Four mixed GiBs, then ten of one section each: left as it is. */
-	n = mixed_gibs(s, 4);
-	for (i = 4; i < 14 && n < 16; i++)
-		s[n++] = (struct sec){ i * GiB, 1 * GiB };
-	CHECK_EQ(16, n);
+	n = deep_and_wide(s, 20, 40);
 	map = build_levelled(s, n, &plain);
 	CHECK_EQ(plain->nr_nodes, map->nr_nodes);
+	CHECK(answers(map) == answers(plain), "answers");
+	pmt_map_free(map);
+	pmt_map_free(plain);
+}
+
+/*
+ * A map whose lookups inside the sections end as often on sub-pages as on
+ * sections resolves leaves without a branch on their kind, through a dummy
+ * sub-page after the others; one whose sub-pages are few does not.
+ */
+static void test_mixed_leaves(void)
+{
+	struct sec s[64];
+	struct pmt_map *plain, *map;
+	unsigned int i, n = 0;
+
+	/* Pages of two pieces, and as many sections of whole pages. */
+	for (i = 0; i < 16; i++) {
+		s[n++] = (struct sec){ i * 64 * KiB, 0x800 };
+		s[n++] = (struct sec){ i * 64 * KiB + 0x800, 0x400 };
+		s[n++] = (struct sec){ i * 64 * KiB + 16 * KiB, 16 * KiB };
+		s[n++] = (struct sec){ i * 64 * KiB + 32 * KiB, 8 * KiB };
+	}
+	map = build_levelled(s, n, &plain);
+	CHECK(map->mixed, "half of the lookups end on sub-pages");
+	CHECK(!plain->mixed, "mixed without levelling's samples");
+	CHECK_EQ(16, map->nr_subpages);
+	CHECK(answers(map) == answers(plain), "answers");
+	/* The dummy: no page, its table byte 0, after the others. */
+	CHECK_EQ(UINT64_MAX, map->subpages[16].page);
+	CHECK_EQ(map->table_bytes, map->subpages[16].table);
+	CHECK_EQ(0, map->tables[map->table_bytes]);
+	for (i = 0; i < n; i++) {
+		check_lookup(map, s[i].start, i + 1);
+		check_lookup(map, s[i].start + s[i].size - 1, i + 1);
+	}
+	check_lookup(map, 0xc00, 0);
+	check_lookup(map, 0xfff, 0);
+	check_lookup(map, 48 * KiB, 0);
+	check_lookup(map, 1 * MiB, 0);
+	check_lookup(map, TOP, 0);
+	pmt_map_free(map);
+	pmt_map_free(plain);
+
+	/* 2 of 40 sections in the one sub-page, under 1/16: not mixed. */
+	n = 0;
+	s[n++] = (struct sec){ 0, 0x800 };
+	s[n++] = (struct sec){ 0x800, 0x800 };
+	for (i = 1; i < 39; i++)
+		s[n++] = (struct sec){ i * 64 * KiB, 4 * KiB };
+	map = build_levelled(s, n, &plain);
+	CHECK(!map->mixed, "one sub-page of 40 sections");
 	CHECK(answers(map) == answers(plain), "answers");
 	pmt_map_free(map);
 	pmt_map_free(plain);
@@ -1087,6 +1169,7 @@ static const struct {
 	{ "allocation_failures", test_allocation_failures },
 	{ "levelling", test_levelling },
 	{ "levelling_limits", test_levelling_limits },
+	{ "mixed_leaves", test_mixed_leaves },
 	{ "levelling_allocation_failures", test_levelling_allocation_failures },
 	{ "retire", test_retire },
 	{ "byte_bound", test_byte_bound },
