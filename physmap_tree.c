@@ -773,7 +773,8 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * the number of visits d by which 7/8 of them have ended, and when more than
  * 1/PMT_LEVEL_SHARE end before it, every leaf met on a visit v < d points to
  * a chain of d - v nodes: each node's entries all point to the next, the
- * last one's are the leaf. Lookups that met the leaf get the same answer
+ * last one's are the leaf (a leaf with fewer levels below it than its chain
+ * needs stays as it is). Lookups that met the leaf get the same answer
  * and the same final check, on visit d. The chain nodes are shared, one per
  * distinct leaf and length, at most PMT_LEVEL_NODES of them; a map that
  * would need more is left as it is. Compaction's counting pass finds the
@@ -1136,18 +1137,35 @@ static u32 level_find(const struct pmt_levelling *lv, u32 leaf,
 }
 
 /*
- * The published entry that stands for @leaf, met on visit @visit in the
- * copy: an entry of the chain that ends on visit @pc->lv.depth, or 0 for
- * the leaf itself. While counting, it notes the chain nodes needed; past
- * PMT_LEVEL_NODES of them it turns levelling off.
+ * The published entry that points to chain node @k, which adds @length
+ * visits. Every entry of a chain node is alike, so any shift indexes it;
+ * this one places the node at level @length - 1, so that the levels of a
+ * chain run down to 0 as the tree's do (the debugfs dump prints skips from
+ * them).
  */
-static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int visit)
+static u32 level_entry(const struct pmt_compactor *pc, u32 k,
+		       unsigned int length)
+{
+	return (pc->lv.first + k) << PMT_MAP_PTR_SHIFT |
+	       (pc->pm->page_shift + (length - 1) * PMT_NODE_BITS);
+}
+
+/*
+ * The published entry that stands for @leaf, met on visit @visit in a node
+ * of the copy whose entries are at @level: an entry of the chain that ends
+ * on visit @pc->lv.depth, or 0 for the leaf itself (also when the chain
+ * would need more levels than lie below @level). While counting, it notes
+ * the chain nodes needed; past PMT_LEVEL_NODES of them it turns levelling
+ * off.
+ */
+static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
+		      unsigned int visit)
 {
 	struct pmt_levelling *lv = &pc->lv;
 	unsigned int length, n;
 	u32 k = 0;
 
-	if (!lv->depth || visit >= lv->depth)
+	if (!lv->depth || visit >= lv->depth || lv->depth - visit > level)
 		return 0;
 	length = lv->depth - visit;
 	for (n = 1; n <= length; n++) {
@@ -1164,8 +1182,7 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int visit)
 		lv->leaves[k] = leaf;
 		lv->lengths[k] = n;
 	}
-	/* Every entry of the node is the same: any shift indexes it. */
-	return (lv->first + k) << PMT_MAP_PTR_SHIFT | pc->pm->page_shift;
+	return level_entry(pc, k, length);
 }
 
 /*
@@ -1210,7 +1227,8 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 	for (i = 0; i < PMT_NODE_SLOTS; i++) {
 		child = node[i] ? compact_entry(pc, node[i], level - 1,
 						depth + 1) : 0;
-		chain = entry_skip(child) ? 0 : level_leaf(pc, child, depth + 1);
+		chain = entry_skip(child) ? 0 :
+			level_leaf(pc, child, level - 1, depth + 1);
 		if (out) {
 			out[i] = chain ?: publish_entry(child, level - 1,
 							pc->pm->page_shift);
@@ -1304,9 +1322,9 @@ static void level_nodes(struct pmt_compactor *pc)
 		if (lv->lengths[k] == 1)
 			entry = publish_entry(lv->leaves[k], 0, 0);
 		else
-			entry = (lv->first + level_find(lv, lv->leaves[k],
-							lv->lengths[k] - 1))
-				<< PMT_MAP_PTR_SHIFT | pc->pm->page_shift;
+			entry = level_entry(pc, level_find(lv, lv->leaves[k],
+							   lv->lengths[k] - 1),
+					    lv->lengths[k] - 1);
 		node = &pc->nodes[(size_t)(lv->first + k) * PMT_NODE_SLOTS];
 		for (i = 0; i < PMT_NODE_SLOTS; i++)
 			node[i] = entry;

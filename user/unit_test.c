@@ -660,6 +660,28 @@ static uint32_t walk_leaf(const struct pmt_map *map, uint64_t addr)
 }
 
 /*
+ * Shifts fall along every path from @entry, chains included, so that the
+ * debugfs dump's skips are all at least 1 (a small map: the DAG's paths).
+ */
+static void check_shifts_fall(const struct pmt_map *map, uint32_t entry)
+{
+	const uint32_t *node;
+	unsigned int i;
+
+	if (!(entry & PMT_MAP_SHIFT_MASK))
+		return;
+	node = &map->nodes[(size_t)(entry >> PMT_MAP_PTR_SHIFT) * PMT_NODE_SLOTS];
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
+		if (!(node[i] & PMT_MAP_SHIFT_MASK))
+			continue;
+		CHECK((node[i] & PMT_MAP_SHIFT_MASK) < (entry & PMT_MAP_SHIFT_MASK),
+		      "entry %#x below entry %#x", node[i], entry);
+		if (i == 0 || node[i] != node[i - 1])
+			check_shifts_fall(map, node[i]);
+	}
+}
+
+/*
  * Depth levelling on a PC-like memory map: RAM to 768 KiB, a ROM to 1 MiB,
  * RAM to 512 MiB, a BIOS in the last 256 KiB below 4 GiB. The root skips
  * to the node whose entries cover 1 GiB each (node 0). Its entry for GiB 0
@@ -718,6 +740,7 @@ static void test_levelling(void)
 	}
 	CHECK_EQ(LEAF(4), e);
 	CHECK_EQ(LEAF(4), walk_leaf(map, 3 * GiB));
+	check_shifts_fall(map, map->root);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xc0000, 2);
 	check_lookup(map, 0xfffff, 2);
@@ -782,6 +805,7 @@ static void test_levelling_limits(void)
 	for (i = 0; i < n; i++)
 		CHECK(visits(map, s[i].start) == 3, "section %u: %u visits",
 		      i + 1, visits(map, s[i].start));
+	check_shifts_fall(map, map->root);
 	check_lookup(map, 20 * GiB, 40 + 20);
 	check_lookup(map, 21 * GiB, 0);
 	check_lookup(map, 16 * MiB + 8 * KiB, 4);
@@ -820,6 +844,7 @@ static void test_mixed_leaves(void)
 	CHECK(!plain->mixed, "mixed without levelling's samples");
 	CHECK_EQ(16, map->nr_subpages);
 	CHECK(answers(map) == answers(plain), "answers");
+	check_shifts_fall(map, map->root);
 	/* The dummy: no page, its table byte 0, after the others. */
 	CHECK_EQ(UINT64_MAX, map->subpages[16].page);
 	CHECK_EQ(map->table_bytes, map->subpages[16].table);
