@@ -801,6 +801,7 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * @first: index in the copy of the node that stands for @leaves[0]; the
  *         others follow.
  * @nr_nodes: chain nodes found.
+ * @last: the chain node level_leaf() returned last.
  * @leaves: the leaf entry each chain node leads to.
  * @lengths: how many visits each chain node adds: 1 for a node whose
  *           entries are the leaf, n for one whose entries point to the
@@ -810,6 +811,7 @@ struct pmt_levelling {
 	unsigned int depth;
 	u32 first;
 	u32 nr_nodes;
+	u32 last;
 	u32 leaves[PMT_LEVEL_NODES];
 	u8 lengths[PMT_LEVEL_NODES];
 };
@@ -1168,12 +1170,22 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 	if (!lv->depth || visit >= lv->depth || lv->depth - visit > level)
 		return 0;
 	length = lv->depth - visit;
+	/* A node's entries often repeat a leaf: try the last chain first. */
+	if (lv->nr_nodes && lv->leaves[lv->last] == leaf &&
+	    lv->lengths[lv->last] == length)
+		return level_entry(pc, lv->last, length);
+	/* A chain is made whole: its longest node stands for all. */
+	k = level_find(lv, leaf, length);
+	if (k < lv->nr_nodes) {
+		lv->last = k;
+		return level_entry(pc, k, length);
+	}
+	if (pc->nodes)
+		return 0;	/* cannot happen: counted before */
 	for (n = 1; n <= length; n++) {
 		k = level_find(lv, leaf, n);
 		if (k < lv->nr_nodes)
 			continue;
-		if (pc->nodes)
-			return 0;	/* cannot happen: counted before */
 		if (lv->nr_nodes == PMT_LEVEL_NODES) {
 			lv->depth = 0;
 			return 0;
@@ -1182,6 +1194,7 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 		lv->leaves[k] = leaf;
 		lv->lengths[k] = n;
 	}
+	lv->last = k;
 	return level_entry(pc, k, length);
 }
 
