@@ -889,7 +889,7 @@ static unsigned int pending_subpage_shift(const struct pmt_pending *pm,
 
 /* Fill the table of a sub-page's @count pieces, sorted by offset. */
 static void fill_table(u8 *table, const struct pmt_piece *pieces, u32 count,
-		       unsigned int shift, unsigned int page_shift)
+		       u32 base, unsigned int shift, unsigned int page_shift)
 {
 	u32 i, k;
 
@@ -897,7 +897,21 @@ static void fill_table(u8 *table, const struct pmt_piece *pieces, u32 count,
 	for (i = 0; i < count; i++)
 		for (k = pieces[i].start >> shift;
 		     k <= (u32)pieces[i].last >> shift; k++)
-			table[k] = i + 1;
+			table[k] = pieces[i].section - base + 1;
+}
+
+/* The lowest section of @sp's pieces; *@span: how far the highest lies. */
+static u32 pending_subpage_base(const struct pmt_pending *pm,
+				const struct pmt_pending_subpage *sp, u32 *span)
+{
+	u32 i, lo = U32_MAX, hi = 0;
+
+	for (i = sp->head; i != PMT_NIL; i = pm->pieces[i].next) {
+		lo = min(lo, pm->pieces[i].piece.section);
+		hi = max(hi, pm->pieces[i].piece.section);
+	}
+	*span = hi - lo;
+	return lo;
 }
 
 static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
@@ -907,10 +921,11 @@ static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 	unsigned int shift = PMT_SUBPAGE_SEARCH;
 	struct pmt_subpage *out;
 	struct pmt_piece *pieces;
-	u32 i, n, size = 0;
+	u32 i, n, base, span, size = 0;
 
 	sp = &pm->subpages[entry_ptr(entry)];
-	if (sp->count <= PMT_SUBPAGE_TABLE_PIECES) {
+	base = pending_subpage_base(pm, sp, &span);
+	if (span < PMT_SUBPAGE_TABLE_SPAN) {
 		shift = pending_subpage_shift(pm, sp);
 		size = BIT(pm->page_shift - shift);
 		if (size > pc->table_budget - pc->table_bytes) {
@@ -924,6 +939,7 @@ static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 		out->first = pc->nr_pieces;
 		out->count = sp->count;
 		out->table = pc->table_bytes;
+		out->base = base;
 		out->shift = shift;
 		/* The pending list runs down; the copy runs up. */
 		pieces = &pc->pieces[pc->nr_pieces];
@@ -932,7 +948,7 @@ static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 			pieces[--n] = pm->pieces[i].piece;
 		if (size)
 			fill_table(&pc->tables[pc->table_bytes], pieces,
-				   sp->count, shift, pm->page_shift);
+				   sp->count, base, shift, pm->page_shift);
 	}
 	pc->nr_pieces += sp->count;
 	pc->table_bytes += size;
@@ -1316,6 +1332,7 @@ static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
 
 	dummy->page = U64_MAX;
 	dummy->first = 0;
+	dummy->base = 0;
 	dummy->count = 0;
 	dummy->table = pc->table_bytes;
 	dummy->shift = pc->pm->page_shift;
@@ -1582,7 +1599,7 @@ static u32 subpage_section(const struct pmt_map *map,
 	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
 		return search_subpage(map, sp, offset);
 	k = map->tables[sp->table + (offset >> sp->shift)];
-	return k ? map->pieces[sp->first + k - 1].section : PMT_UNASSIGNED;
+	return k ? sp->base + k - 1 : PMT_UNASSIGNED;
 }
 
 /* The leaf entry a walk for @addr reaches. */
@@ -1644,8 +1661,7 @@ static __always_inline u32 map_leaf_mixed(const struct pmt_map *map,
 	/* & rather than &&: a branch on k would follow the kind. */
 	in_sub = -(u32)((k != 0) & (addr >> map->page_shift == sp->page));
 	in_sect = -(u32)(addr - sect->start < sect->size);
-	return (map->pieces[sp->first + k - !!k].section & in_sub & sub) |
-	       (ptr & in_sect & ~sub);
+	return ((sp->base + k - 1) & in_sub & sub) | (ptr & in_sect & ~sub);
 }
 
 /* The section covering @addr in @map: see pmt_map_lookup(). */

@@ -73,12 +73,12 @@
  * A sub-page resolves an offset with one load from its table: its pieces
  * start and end on multiples of 2^shift bytes (the largest such power of
  * two), so the table holds one u8 per 2^shift bytes of the page: 1 + the
- * index of the piece there among the sub-page's pieces, or 0 for none. A
- * sub-page of more than PMT_SUBPAGE_TABLE_PIECES pieces, or one past the
- * map's table budget, has no table (shift PMT_SUBPAGE_SEARCH): its pieces
- * are searched.
+ * section there less the sub-page's lowest section, or 0 for none. A
+ * sub-page whose sections' indexes lie more than PMT_SUBPAGE_TABLE_SPAN
+ * apart, or one past the map's table budget, has no table (shift
+ * PMT_SUBPAGE_SEARCH): its pieces are searched.
  */
-#define PMT_SUBPAGE_TABLE_PIECES	255
+#define PMT_SUBPAGE_TABLE_SPAN	255
 #define PMT_SUBPAGE_SEARCH		0xff
 
 /**
@@ -100,6 +100,8 @@ struct pmt_section {
  * @page: the page number, checked by lookups that skipped levels.
  * @first: index of its first piece in the map's piece array.
  * @table: offset of its table in the map's tables.
+ * @base: the lowest index of its pieces' sections, which its table's
+ *        entries count from.
  * @count: number of pieces, sorted by offset, never overlapping.
  * @shift: log2 of the bytes one table entry stands for, or
  *         PMT_SUBPAGE_SEARCH for no table.
@@ -108,6 +110,7 @@ struct pmt_subpage {
 	u64 page;
 	u32 first;
 	u32 table;
+	u32 base;
 	u16 count;
 	u8 shift;
 };

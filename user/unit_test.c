@@ -1134,6 +1134,41 @@ static void test_subpage_tables(void)
 	check_lookup(map, 0x2500, 0);
 	pmt_map_free(map);
 
+	/*
+	 * Table entries count sections from the sub-page's lowest: page 5
+	 * holds pieces of sections 1 and 256 (255 apart: searched), page 6 of
+	 * sections 3 and 257 (254 apart: tabled from 3). The others are whole
+	 * pages elsewhere.
+	 */
+	for (i = 0; i < 257; i++)
+		many[i] = (struct sec){ (i + 16) * 0x1000ULL, 0x1000 };
+	many[0] = (struct sec){ 0x5000, 0x10 };
+	many[2] = (struct sec){ 0x6000, 0x10 };
+	many[255] = (struct sec){ 0x5800, 0x10 };
+	many[256] = (struct sec){ 0x6800, 0x10 };
+	map = build(12, many, 257);
+	CHECK_EQ(2, map->nr_subpages);
+	for (i = 0; i < 2; i++) {
+		const struct pmt_subpage *sp = &map->subpages[i];
+
+		if (sp->page == 5)
+			CHECK_EQ(PMT_SUBPAGE_SEARCH, sp->shift);
+		else
+			CHECK(sp->page == 6 && sp->shift != PMT_SUBPAGE_SEARCH &&
+			      sp->base == 3,
+			      "sub-page of page %#" PRIx64 ": shift %u base %u",
+			      sp->page, sp->shift, sp->base);
+	}
+	check_lookup(map, 0x5000, 1);
+	check_lookup(map, 0x580f, 256);
+	check_lookup(map, 0x5810, 0);
+	check_lookup(map, 0x6000, 3);
+	check_lookup(map, 0x6010, 0);
+	check_lookup(map, 0x680f, 257);
+	check_lookup(map, 0x7fff, 0);
+	check_lookup(map, 0x11000, 2);
+	pmt_map_free(map);
+
 	/* Every other byte of a page: searched, not tabled. */
 	for (i = 0; i < 300; i++) {
 		many[i].start = 0x5000 + 2 * i;
