@@ -26,7 +26,7 @@
  *   section's leaf as well. Nodes remain only where two sections meet.
  *
  * - Last, commit levels the depth of lookups: when walks inside the
- *   sections and over their span end after different numbers of node
+ *   sections, or over their span, end after different numbers of node
  *   visits, leaves met early point to a short chain of nodes full of that
  *   leaf, so that consecutive lookups leave the walk's loop alike; and a map
  *   whose lookups end as often in a sub-page as in a section resolves its
@@ -768,18 +768,21 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * BIOS one or two, unassigned space after one.
  *
  * So commit counts the visits that lookups of PMT_LEVEL_SAMPLES addresses
- * will make in the compacted map: half inside the sections (a byte of each
- * section in turn, as lookups land), half spread over their span. It picks
- * the number of visits d by which 7/8 of them have ended, and when more than
- * 1/PMT_LEVEL_SHARE end before it, every leaf met on a visit v < d points to
- * a chain of d - v nodes: each node's entries all point to the next, the
- * last one's are the leaf (a leaf with fewer levels below it than its chain
- * needs stays as it is). Lookups that met the leaf get the same answer
- * and the same final check, on visit d. The chain nodes are shared, one per
- * distinct leaf and length, at most PMT_LEVEL_NODES of them; a map that
- * would need more is left as it is. Compaction's counting pass finds the
- * leaves and its copying pass writes the entries, so levelling walks no tree
- * of its own.
+ * inside the sections (a byte of each section in turn, as lookups land) and
+ * as many spread over their span will make in the compacted map. For each
+ * set it picks the number of visits by which 7/8 of them have ended, when
+ * more than 1/PMT_LEVEL_SHARE end before it. Every leaf met on a visit v
+ * before its target points to a chain of nodes that ends there: the span's
+ * target for unassigned space and for sections of at least
+ * 1/PMT_LEVEL_SHARE of the span (where lookups over the span land), the
+ * inside target for the others and for sub-pages. Each chain node's
+ * entries all point to the next, the last one's are the leaf (a leaf with
+ * fewer levels below it than its chain needs stays as it is). Lookups that
+ * met the leaf get the same answer and the same final check, on the target
+ * visit. The chain nodes are shared, one per distinct leaf and length, at
+ * most PMT_LEVEL_NODES of them; a map that would need more is left as it
+ * is. Compaction's counting pass finds the leaves and its copying pass
+ * writes the entries, so levelling walks no tree of its own.
  *
  * The samples also tell which kind of leaf lookups inside the sections
  * end on: when at least 1/PMT_MIXED_SHARE of them end on each, sections
@@ -802,6 +805,9 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  *         others follow.
  * @nr_nodes: chain nodes found.
  * @last: the chain node level_leaf() returned last.
+ * @big: sections of this size or more, and unassigned space, are levelled
+ *       to @span_depth rather than @depth.
+ * @span_depth: the same as @depth for lookups over the span.
  * @leaves: the leaf entry each chain node leads to.
  * @lengths: how many visits each chain node adds: 1 for a node whose
  *           entries are the leaf, n for one whose entries point to the
@@ -812,6 +818,8 @@ struct pmt_levelling {
 	u32 first;
 	u32 nr_nodes;
 	u32 last;
+	u64 big;
+	unsigned int span_depth;
 	u32 leaves[PMT_LEVEL_NODES];
 	u8 lengths[PMT_LEVEL_NODES];
 };
@@ -1105,41 +1113,61 @@ static u64 inside_sample(const struct pmt_pending *pm, u32 i)
  * The number of visits that levelling makes lookups end on, or 0 when too
  * few end before it to be worth it; sets @pc->mixed.
  */
-static unsigned int level_depth(struct pmt_compactor *pc)
+/*
+ * The number of visits by which 7/8 of the @n samples counted in @hist end,
+ * or 0 when fewer than 1/8 end before it (nothing worth levelling).
+ */
+static unsigned int level_target(const unsigned int *hist, unsigned int n,
+				 unsigned int levels)
 {
-	unsigned int hist[PMT_MAX_LEVELS + 1] = { 0 };
-	unsigned int d, ended = 0, subpages = 0, fewer, visits;
+	unsigned int d, ended = 0;
+
+	for (d = 0; d <= levels; d++) {
+		if ((ended + hist[d]) * PMT_LEVEL_SHARE >=
+		    n * (PMT_LEVEL_SHARE - 1))
+			break;
+		ended += hist[d];
+	}
+	if (d < 2 || ended * PMT_LEVEL_SHARE < n)
+		return 0;
+	return d;
+}
+
+/*
+ * Set the visits that levelling makes lookups end on (@pc->lv.depth and
+ * @pc->lv.span_depth, 0 for none) and @pc->mixed, from samples inside the
+ * sections and over their span.
+ */
+static void level_depth(struct pmt_compactor *pc)
+{
+	unsigned int inside[PMT_MAX_LEVELS + 1] = { 0 };
+	unsigned int span[PMT_MAX_LEVELS + 1] = { 0 };
+	unsigned int subpages = 0, fewer;
 	u64 first, last, addr;
 	bool subpage;
 	u32 i, frac;
 
 	if (!pending_span(pc, &first, &last))
-		return 0;
-	for (i = 0; i < PMT_LEVEL_SAMPLES / 2; i++) {
-		/* One address in each 2/PMT_LEVEL_SAMPLES of the span. */
-		frac = i << (33 - PMT_LEVEL_SAMPLE_BITS) |
-		       hash_32(i, 33 - PMT_LEVEL_SAMPLE_BITS);
-		addr = first + mul_u64_u32_shr(last - first, frac, 32);
-		hist[pending_visits(pc, addr >> pc->pm->page_shift,
-				    &subpage)]++;
+		return;
+	pc->lv.big = div_u64(last - first, PMT_LEVEL_SHARE) + 1;
+	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
 		addr = inside_sample(pc->pm, i);
-		visits = pending_visits(pc, addr >> pc->pm->page_shift,
-					&subpage);
-		hist[visits]++;
+		inside[pending_visits(pc, addr >> pc->pm->page_shift,
+				      &subpage)]++;
 		subpages += subpage;
+		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
+		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
+		addr = first + mul_u64_u32_shr(last - first, frac, 32);
+		span[pending_visits(pc, addr >> pc->pm->page_shift,
+				    &subpage)]++;
 	}
-	/* The fewer kind of leaf, sections or sub-pages, inside the sections. */
-	fewer = min(subpages, PMT_LEVEL_SAMPLES / 2 - subpages);
-	pc->mixed = fewer * PMT_MIXED_SHARE >= PMT_LEVEL_SAMPLES / 2;
-	for (d = 0; d <= pc->pm->levels; d++) {
-		if ((ended + hist[d]) * PMT_LEVEL_SHARE >=
-		    PMT_LEVEL_SAMPLES * (PMT_LEVEL_SHARE - 1))
-			break;
-		ended += hist[d];
-	}
-	if (d < 2 || ended * PMT_LEVEL_SHARE < PMT_LEVEL_SAMPLES)
-		return 0;
-	return d;
+	/* The fewer kind of leaf, sections or sub-pages, inside sections. */
+	fewer = min(subpages, PMT_LEVEL_SAMPLES - subpages);
+	pc->mixed = fewer * PMT_MIXED_SHARE >= PMT_LEVEL_SAMPLES;
+	pc->lv.depth = level_target(inside, PMT_LEVEL_SAMPLES, pc->pm->levels);
+	pc->lv.span_depth = level_target(span, PMT_LEVEL_SAMPLES,
+					 pc->pm->levels);
 }
 
 /* The chain node of @leaf that adds @length visits, or PMT_LEVEL_NODES. */
@@ -1180,12 +1208,18 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 		      unsigned int visit)
 {
 	struct pmt_levelling *lv = &pc->lv;
-	unsigned int length, n;
+	unsigned int depth, length, n;
 	u32 k = 0;
 
-	if (!lv->depth || visit >= lv->depth || lv->depth - visit > level)
+	/* Unassigned space and big sections: where lookups over the span go. */
+	if (!entry_is_subpage(leaf) &&
+	    pc->pm->sections[entry_ptr(leaf)].size - 1 >= lv->big - 1)
+		depth = lv->span_depth;
+	else
+		depth = lv->depth;
+	if (!depth || visit >= depth || depth - visit > level)
 		return 0;
-	length = lv->depth - visit;
+	length = depth - visit;
 	/* A node's entries often repeat a leaf: try the last chain first. */
 	if (lv->nr_nodes && lv->leaves[lv->last] == leaf &&
 	    lv->lengths[lv->last] == length)
@@ -1204,6 +1238,7 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 			continue;
 		if (lv->nr_nodes == PMT_LEVEL_NODES) {
 			lv->depth = 0;
+			lv->span_depth = 0;
 			return 0;
 		}
 		k = lv->nr_nodes++;
@@ -1360,7 +1395,7 @@ static void level_nodes(struct pmt_compactor *pc)
 			node[i] = entry;
 	}
 	if (lv->nr_nodes)
-		pc->max_depth = max(pc->max_depth, lv->depth);
+		pc->max_depth = max3(pc->max_depth, lv->depth, lv->span_depth);
 }
 
 /*
@@ -1374,14 +1409,14 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	struct pmt_map *map;
 
 	if (pmt_levelling)
-		pc->lv.depth = level_depth(pc);
+		level_depth(pc);
 	pc->table_budget = max_t(u64, PMT_TABLE_BUDGET_MIN,
 				 min_t(u64, U32_MAX / 2, 2ULL * pm->nr_sections *
 				       sizeof(struct pmt_section)));
 	compact_entry(pc, pm->root, pm->levels, 0);
 	if (pc->err)
 		return ERR_PTR(pc->err);
-	if (!pc->lv.depth)
+	if (!pc->lv.depth && !pc->lv.span_depth)
 		pc->lv.nr_nodes = 0;
 	pc->lv.first = pc->nr_nodes;
 	/* A mixed map's lookups read a dummy sub-page for sections. */
@@ -1391,6 +1426,7 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_nodes) {
 		/* Levelling is worth less than fitting in the bound. */
 		pc->lv.depth = 0;
+		pc->lv.span_depth = 0;
 		pc->lv.nr_nodes = 0;
 		map = map_alloc(pc->nr_nodes, pm->nr_sections,
 				pc->nr_subpages + pc->mixed, pc->nr_pieces,
@@ -1669,7 +1705,12 @@ static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
 {
 	u32 leaf = map_walk(map, addr);
 
-	if (map->mixed)
+	/*
+	 * Unassigned space is not levelled and ends walks early: a branch
+	 * that lookups over a span predict, and those inside sections never
+	 * take.
+	 */
+	if (map->mixed && leaf)
 		return map_leaf_mixed(map, leaf, addr);
 	return map_leaf_section(map, leaf, addr);
 }
