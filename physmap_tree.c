@@ -773,9 +773,9 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * set it picks the number of visits by which 7/8 of them have ended, when
  * more than 1/PMT_LEVEL_SHARE end before it. Every leaf met on a visit v
  * before its target points to a chain of nodes that ends there: the span's
- * target for unassigned space and for sections of at least
- * 1/PMT_LEVEL_SHARE of the span (where lookups over the span land), the
- * inside target for the others and for sub-pages. Each chain node's
+ * target for unassigned space and for big sections, of at least the span
+ * over the number of sections (lookups over the span meet them more often
+ * than those inside), the inside target for the others and for sub-pages. Each chain node's
  * entries all point to the next, the last one's are the leaf (a leaf with
  * fewer levels below it than its chain needs stays as it is). Lookups that
  * met the leaf get the same answer and the same final check, on the target
@@ -1149,7 +1149,8 @@ static void level_depth(struct pmt_compactor *pc)
 
 	if (!pending_span(pc, &first, &last))
 		return;
-	pc->lv.big = div_u64(last - first, PMT_LEVEL_SHARE) + 1;
+	/* A section that lookups over the span meet more than those inside. */
+	pc->lv.big = div_u64(last - first, pc->pm->nr_sections - 1) + 1;
 	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
 		addr = inside_sample(pc->pm, i);
 		inside[pending_visits(pc, addr >> pc->pm->page_shift,
@@ -1375,6 +1376,7 @@ static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
 	map->nr_subpages = pc->nr_subpages;
 	map->table_bytes = pc->table_bytes;
 	map->mixed = true;
+	map->big = pc->lv.big;
 }
 
 /* Fill the chain nodes of @pc's copy. */
@@ -1700,17 +1702,29 @@ static __always_inline u32 map_leaf_mixed(const struct pmt_map *map,
 	return ((sp->base + k - 1) & in_sub & sub) | (ptr & in_sect & ~sub);
 }
 
+/*
+ * Whether @leaf is a big section's (see struct pmt_map), worked out
+ * without a branch on its kind: a sub-page's reads section 0, of size 0.
+ */
+static __always_inline bool map_leaf_big(const struct pmt_map *map, u32 leaf)
+{
+	u32 sub = -(u32)map_entry_is_subpage(leaf);
+
+	return map->sections[map_entry_ptr(leaf) & ~sub].size >= map->big;
+}
+
 /* The section covering @addr in @map: see pmt_map_lookup(). */
 static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
 {
 	u32 leaf = map_walk(map, addr);
 
 	/*
-	 * Unassigned space is not levelled and ends walks early: a branch
-	 * that lookups over a span predict, and those inside sections never
-	 * take.
+	 * Unassigned space and big sections are where lookups over a span
+	 * land, and those inside sections seldom do: branches that both
+	 * predict. The other leaves of a mixed map, sections and sub-pages
+	 * alike, take the path without a branch on their kind.
 	 */
-	if (map->mixed && leaf)
+	if (map->mixed && leaf && !map_leaf_big(map, leaf))
 		return map_leaf_mixed(map, leaf, addr);
 	return map_leaf_section(map, leaf, addr);
 }

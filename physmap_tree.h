@@ -134,6 +134,9 @@ struct pmt_piece {
  * @levels: radix levels for @page_shift.
  * @mixed: lookups resolve leaves without a branch on their kind; a dummy
  *         sub-page follows the others, and its table byte the tables.
+ * @big: in a mixed map, the size from which a section counts as big: one
+ *       that lookups over the span meet more often than those inside the
+ *       sections; its leaves are resolved with a branch.
  * @nodes: @nr_nodes nodes of PMT_NODE_SLOTS entries each.
  * @sections: @nr_sections sections, indexed by section index.
  * @subpages: @nr_subpages sub-pages.
@@ -160,6 +163,7 @@ struct pmt_map {
 	u8 page_shift;
 	u8 levels;
 	bool mixed;
+	u64 big;
 	const u32 *nodes;
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;

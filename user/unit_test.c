@@ -774,8 +774,9 @@ static void test_levelling(void)
 
 /*
  * @pairs pairs of one-page sections (pages 0 and 2 of each 16 MiB of GiB 0:
- * three visits down), then @gibs sections of 1 GiB from GiB 1 (one visit
- * down, each its own leaf). Returns the number of sections.
+ * three visits down), then @gibs one-page sections at the start of GiB 1,
+ * 2, ... (one visit down, each its own leaf). Returns the number of
+ * sections.
  */
 static unsigned int deep_and_wide(struct sec *s, unsigned int pairs,
 				  unsigned int gibs)
@@ -787,13 +788,13 @@ static unsigned int deep_and_wide(struct sec *s, unsigned int pairs,
 		s[n++] = (struct sec){ i * 16 * MiB + 8 * KiB, 4 * KiB };
 	}
 	for (i = 1; i <= gibs; i++)
-		s[n++] = (struct sec){ i * GiB, 1 * GiB };
+		s[n++] = (struct sec){ i * GiB, 4 * KiB };
 	return n;
 }
 
 /*
  * Levelling needs walks that end apart, and gives up past PMT_LEVEL_NODES
- * chain nodes: 20 wide sections beside 20 deep pairs need 2 chain nodes
+ * chain nodes: 20 shallow sections beside 20 deep pairs need 2 chain nodes
  * each, 40 (unassigned is left: 19/20 of the span ends on visit 1 anyway);
  * 40 would need 80.
  */
@@ -822,6 +823,7 @@ static void test_levelling_limits(void)
 		      i + 1, visits(map, s[i].start));
 	check_shifts_fall(map, map->root);
 	check_lookup(map, 20 * GiB, 40 + 20);
+	check_lookup(map, 20 * GiB + 4 * KiB, 0);
 	check_lookup(map, 21 * GiB, 0);
 	check_lookup(map, 16 * MiB + 8 * KiB, 4);
 	check_lookup(map, 16 * MiB + 4 * KiB, 0);
@@ -860,6 +862,12 @@ static void test_mixed_leaves(void)
 	CHECK_EQ(16, map->nr_subpages);
 	CHECK(answers(map) == answers(plain), "answers");
 	check_shifts_fall(map, map->root);
+	/*
+	 * Big sections, which lookups over the span meet more than those
+	 * inside: span / sections = 1,023,999 / 64, so the 16 KiB ones are
+	 * big (a branch), the 8 KiB ones not (no branch on the kind).
+	 */
+	CHECK_EQ(1023999 / 64 + 1, map->big);
 	/* The dummy: no page, its table byte 0, after the others. */
 	CHECK_EQ(UINT64_MAX, map->subpages[16].page);
 	CHECK_EQ(map->table_bytes, map->subpages[16].table);
