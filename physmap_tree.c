@@ -775,11 +775,11 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
  * before its target points to a chain of nodes that ends there: the span's
  * target for unassigned space and for big sections, of at least the span
  * over the number of sections (lookups over the span meet them more often
- * than those inside), the inside target for the others and for sub-pages. Each chain node's
- * entries all point to the next, the last one's are the leaf (a leaf with
- * fewer levels below it than its chain needs stays as it is). Lookups that
- * met the leaf get the same answer and the same final check, on the target
- * visit. The chain nodes are shared, one per distinct leaf and length, at
+ * than those inside), the inside target for the others and for sub-pages.
+ * Each chain node's entries all point to the next, the last one's are the
+ * leaf (a leaf with fewer levels below it than its chain needs stays as it
+ * is). Lookups that met the leaf get the same answer and the same final
+ * check, on the target visit. The chain nodes are shared, one per distinct leaf and length, at
  * most PMT_LEVEL_NODES of them; a map that would need more is left as it
  * is. Compaction's counting pass finds the leaves and its copying pass
  * writes the entries, so levelling walks no tree of its own.
@@ -799,15 +799,18 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
 
 /**
  * struct pmt_levelling - the chains of nodes commit adds before leaves
- * @depth: lookups that meet a leaf on a visit v < @depth go through a chain
- *         of @depth - v nodes and end on visit @depth; 0 for no levelling.
+ * @depth: the visit that lookups inside the sections end on: those that
+ *         meet the leaf of a section smaller than @big or of a sub-page on
+ *         a visit v < @depth go through a chain of @depth - v nodes; 0 for
+ *         none.
  * @first: index in the copy of the node that stands for @leaves[0]; the
  *         others follow.
  * @nr_nodes: chain nodes found.
  * @last: the chain node level_leaf() returned last.
  * @big: sections of this size or more, and unassigned space, are levelled
  *       to @span_depth rather than @depth.
- * @span_depth: the same as @depth for lookups over the span.
+ * @span_depth: the visit that lookups over the span end on, the same way
+ *              for their leaves; 0 for none.
  * @leaves: the leaf entry each chain node leads to.
  * @lengths: how many visits each chain node adds: 1 for a node whose
  *           entries are the leaf, n for one whose entries point to the
