@@ -1297,9 +1297,15 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 						depth + 1) : 0;
 		chain = entry_skip(child) ? 0 :
 			level_leaf(pc, child, level - 1, depth + 1);
-		if (out) {
-			out[i] = chain ?: publish_entry(child, level - 1,
-							pc->pm->page_shift);
+		if (out && chain) {
+			out[i] = chain;
+			/* From the entries' level down to the chain's first. */
+			count_entry(pc, mk_node_entry(0, level - 1 -
+				(map_entry_shift(chain) - pc->pm->page_shift) /
+				PMT_NODE_BITS));
+		} else if (out) {
+			out[i] = publish_entry(child, level - 1,
+					       pc->pm->page_shift);
 			count_entry(pc, child);
 		}
 	}

@@ -660,6 +660,77 @@ static uint32_t walk_leaf(const struct pmt_map *map, uint64_t addr)
 }
 
 /*
+ * The map's skip counters agree with the skips the debugfs dump prints,
+ * chains included: each node's level is that of the entries pointing to
+ * it, and an entry skips from its node's level to its target's.
+ */
+static void check_skip_counts(const struct pmt_map *map)
+{
+	unsigned int *levels = calloc(map->nr_nodes + 1, sizeof(*levels));
+	uint32_t skips = 0, skipped = 0, e, n, i, skip;
+
+	CHECK(levels, "calloc");
+	if (!levels)
+		return;
+	for (n = 0; n <= map->nr_nodes; n++)
+		for (i = 0; i < (n < map->nr_nodes ? PMT_NODE_SLOTS : 1U); i++) {
+			e = n < map->nr_nodes ? map->nodes[n * PMT_NODE_SLOTS + i] :
+						map->root;
+			if (e & PMT_MAP_SHIFT_MASK)
+				levels[e >> PMT_MAP_PTR_SHIFT] =
+					((e & PMT_MAP_SHIFT_MASK) - map->page_shift) /
+					PMT_NODE_BITS;
+		}
+	for (n = 0; n <= map->nr_nodes; n++)
+		for (i = 0; i < (n < map->nr_nodes ? PMT_NODE_SLOTS : 1U); i++) {
+			e = n < map->nr_nodes ? map->nodes[n * PMT_NODE_SLOTS + i] :
+						map->root;
+			if (!(e & PMT_MAP_SHIFT_MASK))
+				continue;
+			skip = (n < map->nr_nodes ? levels[n] : map->levels) -
+			       levels[e >> PMT_MAP_PTR_SHIFT];
+			if (skip > 1) {
+				skips++;
+				skipped += skip - 1;
+			}
+		}
+	CHECK_EQ(skips, map->skip_entries);
+	CHECK_EQ(skipped, map->skipped_levels);
+	free(levels);
+}
+
+/* The most nodes a walk from @e visits; @memo: per node, 1 + that, or 0. */
+static unsigned int dag_depth(const struct pmt_map *map, uint32_t e,
+			      unsigned int *memo)
+{
+	unsigned int i, d, most = 0;
+	uint32_t n = e >> PMT_MAP_PTR_SHIFT;
+
+	if (!(e & PMT_MAP_SHIFT_MASK))
+		return 0;
+	if (memo[n])
+		return memo[n] - 1;
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
+		d = dag_depth(map, map->nodes[n * PMT_NODE_SLOTS + i], memo);
+		most = d > most ? d : most;
+	}
+	memo[n] = most + 2;
+	return most + 1;
+}
+
+/* max_depth is the deepest walk of the DAG, chains included. */
+static void check_max_depth(const struct pmt_map *map)
+{
+	unsigned int *memo = calloc(map->nr_nodes + 1, sizeof(*memo));
+
+	CHECK(memo, "calloc");
+	if (!memo)
+		return;
+	CHECK_EQ(map->max_depth, dag_depth(map, map->root, memo));
+	free(memo);
+}
+
+/*
  * Shifts fall along every path from @entry, chains included, so that the
  * debugfs dump's skips are all at least 1 (a small map: the DAG's paths).
  */
@@ -755,6 +826,9 @@ static void test_levelling(void)
 	CHECK_EQ(LEAF(4), e);
 	CHECK_EQ(LEAF(4), walk_leaf(map, 3 * GiB));
 	check_shifts_fall(map, map->root);
+	check_skip_counts(map);
+	check_skip_counts(plain);
+	check_max_depth(map);
 	check_lookup(map, 0, 1);
 	check_lookup(map, 0xc0000, 2);
 	check_lookup(map, 0xfffff, 2);
@@ -822,6 +896,8 @@ static void test_levelling_limits(void)
 		CHECK(visits(map, s[i].start) == 3, "section %u: %u visits",
 		      i + 1, visits(map, s[i].start));
 	check_shifts_fall(map, map->root);
+	check_skip_counts(map);
+	check_max_depth(map);
 	check_lookup(map, 20 * GiB, 40 + 20);
 	check_lookup(map, 20 * GiB + 4 * KiB, 0);
 	check_lookup(map, 21 * GiB, 0);
@@ -862,6 +938,8 @@ static void test_mixed_leaves(void)
 	CHECK_EQ(16, map->nr_subpages);
 	CHECK(answers(map) == answers(plain), "answers");
 	check_shifts_fall(map, map->root);
+	check_skip_counts(map);
+	check_max_depth(map);
 	/*
 	 * Big sections, which lookups over the span meet more than those
 	 * inside: span / sections = 1,023,999 / 64, so the 16 KiB ones are
