@@ -1773,7 +1773,11 @@ u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
 {
 	const struct pmt_section *sect;
 
-	if (hint && hint < map->nr_sections) {
+	/*
+	 * Section 0 has size 0: an unassigned hint fails the range check,
+	 * with no test of its own to mispredict over a span.
+	 */
+	if (hint < map->nr_sections) {
 		sect = &map->sections[hint];
 		if (addr - sect->start < sect->size)
 			return hint;
