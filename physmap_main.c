@@ -88,7 +88,7 @@ MODULE_PARM_DESC(max_map_mb,
 		 "Most MiB the pending and the published map of one open file hold together; past it ADD and COMMIT fail with ENOSPC (default 1024)");
 
 /* Addresses looked up per step of a batch, on the stack. */
-#define PHYSMAP_BATCH_STEP	64
+#define PHYSMAP_BATCH_STEP	PMT_RUN_LEN
 
 /**
  * struct physmap_file - one open /dev/physmap: an address space
@@ -398,8 +398,9 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 {
 	u64 addrs[PHYSMAP_BATCH_STEP];
 	u32 indexes[PHYSMAP_BATCH_STEP];
-	u32 done, n, i, hint = PHYSMAP_UNASSIGNED;
+	struct pmt_near near = PMT_NEAR_INIT;
 	const struct pmt_map *map;
+	u32 done, n;
 	int ret = 0;
 
 	pagefault_disable();
@@ -413,12 +414,10 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			ret = -EFAULT;
 			break;
 		}
-		/* Neighbours often share a section: try the last answer. */
-		for (i = 0; i < n; i++) {
-			if (map)
-				hint = pmt_map_lookup_near(map, addrs[i], hint);
-			indexes[i] = hint;
-		}
+		if (map)
+			pmt_map_lookup_run(map, addrs, indexes, n, &near);
+		else
+			memset(indexes, 0, n * sizeof(*indexes));
 		if (__copy_to_user_inatomic(uindexes + done, indexes,
 					    n * sizeof(*indexes))) {
 			ret = -EFAULT;

@@ -1052,11 +1052,11 @@ static bool pending_node_skipped(const struct pmt_compactor *pc, u32 node,
 /*
  * The nodes of the copy a lookup of @page will visit: the pending nodes on
  * its path that compaction copies. A node left out for its single child
- * leads to that child whatever the page. *@subpage tells whether the walk
- * ends on a sub-page.
+ * leads to that child whatever the page. *@section is the section of the
+ * leaf the walk ends on, or PMT_MIXED for a sub-page.
  */
 static unsigned int pending_visits(const struct pmt_compactor *pc,
-				   u64 page, bool *subpage)
+				   u64 page, u32 *section)
 {
 	const struct pmt_pending *pm = pc->pm;
 	unsigned int level = pm->levels, visits = 0, only = 0;
@@ -1075,9 +1075,10 @@ static unsigned int pending_visits(const struct pmt_compactor *pc,
 		entry = pending_node(pm, node)[slot_of(page, level)];
 	}
 	/* A sub-page of one section's piece becomes that section's leaf. */
-	*subpage = !entry_skip(entry) && entry_is_subpage(entry) &&
-		   (!pmt_compaction ||
-		    pending_uniform(pm, pc->uniform, entry) == PMT_MIXED);
+	if (!pmt_compaction && entry_is_subpage(entry))
+		*section = PMT_MIXED;
+	else
+		*section = pending_uniform(pm, pc->uniform, entry);
 	return visits;
 }
 
@@ -1113,10 +1114,6 @@ static u64 inside_sample(const struct pmt_pending *pm, u32 i)
 }
 
 /*
- * The number of visits that levelling makes lookups end on, or 0 when too
- * few end before it to be worth it; sets @pc->mixed.
- */
-/*
  * The number of visits by which 7/8 of the @n samples counted in @hist end,
  * or 0 when fewer than 1/8 end before it (nothing worth levelling).
  */
@@ -1137,18 +1134,29 @@ static unsigned int level_target(const unsigned int *hist, unsigned int n,
 }
 
 /*
+ * Whether levelling aims the leaf of @section (PMT_MIXED for a sub-page) at
+ * the span's target: unassigned space and big sections.
+ */
+static bool level_span_leaf(const struct pmt_compactor *pc, u32 section)
+{
+	return section != PMT_MIXED &&
+	       pc->pm->sections[section].size - 1 >= pc->lv.big - 1;
+}
+
+/*
  * Set the visits that levelling makes lookups end on (@pc->lv.depth and
  * @pc->lv.span_depth, 0 for none) and @pc->mixed, from samples inside the
- * sections and over their span.
+ * sections and over their span. Lookups over the span that alias into a
+ * section's leaf, through a node left out for its single child, end where
+ * that leaf is levelled to: the span's samples count them there.
  */
 static void level_depth(struct pmt_compactor *pc)
 {
 	unsigned int inside[PMT_MAX_LEVELS + 1] = { 0 };
 	unsigned int span[PMT_MAX_LEVELS + 1] = { 0 };
-	unsigned int subpages = 0, fewer;
+	unsigned int subpages = 0, fewer, visits;
 	u64 first, last, addr;
-	bool subpage;
-	u32 i, frac;
+	u32 i, frac, section;
 
 	if (!pending_span(pc, &first, &last))
 		return;
@@ -1157,19 +1165,24 @@ static void level_depth(struct pmt_compactor *pc)
 	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
 		addr = inside_sample(pc->pm, i);
 		inside[pending_visits(pc, addr >> pc->pm->page_shift,
-				      &subpage)]++;
-		subpages += subpage;
-		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
-		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
-		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
-		addr = first + mul_u64_u32_shr(last - first, frac, 32);
-		span[pending_visits(pc, addr >> pc->pm->page_shift,
-				    &subpage)]++;
+				      &section)]++;
+		subpages += section == PMT_MIXED;
 	}
 	/* The fewer kind of leaf, sections or sub-pages, inside sections. */
 	fewer = min(subpages, PMT_LEVEL_SAMPLES - subpages);
 	pc->mixed = fewer * PMT_MIXED_SHARE >= PMT_LEVEL_SAMPLES;
 	pc->lv.depth = level_target(inside, PMT_LEVEL_SAMPLES, pc->pm->levels);
+	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
+		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
+		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
+		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
+		addr = first + mul_u64_u32_shr(last - first, frac, 32);
+		visits = pending_visits(pc, addr >> pc->pm->page_shift,
+					&section);
+		if (!level_span_leaf(pc, section))
+			visits = max(visits, pc->lv.depth);
+		span[visits]++;
+	}
 	pc->lv.span_depth = level_target(span, PMT_LEVEL_SAMPLES,
 					 pc->pm->levels);
 }
@@ -1216,8 +1229,8 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 	u32 k = 0;
 
 	/* Unassigned space and big sections: where lookups over the span go. */
-	if (!entry_is_subpage(leaf) &&
-	    pc->pm->sections[entry_ptr(leaf)].size - 1 >= lv->big - 1)
+	if (level_span_leaf(pc, entry_is_subpage(leaf) ? PMT_MIXED :
+			    entry_ptr(leaf)))
 		depth = lv->span_depth;
 	else
 		depth = lv->depth;
@@ -1619,8 +1632,8 @@ size_t pmt_retired_bytes(void)
 }
 
 /* The piece of @sp that holds @offset: the last that starts at or below. */
-static u32 search_subpage(const struct pmt_map *map,
-			  const struct pmt_subpage *sp, u32 offset)
+static noinline u32 search_subpage(const struct pmt_map *map,
+				   const struct pmt_subpage *sp, u32 offset)
 {
 	const struct pmt_piece *piece = &map->pieces[sp->first];
 	u32 n = sp->count, half;
@@ -1637,8 +1650,9 @@ static u32 search_subpage(const struct pmt_map *map,
 }
 
 /* The section covering @addr in sub-page @sp, whose page holds @addr. */
-static u32 subpage_section(const struct pmt_map *map,
-			   const struct pmt_subpage *sp, u64 addr)
+static __always_inline u32 subpage_section(const struct pmt_map *map,
+					   const struct pmt_subpage *sp,
+					   u64 addr)
 {
 	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
 	u8 k;
@@ -1722,20 +1736,31 @@ static __always_inline bool map_leaf_big(const struct pmt_map *map, u32 leaf)
 	return map->sections[map_entry_ptr(leaf) & ~sub].size >= map->big;
 }
 
-/* The section covering @addr in @map: see pmt_map_lookup(). */
-static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
+/*
+ * pmt_map_lookup() for a mixed map. Out of line: the registers its leaves
+ * need would cost every other map's lookups their saves and restores.
+ */
+static noinline u32 map_lookup_mixed(const struct pmt_map *map, u64 addr)
 {
 	u32 leaf = map_walk(map, addr);
 
 	/*
 	 * Unassigned space and big sections are where lookups over a span
 	 * land, and those inside sections seldom do: branches that both
-	 * predict. The other leaves of a mixed map, sections and sub-pages
-	 * alike, take the path without a branch on their kind.
+	 * predict. The other leaves, sections and sub-pages alike, take the
+	 * path without a branch on their kind.
 	 */
-	if (map->mixed && leaf && !map_leaf_big(map, leaf))
+	if (leaf && !map_leaf_big(map, leaf))
 		return map_leaf_mixed(map, leaf, addr);
 	return map_leaf_section(map, leaf, addr);
+}
+
+/* The section covering @addr in @map: see pmt_map_lookup(). */
+static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
+{
+	if (map->mixed)
+		return map_lookup_mixed(map, addr);
+	return map_leaf_section(map, map_walk(map, addr), addr);
 }
 
 /**
@@ -1755,21 +1780,21 @@ u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
 
 /**
- * pmt_map_lookup_near() - the section covering an address, the hint first
+ * pmt_map_lookup_hint() - the section covering an address, a hint first
  * @map: a published map.
  * @addr: the address.
- * @hint: a section index of @map, usually the caller's previous answer;
+ * @hint: a section index of @map, usually the caller's last answer;
  *        PMT_UNASSIGNED (or any index past the map's) for none.
  *
- * A caller's consecutive addresses often fall in one section (a device's
- * registers, a run through RAM). When @hint covers @addr, that is the
- * answer without a walk, as QEMU first tries its most recently used
- * section; but the hint is the caller's, so lookups of a shared map write
- * nothing shared. Otherwise, pmt_map_lookup().
+ * When @hint covers @addr, that is the answer without a walk, as QEMU
+ * first tries its most recently used section; but the hint is the
+ * caller's, so lookups of a shared map write nothing shared. Otherwise,
+ * pmt_map_lookup(). Callers with a stream of lookups use
+ * pmt_map_lookup_near(), which also knows when not to try.
  *
  * Return: the section's index, or PMT_UNASSIGNED.
  */
-u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
+u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint)
 {
 	const struct pmt_section *sect;
 
@@ -1784,6 +1809,7 @@ u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint)
 	}
 	return map_lookup(map, addr);
 }
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PHYSMAP);
 
 /**
  * pmt_map_section() - a section of a published map by index

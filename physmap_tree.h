@@ -222,7 +222,76 @@ void pmt_map_retire(struct pmt_map *map,
 size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
-u32 pmt_map_lookup_near(const struct pmt_map *map, u64 addr, u32 hint);
+u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint);
+
+/**
+ * struct pmt_near - a stream of lookups, between runs of it
+ * @last: the last answer.
+ * @try_last: whether the next run tries each address's predecessor's
+ *            answer first: answers repeated often enough in the last run.
+ *
+ * Start from PMT_NEAR_INIT; one per stream of lookups, the caller's own,
+ * so lookups of a shared map write nothing shared.
+ */
+struct pmt_near {
+	u32 last;
+	bool try_last;
+};
+
+#define PMT_NEAR_INIT	((struct pmt_near){ PMT_UNASSIGNED, true })
+/* A run tries the last answer when 1/this of the last one's repeated. */
+#define PMT_NEAR_SHARE	4
+/* A run's last answers that decide whether the next run tries the last. */
+#define PMT_NEAR_SAMPLE	16U
+/* The run length pmt_map_lookup_run() is measured with. */
+#define PMT_RUN_LEN	64
+
+/**
+ * pmt_map_lookup_run() - the sections covering a run of addresses
+ * @map: a published map.
+ * @addrs: the addresses.
+ * @indexes: their sections' indexes, or PMT_UNASSIGNED.
+ * @n: the number of addresses.
+ * @near: the caller's stream the run is part of.
+ *
+ * A stream's consecutive addresses often fall in one section (a device's
+ * registers, a run through RAM): pmt_map_lookup_hint() with the last
+ * answer then saves the walk. Where they seldom do, trying it costs a load
+ * and a branch that mispredicts whenever it covers, and anything a lookup
+ * does with the last answer waits for it: so the run counts the answers
+ * that repeat only once it is done, and the next run tries the last answer
+ * only when enough did (PMT_NEAR_SHARE). Runs of PMT_RUN_LEN addresses
+ * follow a stream's changes and keep the count's cost small.
+ */
+static inline void pmt_map_lookup_run(const struct pmt_map *map,
+				      const u64 *addrs, u32 *indexes, u32 n,
+				      struct pmt_near *near)
+{
+	u32 i, first, last = near->last, repeats = 0;
+
+	if (!n)
+		return;
+	if (near->try_last) {
+		for (i = 0; i < n; i++) {
+			last = pmt_map_lookup_hint(map, addrs[i], last);
+			indexes[i] = last;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			indexes[i] = pmt_map_lookup(map, addrs[i]);
+	}
+	/*
+	 * The last PMT_NEAR_SAMPLE answers tell: a stream that has runs in
+	 * one section shows them there too. Section 0 covers nothing:
+	 * unassigned answers in a row are no repeat.
+	 */
+	first = n > PMT_NEAR_SAMPLE ? n - PMT_NEAR_SAMPLE : 1;
+	for (i = first; i < n; i++)
+		repeats += (indexes[i] == indexes[i - 1]) & (indexes[i] != 0);
+	near->try_last = repeats * PMT_NEAR_SHARE >= n - first;
+	near->last = indexes[n - 1];
+}
+
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index);
 

@@ -52,8 +52,10 @@
 #include "qemu_baseline.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-/* The shim has no noinline: the kernel's, for the timed calls. */
+/* The kernel's noinline, for the timed calls, where the shim is not in. */
+#ifndef noinline
 #define noinline	__attribute__((__noinline__))
+#endif
 #define STREAM_LEN	BIT(20)
 /* Timed in chunks: see time_all(). */
 #define CHUNK		4096
@@ -68,7 +70,7 @@
 
 /* The structures, in the order of the table's columns. */
 /*
- * physmap: pmt_map_lookup_near() with the previous answer as the hint, as
+ * physmap: pmt_map_lookup_near(), which tries the previous answer first, as
  * LOOKUP_BATCH looks addresses up (QEMU's full lookup tries its most
  * recently used section first too); pm_plain: pmt_map_lookup(), no hint.
  */
@@ -339,11 +341,22 @@ static void check(struct built *b, u64 *streams[T_NR])
 {
 	const struct input *in = b->in;
 	const struct qb_section *full, *find;
+	u32 *runs = malloc(STREAM_LEN * sizeof(*runs));
+	struct pmt_near near;
 	size_t t, i;
 	u32 want, got;
 	u64 a;
 
-	for (t = 0; t < T_NR; t++)
+	if (!runs) {
+		perror("bench_lookup");
+		exit(1);
+	}
+	for (t = 0; t < T_NR; t++) {
+		/* As sum_physmap() looks the stream up. */
+		near = PMT_NEAR_INIT;
+		for (i = 0; i < STREAM_LEN; i += PMT_RUN_LEN)
+			pmt_map_lookup_run(b->map, streams[t] + i, runs + i,
+					   PMT_RUN_LEN, &near);
 		for (i = 0; i < STREAM_LEN; i++) {
 			a = streams[t][i];
 			want = bsearch_index(in, a);
@@ -359,10 +372,7 @@ static void check(struct built *b, u64 *streams[T_NR])
 			got = pmt_map_lookup(b->map, a);
 			if (got != want)
 				goto bad;
-			/* With the previous address's answer as the hint. */
-			got = pmt_map_lookup_near(b->map, a, i ?
-				bsearch_index(in, streams[t][i - 1]) :
-				PMT_UNASSIGNED);
+			got = runs[i];
 			if (got != want)
 				goto bad;
 			got = kp_maple_lookup(b->maple, a);
@@ -372,6 +382,8 @@ static void check(struct built *b, u64 *streams[T_NR])
 			if (!xa_agrees(in, a, want, got))
 				goto bad;
 		}
+	}
+	free(runs);
 	return;
 bad_qemu:
 	got = full->mr->id;
@@ -409,13 +421,16 @@ static noinline u64 sum_qfull(struct qb_dispatch *d,
 static noinline u64 sum_physmap(const struct pmt_map *map,
 				const u64 *a, size_t n)
 {
-	u32 hint = PMT_UNASSIGNED;
+	struct pmt_near near = PMT_NEAR_INIT;
+	u32 indexes[PMT_RUN_LEN];
+	size_t i, j, step;
 	u64 sum = 0;
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		hint = pmt_map_lookup_near(map, a[i], hint);
-		sum += hint;
+	for (i = 0; i < n; i += step) {
+		step = min(n - i, (size_t)PMT_RUN_LEN);
+		pmt_map_lookup_run(map, a + i, indexes, step, &near);
+		for (j = 0; j < step; j++)
+			sum += indexes[j];
 	}
 	return sum;
 }

@@ -75,6 +75,9 @@ static uint64_t pick_start(const struct range *r, int n, unsigned int shift)
 static void check_map(const struct pmt_map *map, const struct range *r,
 		      int n, int round)
 {
+	static uint64_t all[7 * 400];
+	static uint32_t runs[7 * 400];
+	struct pmt_near near = PMT_NEAR_INIT;
 	uint64_t probes[7];
 
 	for (int i = 0; i < n; i++) {
@@ -94,6 +97,19 @@ static void check_map(const struct pmt_map *map, const struct range *r,
 					round, probes[j], want, got);
 				exit(1);
 			}
+			all[7 * i + j] = probes[j];
+		}
+	}
+	/* The same probes as runs, a section's probes in a row. */
+	for (int i = 0; i < 7 * n; i += PMT_RUN_LEN)
+		pmt_map_lookup_run(map, all + i, runs + i,
+				   7 * n - i < PMT_RUN_LEN ? 7 * n - i : PMT_RUN_LEN,
+				   &near);
+	for (int i = 0; i < 7 * n; i++) {
+		if (runs[i] != pmt_map_lookup(map, all[i])) {
+			fprintf(stderr, "round %d: run addr %#" PRIx64 " got %u\n",
+				round, all[i], runs[i]);
+			exit(1);
 		}
 	}
 	for (int j = 0; j < 2000; j++) {

@@ -760,11 +760,14 @@ static void check_shifts_fall(const struct pmt_map *map, uint32_t entry)
  * with 512-entry ones) leads to node 2, of the pages of both RAMs and the
  * ROM. Lookups inside the sections end on visits 3 (RAM, ROM), 2 (most of
  * the second RAM) and 1 (BIOS): commit levels the sections' leaves to
- * visit 3. Over the span, 3/4 end on visit 1 (unassigned, BIOS) and most
- * of the rest on 2: unassigned space, where lookups over the span go, is
- * levelled to visit 2. Four chain nodes: the second RAM's leaf one visit
- * early (node 1), the BIOS two (node 0), unassigned one (node 0), each
- * chain shared by all the entries of its leaf and length. Same answers.
+ * visit 3. Over the span, 3/4 end on visit 1 (unassigned, BIOS) and the
+ * rest on 2, but those of GiB 0 (1/4) go where node 1's entries lead
+ * whatever the address (node 0's entry skips a level), so they end on 3
+ * once the sections are levelled, and the BIOS's GiB too: unassigned
+ * space, where lookups over the span go, is levelled to visit 3 as well.
+ * Five chain nodes: the second RAM's leaf one visit early (node 1), the
+ * BIOS two (node 0), unassigned two (node 0), each chain shared by all the
+ * entries of its leaf and length. Same answers.
  */
 static void test_levelling(void)
 {
@@ -790,23 +793,18 @@ static void test_levelling(void)
 
 	CHECK_EQ(3, plain->max_depth);
 	CHECK_EQ(3, map->max_depth);
-	CHECK_EQ(plain->nr_nodes + 4, map->nr_nodes);
+	CHECK_EQ(plain->nr_nodes + 5, map->nr_nodes);
 	CHECK(!map->mixed, "no sub-pages, yet a mixed map");
 	CHECK(answers(map) == answers(plain), "levelling changed answers");
 	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
 		CHECK(visits(map, addrs[i]) == 3, "%#" PRIx64 ": %u visits",
 		      addrs[i], visits(map, addrs[i]));
 	for (i = 0; i < sizeof(unassigned) / sizeof(unassigned[0]); i++)
-		CHECK(visits(map, unassigned[i]) == 2, "%#" PRIx64 ": %u visits",
+		CHECK(visits(map, unassigned[i]) == 3, "%#" PRIx64 ": %u visits",
 		      unassigned[i], visits(map, unassigned[i]));
-	/*
-	 * Addresses every 4 MiB: 3/4 ended on visit 1. Now the RAM's (124),
-	 * the BIOS's GiB (256) and the low 16 MiB (4) end on 3, unassigned
-	 * space on 2.
-	 */
+	/* Addresses every 4 MiB: 3/4 ended on visit 1; now all end on 3. */
 	CHECK_EQ(768, count_visits(plain, 4 * GiB, 1));
-	CHECK_EQ(384, count_visits(map, 4 * GiB, 3));
-	CHECK_EQ(640, count_visits(map, 4 * GiB, 2));
+	CHECK_EQ(1024, count_visits(map, 4 * GiB, 3));
 	/* Node 0's unassigned entries share one chain; the BIOS has its own. */
 	CHECK_EQ(LEAF(0), walk_leaf(map, 2 * GiB));
 	for (i = 4; i < PMT_NODE_SLOTS; i++)
@@ -1286,7 +1284,7 @@ static void test_subpage_tables(void)
 }
 
 /* A hint answers when it covers the address, and misleads nothing. */
-static void test_lookup_near(void)
+static void test_lookup_hint(void)
 {
 	static const struct sec s[] = {
 		{ 0x1000, 0x3000 }, { 0x4000, 0x100 }, { 0x4200, 0x100 },
@@ -1301,11 +1299,67 @@ static void test_lookup_near(void)
 
 	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
 		for (hint = 0; hint <= 6; hint++)
-			CHECK(pmt_map_lookup_near(map, addrs[i], hint) ==
+			CHECK(pmt_map_lookup_hint(map, addrs[i], hint) ==
 			      pmt_map_lookup(map, addrs[i]),
 			      "addr %#" PRIx64 " hint %u", addrs[i], hint);
-	CHECK_EQ(2, pmt_map_lookup_near(map, 0x4000, 2));
-	CHECK_EQ(4, pmt_map_lookup_near(map, (1ULL << 40) + 5, UINT32_MAX));
+	CHECK_EQ(2, pmt_map_lookup_hint(map, 0x4000, 2));
+	CHECK_EQ(4, pmt_map_lookup_hint(map, (1ULL << 40) + 5, UINT32_MAX));
+	pmt_map_free(map);
+}
+
+/*
+ * Runs answer as single lookups do, whether they try the last answer or
+ * not; they try it after a run whose answers repeated often enough.
+ */
+static void test_lookup_run(void)
+{
+	static const struct sec s[] = {
+		{ 0x1000, 0x3000 }, { 0x4000, 0x100 }, { 0x4200, 0x100 },
+		{ 1ULL << 40, 1ULL << 30 },
+	};
+	struct pmt_map *map = build(12, s, 4);
+	uint64_t addrs[3 * PMT_RUN_LEN];
+	uint32_t indexes[3 * PMT_RUN_LEN];
+	struct pmt_near near;
+	unsigned int i, n, pattern;
+
+	for (pattern = 0; pattern < 4; pattern++) {
+		for (i = 0; i < 3 * PMT_RUN_LEN; i++) {
+			switch (pattern) {
+			case 0:	/* alternating sections: no repeats */
+				addrs[i] = i % 2 ? 0x1000 + i : 0x4000 + i % 256;
+				break;
+			case 1:	/* one section */
+				addrs[i] = 0x2000 + i;
+				break;
+			case 2:	/* unassigned */
+				addrs[i] = 0x8000 + i;
+				break;
+			default: /* runs of 4 in each section, and gaps */
+				addrs[i] = (uint64_t[]){ 0x1000, 0x4000,
+					0x4200, 1ULL << 40, 0x4100 }[i / 4 % 5] +
+					i % 4;
+				break;
+			}
+		}
+		for (n = 1; n <= 3 * PMT_RUN_LEN; n += 37) {
+			near = PMT_NEAR_INIT;
+			for (i = 0; i + n <= 3 * PMT_RUN_LEN; i += n)
+				pmt_map_lookup_run(map, addrs + i, indexes + i,
+						   n, &near);
+			for (i = 0; i + n <= 3 * PMT_RUN_LEN; i++)
+				CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+				      "pattern %u run %u addr %#" PRIx64,
+				      pattern, n, addrs[i]);
+		}
+		near = PMT_NEAR_INIT;
+		pmt_map_lookup_run(map, addrs, indexes, PMT_RUN_LEN, &near);
+		CHECK_EQ(pattern == 1 || pattern == 3, near.try_last);
+		CHECK_EQ(indexes[PMT_RUN_LEN - 1], near.last);
+		/* An empty run changes nothing. */
+		pmt_map_lookup_run(map, addrs, indexes, 0, &near);
+		CHECK_EQ(pattern == 1 || pattern == 3, near.try_last);
+	}
 	pmt_map_free(map);
 }
 
@@ -1335,7 +1389,8 @@ static const struct {
 	{ "retire", test_retire },
 	{ "byte_bound", test_byte_bound },
 	{ "subpage_tables", test_subpage_tables },
-	{ "lookup_near", test_lookup_near },
+	{ "lookup_hint", test_lookup_hint },
+	{ "lookup_run", test_lookup_run },
 	{ "fatal_signal", test_fatal_signal },
 };
 

@@ -25,6 +25,9 @@
 #ifndef __always_inline
 #define __always_inline		inline __attribute__((__always_inline__))
 #endif
+#ifndef noinline
+#define noinline		__attribute__((__noinline__))
+#endif
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define container_of(ptr, type, member) \
