@@ -414,7 +414,11 @@ static int physmap_lookup_batch_atomic(struct physmap_file *pf,
 			ret = -EFAULT;
 			break;
 		}
-		if (map)
+		/* A full run's length is a constant its loops are built for. */
+		if (map && n == PMT_RUN_LEN)
+			pmt_map_lookup_run(map, addrs, indexes, PMT_RUN_LEN,
+					   &near);
+		else if (map)
 			pmt_map_lookup_run(map, addrs, indexes, n, &near);
 		else
 			memset(indexes, 0, n * sizeof(*indexes));

@@ -239,10 +239,12 @@ struct pmt_near {
 };
 
 #define PMT_NEAR_INIT	((struct pmt_near){ PMT_UNASSIGNED, true })
-/* A run tries the last answer when 1/this of the last one's repeated. */
+/*
+ * A run tries the last answer when all but 1/this of the last one's last
+ * PMT_NEAR_SAMPLE answers repeated the one before.
+ */
 #define PMT_NEAR_SHARE	4
-/* A run's last answers that decide whether the next run tries the last. */
-#define PMT_NEAR_SAMPLE	16U
+#define PMT_NEAR_SAMPLE	8U
 /* The run length pmt_map_lookup_run() is measured with. */
 #define PMT_RUN_LEN	64
 
@@ -260,7 +262,8 @@ struct pmt_near {
  * and a branch that mispredicts whenever it covers, and anything a lookup
  * does with the last answer waits for it: so the run counts the answers
  * that repeat only once it is done, and the next run tries the last answer
- * only when enough did (PMT_NEAR_SHARE). Runs of PMT_RUN_LEN addresses
+ * only when most did (PMT_NEAR_SHARE): a walk through nodes in the cache
+ * costs less than a mispredicted branch. Runs of PMT_RUN_LEN addresses
  * follow a stream's changes and keep the count's cost small.
  */
 static inline void pmt_map_lookup_run(const struct pmt_map *map,
@@ -288,7 +291,8 @@ static inline void pmt_map_lookup_run(const struct pmt_map *map,
 	first = n > PMT_NEAR_SAMPLE ? n - PMT_NEAR_SAMPLE : 1;
 	for (i = first; i < n; i++)
 		repeats += (indexes[i] == indexes[i - 1]) & (indexes[i] != 0);
-	near->try_last = repeats * PMT_NEAR_SHARE >= n - first;
+	near->try_last = repeats * PMT_NEAR_SHARE >=
+			 (n - first) * (PMT_NEAR_SHARE - 1);
 	near->last = indexes[n - 1];
 }
 

@@ -418,18 +418,20 @@ static noinline u64 sum_qfull(struct qb_dispatch *d,
 	return sum;
 }
 
+/* Full runs, as LOOKUP_BATCH looks up all but a batch's last one. */
+_Static_assert(CHUNK % PMT_RUN_LEN == 0, "chunks of whole runs");
+
 static noinline u64 sum_physmap(const struct pmt_map *map,
 				const u64 *a, size_t n)
 {
 	struct pmt_near near = PMT_NEAR_INIT;
 	u32 indexes[PMT_RUN_LEN];
-	size_t i, j, step;
+	size_t i, j;
 	u64 sum = 0;
 
-	for (i = 0; i < n; i += step) {
-		step = min(n - i, (size_t)PMT_RUN_LEN);
-		pmt_map_lookup_run(map, a + i, indexes, step, &near);
-		for (j = 0; j < step; j++)
+	for (i = 0; i < n; i += PMT_RUN_LEN) {
+		pmt_map_lookup_run(map, a + i, indexes, PMT_RUN_LEN, &near);
+		for (j = 0; j < PMT_RUN_LEN; j++)
 			sum += indexes[j];
 	}
 	return sum;

@@ -1309,7 +1309,7 @@ static void test_lookup_hint(void)
 
 /*
  * Runs answer as single lookups do, whether they try the last answer or
- * not; they try it after a run whose answers repeated often enough.
+ * not; they try it after a run whose last answers mostly repeated.
  */
 static void test_lookup_run(void)
 {
@@ -1323,7 +1323,7 @@ static void test_lookup_run(void)
 	struct pmt_near near;
 	unsigned int i, n, pattern;
 
-	for (pattern = 0; pattern < 4; pattern++) {
+	for (pattern = 0; pattern < 5; pattern++) {
 		for (i = 0; i < 3 * PMT_RUN_LEN; i++) {
 			switch (pattern) {
 			case 0:	/* alternating sections: no repeats */
@@ -1335,10 +1335,14 @@ static void test_lookup_run(void)
 			case 2:	/* unassigned */
 				addrs[i] = 0x8000 + i;
 				break;
-			default: /* runs of 4 in each section, and gaps */
+			case 3: /* runs of 16 in each section, and gaps */
 				addrs[i] = (uint64_t[]){ 0x1000, 0x4000,
-					0x4200, 1ULL << 40, 0x4100 }[i / 4 % 5] +
-					i % 4;
+					0x4200, 1ULL << 40, 0x4100 }[i / 16 % 5] +
+					i % 16;
+				break;
+			default: /* runs of 2: too short to try */
+				addrs[i] = (uint64_t[]){ 0x1000, 0x4000,
+					0x4200, 1ULL << 40 }[i / 2 % 4] + i % 2;
 				break;
 			}
 		}
