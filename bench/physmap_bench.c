@@ -62,7 +62,7 @@
 #include "../physmap_tree.h"
 #include "physmap_bench_gen.h"
 
-MODULE_IMPORT_NS(PHYSMAP);
+MODULE_IMPORT_NS(PMT_NS);
 
 #define PMB_RESULTS_SIZE	BIT(20)
 #define PMB_CHUNK		256
