@@ -52,7 +52,7 @@
 #define PMT_NODE_BITS	6
 #endif
 #define PMT_NODE_SLOTS	BIT(PMT_NODE_BITS)
-#define PMT_NODE_BYTES	(PMT_NODE_SLOTS * sizeof(u32))
+#define PMT_NODE_BYTES	(sizeof(u32) << PMT_NODE_BITS)
 
 /*
  * An entry of a pending map is a u32: bits 0-3 hold the skip, the number of

@@ -9,8 +9,9 @@
 #
 # Cloud tier, Debian's cloud kernel: module build (no warning in the
 # project's files, no modpost WARNING), ns string build (both modules with
-# 6.13's symbol namespace macros, scripts/export-ns-6.13.h), selftests
-# build (standalone), tools
+# 6.13's symbol namespace macros, scripts/export-ns-6.13.h), 32-bit build
+# (both modules against Debian's 686-pae headers, no warning, no libgcc
+# division), selftests build (standalone), tools
 # build, bench build, physmapctl (each result of tools/tests/host_test.sh),
 # dkms build (add + build -k $KVER, every dkms tree and key in a scratch
 # directory), checkpatch --strict, sparse (make C=2), in-tree build
@@ -111,6 +112,19 @@ ns_string_build() (
 	imp=$(modinfo -F import_ns "$1/bench/physmap_bench.ko")
 	echo "namespace strings in physmap.ko's __ksymtab_strings: $ns; physmap_bench.ko imports: $imp"
 	[ "$ns" -gt 0 ] && [ "$imp" = PHYSMAP ]
+)
+
+# build32 DIR: physmap.ko and physmap_bench.ko built in DIR (a copy of the
+# sources) against the 686-pae headers, ARCH=i386; neither may need libgcc's
+# 64-bit division (__udivdi3, __umoddi3, __divdi3, __moddi3)
+build32() (
+	rm -rf "$1" && mkdir -p "$1/bench" "$1/testlib" &&
+	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
+	cp testlib/physmap_prng.h "$1/testlib/" || exit 1
+	make -C "$KDIR32" ARCH=i386 M="$1" modules || exit 1
+	u=$(nm -u "$1/physmap.ko" "$1/bench/physmap_bench.ko" | grep -E '__(u?div|u?mod)di3')
+	echo "libgcc division symbols: ${u:-none}"
+	[ -z "$u" ] && echo "$(file -b "$1/physmap.ko" | cut -d, -f1-2)"
 )
 
 # ksft_install DEST: selftests/ as physmap/ in a scratch copy of the
@@ -241,6 +255,16 @@ cloud_tier() {
 		item "ns string build" fail "$(wc -l <<<"$d") warning lines"
 	else
 		item "ns string build" pass "$(tail -n 1 "$LOGS/ns-string.log")"
+	fi
+
+	step "32-bit build (KDIR32=$KDIR32, ARCH=i386)"
+	if ! run build32 build32 "$OUT/build32"; then
+		item "32-bit build" fail "see $LOGS/build32.log"
+	elif d=$(warnings "$LOGS/build32.log") && [ -n "$d" ]; then
+		indent <<<"$d"
+		item "32-bit build" fail "$(wc -l <<<"$d") warning lines"
+	else
+		item "32-bit build" pass "physmap.ko, bench/physmap_bench.ko: $(tail -n 1 "$LOGS/build32.log")"
 	fi
 
 	step "selftests build (KSFT_DIR=$KSFT_DIR)"

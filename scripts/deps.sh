@@ -17,6 +17,7 @@ PKGS=(
 	dkms pkgconf			# dkms build; a program built from libphysmap.pc
 	bc bison flex libelf-dev libssl-dev	# the debug kernel
 	gcc-multilib libc6-dev-i386	# 32-bit selftests (compat ioctls)
+	linux-headers-686-pae:i386	# the 32-bit module build (i386 packages)
 	gnuplot-nox			# make bench's plot
 )
 
@@ -36,6 +37,10 @@ install() {
 }
 
 mapfile -t m < <(missing "${PKGS[@]}")
+if [ ${#m[@]} -gt 0 ] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+	echo "deps: adding the i386 architecture (linux-headers-686-pae:i386)"
+	if [ "$(id -u)" = 0 ]; then dpkg --add-architecture i386; else sudo -n dpkg --add-architecture i386; fi
+fi
 [ ${#m[@]} -eq 0 ] || install "${m[@]}"
 physmap_env	# a kernel may have just come
 if [ -z "$KDIR" ] || [ ! -r "$VMLINUZ" ]; then
@@ -67,4 +72,5 @@ if ! cache_ok "$KSRC_CACHE"; then
 	mkdir -p "$KSRC_CACHE"
 	cp -a "$tmp/$KSRC_NAME/." "$KSRC_CACHE/"
 fi
-echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KSFT_DIR=$KSFT_DIR"
+[ -d "$KDIR32" ] || { echo "deps: no /usr/src/linux-headers-*-686-pae" >&2; exit 1; }
+echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KSFT_DIR=$KSFT_DIR KDIR32=$KDIR32"

@@ -13,6 +13,8 @@
 #   KSRC_NAME        linux-source-X.Y of the same X.Y; KSRC_TAR its tarball,
 #                    KSRC_CACHE its parts (scripts/deps.sh), KSFT_DIR their
 #                    tools/testing/selftests, CHECKPATCH their checkpatch.pl
+#   KDIR32           the 32-bit build's headers: those of KDIR's ABI for
+#                    686-pae (linux-headers-686-pae:i386), else the newest
 
 PHYSMAP_TOP=${PHYSMAP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PHYSMAP_CACHE=${PHYSMAP_CACHE:-${HOME:-/root}/.cache/physmap}
@@ -52,7 +54,12 @@ physmap_env() {
 	KSRC_CACHE=$PHYSMAP_CACHE/$KSRC_NAME
 	KSFT_DIR=$KSRC_CACHE/tools/testing/selftests
 	CHECKPATCH=$KSRC_CACHE/scripts/checkpatch.pl
-	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH
+	if [ ! -d "${KDIR32:-}" ]; then
+		KDIR32=/usr/src/linux-headers-${KVER%-cloud-amd64}-686-pae
+		[ -d "$KDIR32" ] ||
+			KDIR32=$(printf '%s\n' /usr/src/linux-headers-*-686-pae | sort -rV | head -n 1)
+	fi
+	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH KDIR32
 }
 physmap_env
 
