@@ -95,9 +95,17 @@ struct pmt_pending_piece {
  * @root: the entry for the whole address space. Entries of a pending map
  *        that point to nodes always skip exactly one level.
  * @nodes: the node pool, @cap_nodes nodes of which @nr_nodes are used.
+ * @nr_nodes: nodes of @nodes in use.
+ * @cap_nodes: nodes @nodes has room for.
  * @sections: @nr_sections sections (section 0 included) of @cap_sections.
+ * @nr_sections: sections in @sections, section 0 included.
+ * @cap_sections: sections @sections has room for.
  * @subpages: @nr_subpages sub-pages of @cap_subpages.
+ * @nr_subpages: sub-pages in @subpages.
+ * @cap_subpages: sub-pages @subpages has room for.
  * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
+ * @nr_pieces: pieces in @pieces.
+ * @cap_pieces: pieces @pieces has room for.
  */
 struct pmt_pending {
 	unsigned int page_shift;

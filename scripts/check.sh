@@ -14,7 +14,8 @@
 # division), selftests build (standalone), tools
 # build, bench build, physmapctl (each result of tools/tests/host_test.sh),
 # dkms build (add + build -k $KVER, every dkms tree and key in a scratch
-# directory), checkpatch --strict, sparse (make C=2), in-tree build
+# directory), checkpatch --strict, kernel-doc (the kernel files, 6.1's
+# -none and 6.12's -Wall -none: no line), sparse (make C=2), in-tree build
 # (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
 # build, then kselftest's "make TARGETS=physmap install", which the guest
 # runs), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
@@ -310,6 +311,19 @@ cloud_tier() {
 		item checkpatch fail "$(grep -c . <<<"$d") findings, exit $rc"
 	else
 		item checkpatch pass "${t[*]}"
+	fi
+
+	step "kernel-doc (-none with $KSRC_NAME's, -Wall -none with $KSRC612_NAME's)"
+	mapfile -t t < <(printf '%s\n' physmap_*.[ch] bench/physmap_bench*.[ch] | grep -v '\.mod\.c$')
+	perl "$KERNELDOC" -none "${t[@]}" >"$LOGS/kernel-doc.log" 2>&1
+	rc=$?
+	perl "$KERNELDOC612" -Wall -none "${t[@]}" >>"$LOGS/kernel-doc.log" 2>&1
+	rc=$((rc | $?))
+	if [ -s "$LOGS/kernel-doc.log" ] || [ "$rc" -ne 0 ]; then
+		show "$LOGS/kernel-doc.log"
+		item kernel-doc fail "$(grep -c . "$LOGS/kernel-doc.log") lines, exit $rc"
+	else
+		item kernel-doc pass "${t[*]}"
 	fi
 
 	step "sparse (make C=2)"
