@@ -14,9 +14,10 @@
 # division), selftests build (standalone), tools
 # build, bench build, physmapctl (each result of tools/tests/host_test.sh),
 # dkms build (add + build -k $KVER, every dkms tree and key in a scratch
-# directory), checkpatch --strict, kernel-doc (the kernel files, 6.1's
-# -none and 6.12's -Wall -none: no line), sparse (make C=2), in-tree build
-# (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
+# directory), checkpatch --strict, checkpatch tests (--strict over
+# selftests/, tools/ and testlib/: no ERROR), kernel-doc (the kernel files,
+# 6.1's -none and 6.12's -Wall -none: no line), sparse (make C=2), in-tree
+# build (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
 # build, then kselftest's "make TARGETS=physmap install", which the guest
 # runs), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
 # run (its end marker came), insmod+devnode (a char device 0600 0:0), tests
@@ -311,6 +312,18 @@ cloud_tier() {
 		item checkpatch fail "$(grep -c . <<<"$d") findings, exit $rc"
 	else
 		item checkpatch pass "${t[*]}"
+	fi
+
+	step "checkpatch --strict: selftests/, tools/, testlib/ (ERRORs fail)"
+	mapfile -t t < <(git ls-files 'selftests/*.[ch]' 'tools/*.[ch]' 'testlib/*.[ch]')
+	perl "$CHECKPATCH" --no-tree --strict --terse -f "${t[@]}" >"$LOGS/checkpatch-tests.log" 2>&1
+	n=$(grep -c ': ERROR:' "$LOGS/checkpatch-tests.log")
+	d="$(grep -c ': WARNING:' "$LOGS/checkpatch-tests.log") warnings, $(grep -c ': CHECK:' "$LOGS/checkpatch-tests.log") checks"
+	if [ "$n" -ne 0 ] || [ ${#t[@]} -eq 0 ]; then
+		grep ': ERROR:' "$LOGS/checkpatch-tests.log" | head -n 20 | indent
+		item "checkpatch tests" fail "$n errors in ${#t[@]} files; $d"
+	else
+		item "checkpatch tests" pass "${#t[@]} files, 0 errors; $d"
 	fi
 
 	step "kernel-doc (-none with $KSRC_NAME's, -Wall -none with $KSRC612_NAME's)"
