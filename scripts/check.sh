@@ -19,7 +19,10 @@
 # 6.1's -none and 6.12's -Wall -none: no line), sparse (make C=2), in-tree
 # build (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
 # build, then kselftest's "make TARGETS=physmap install", which the guest
-# runs), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
+# runs), in-tree build 6.12 (the same in linux-source-6.12's selftests),
+# selftests skip (there, on the host, run_kselftest.sh: every test skips
+# without /dev/physmap), selftests config (selftests/config lists every
+# CONFIG_ option the tests name), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
 # run (its end marker came), insmod+devnode (a char device 0600 0:0), tests
 # ran, console clean ($PHYSMAP_CONSOLE_RE), taint (no bit but O and E at
 # insmod, none after), rmmod. In the guest, run_kselftest.sh runs the
@@ -129,20 +132,56 @@ build32() (
 	[ -z "$u" ] && echo "$(file -b "$1/physmap.ko" | cut -d, -f1-2)"
 )
 
-# ksft_install DEST: selftests/ as physmap/ in a scratch copy of the
-# kernel's selftests, built as lib.mk builds it, then installed with
-# kselftest's own Makefile into DEST
+# ksft_install DEST [SRC]: selftests/ as physmap/ in a scratch copy of the
+# kernel's selftests (those of SRC, the parts of a linux-source; default
+# $KSRC_CACHE), built as lib.mk builds it, then installed with kselftest's
+# own Makefile into DEST
 ksft_install() (
-	k=$PHYSMAP_BUILD/intree/tools/testing/selftests
+	src=${2:-$KSRC_CACHE} it=$PHYSMAP_BUILD/intree${2:+-${2##*-}}
+	k=$it/tools/testing/selftests
 	unset KSFT_DIR
-	rm -rf "$PHYSMAP_BUILD/intree" "$1" && mkdir -p "$PHYSMAP_BUILD/intree" &&
-	cp -a "$KSRC_CACHE/." "$PHYSMAP_BUILD/intree/" && mkdir "$k/physmap" &&
-	cp selftests/Makefile selftests/settings selftests/*.[ch] testlib/*.[ch] \
+	rm -rf "$it" "$1" && mkdir -p "$it" &&
+	cp -a "$src/." "$it/" && mkdir "$k/physmap" &&
+	cp selftests/Makefile selftests/settings selftests/config selftests/*.[ch] testlib/*.[ch] \
 	   tools/mapfile.[ch] tools/libphysmap.[ch] physmap_ioctl.h "$k/physmap/" &&
 	make -j"$JOBS" -C "$k/physmap" && make -C "$k/physmap" clean &&
 	make -j"$JOBS" -C "$k" TARGETS=physmap KSFT_INSTALL_PATH="$1" install &&
 	[ -x "$1/physmap/physmap_test" ]
 )
+
+# host_skips DIR: with no /dev/physmap (the host), run_kselftest.sh of the
+# kselftest install DIR runs every test of the collection physmap, and each
+# skips as a whole (exit KSFT_SKIP, "1..0 # SKIP" and a reason)
+host_skips() {
+	local want got
+	if [ -e /dev/physmap ]; then
+		echo "check: SKIP selftests skip (the host has /dev/physmap)"
+		return
+	fi
+	want=$(grep -c '^physmap:' "$1/kselftest-list.txt" 2>/dev/null)
+	# through a pipe: the runner's parts reopen a regular file's stdout
+	(cd "$1" && timeout 300 ./run_kselftest.sh -c physmap) 2>&1 | cat >"$LOGS/host-skips.log"
+	got=$(grep -cE '^ok [0-9]+ selftests: physmap: .* # SKIP$' "$LOGS/host-skips.log")
+	if [ "${want:-0}" -gt 0 ] && [ "$got" = "$want" ] &&
+	   [ "$(grep -c '^# 1\.\.0 # SKIP .*physmap.ko is not loaded' "$LOGS/host-skips.log")" = "$want" ]; then
+		item "selftests skip" pass "without /dev/physmap: $got of $want tests KSFT_SKIP, with the reason"
+	else
+		show "$LOGS/host-skips.log"
+		item "selftests skip" fail "without /dev/physmap: $got of ${want:-0} tests skipped"
+	fi
+}
+
+# ksft_config: what is wrong with selftests/config (kselftest's list of
+# the options the tests need): a line not CONFIG_X=y|m, or a CONFIG_ option
+# that the tests' sources name and it does not list
+ksft_config() {
+	local o
+	[ -s selftests/config ] || { echo "no selftests/config"; return; }
+	grep -vnE '^CONFIG_[A-Z0-9_]+=[ym]$' selftests/config
+	for o in $(grep -ohE '\bCONFIG_[A-Z0-9_]+' selftests/*.[ch] testlib/*.[ch] | sort -u); do
+		grep -q "^$o=" selftests/config || echo "$o: named by the tests, not in selftests/config"
+	done
+}
 
 taint_letters() {
 	local i out='' l=PFSRMBUDAWCIOELKXT
@@ -354,6 +393,17 @@ cloud_tier() {
 	step "in-tree build (tools/testing/selftests/physmap, install)"
 	try "in-tree build" intree "make -C .../physmap; make TARGETS=physmap install: $OUT/kselftest" \
 		ksft_install "$OUT/kselftest"
+
+	step "in-tree build 6.12 ($KSFT612_DIR/physmap, install), host skips, config"
+	try "in-tree build 6.12" intree612 "make -C .../physmap; make TARGETS=physmap install: $OUT/kselftest-6.12" \
+		ksft_install "$OUT/kselftest-6.12" "$KSRC612_CACHE"
+	host_skips "$OUT/kselftest-6.12"
+	if d=$(ksft_config) && [ -z "$d" ]; then
+		item "selftests config" pass "$(grep -c . selftests/config) options, every CONFIG_ the tests name"
+	else
+		indent <<<"$d"
+		item "selftests config" fail "$(grep -c . <<<"$d") problems"
+	fi
 
 	for t in unit asan valgrind fuzz; do
 		step "userspace tree core: $t"
