@@ -95,9 +95,17 @@ struct pmt_pending_piece {
  * @root: the entry for the whole address space. Entries of a pending map
  *        that point to nodes always skip exactly one level.
  * @nodes: the node pool, @cap_nodes nodes of which @nr_nodes are used.
+ * @nr_nodes: nodes of @nodes in use.
+ * @cap_nodes: nodes @nodes has room for.
  * @sections: @nr_sections sections (section 0 included) of @cap_sections.
+ * @nr_sections: sections in @sections, section 0 included.
+ * @cap_sections: sections @sections has room for.
  * @subpages: @nr_subpages sub-pages of @cap_subpages.
+ * @nr_subpages: sub-pages in @subpages.
+ * @cap_subpages: sub-pages @subpages has room for.
  * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
+ * @nr_pieces: pieces in @pieces.
+ * @cap_pieces: pieces @pieces has room for.
  */
 struct pmt_pending {
 	unsigned int page_shift;
@@ -300,7 +308,7 @@ bool pmt_range_valid(u64 start, u64 size)
 {
 	return size && start + (size - 1) >= start;
 }
-EXPORT_SYMBOL_NS_GPL(pmt_range_valid, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_range_valid, PMT_NS);
 
 static void pmt_split_range(u64 start, u64 last, unsigned int page_shift,
 			    struct pmt_split *split)
@@ -389,7 +397,7 @@ struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 	pm->nr_sections = 1;
 	return pm;
 }
-EXPORT_SYMBOL_NS_GPL(pmt_pending_create, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_create, PMT_NS);
 
 /**
  * pmt_pending_free() - free a pending map
@@ -405,7 +413,7 @@ void pmt_pending_free(struct pmt_pending *pm)
 	kvfree(pm->pieces);
 	kfree(pm);
 }
-EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PMT_NS);
 
 /**
  * pmt_pending_sections() - sections added to a pending map so far
@@ -753,7 +761,7 @@ int pmt_pending_add(struct pmt_pending *pm,
 	*index = section;
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PMT_NS);
 
 /* In pmt_compactor.uniform: the subtree holds more than one section. */
 #define PMT_MIXED		U32_MAX
@@ -1519,7 +1527,7 @@ out:
 	kvfree(uniform);
 	return map;
 }
-EXPORT_SYMBOL_NS_GPL(pmt_commit, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_commit, PMT_NS);
 
 /**
  * pmt_map_free() - free a map no reader can see any more
@@ -1529,7 +1537,7 @@ void pmt_map_free(struct pmt_map *map)
 {
 	kvfree(map);
 }
-EXPORT_SYMBOL_NS_GPL(pmt_map_free, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_map_free, PMT_NS);
 
 /**
  * pmt_backlog_create() - start counting one owner's retired maps
@@ -1777,7 +1785,7 @@ u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 {
 	return map_lookup(map, addr);
 }
-EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PMT_NS);
 
 /**
  * pmt_map_lookup_hint() - the section covering an address, a hint first

@@ -15,6 +15,23 @@
 #include <linux/refcount.h>
 #include <linux/types.h>
 
+/*
+ * PMT_NS: the symbol namespace of the tree's exports, in the form the
+ * kernel's EXPORT_SYMBOL_NS_GPL() and MODULE_IMPORT_NS() take: a string
+ * literal since 6.13, a bare identifier they stringify before.
+ * PHYSMAP_NS_STRING forces the string (make check's "ns string build"
+ * compiles with it against 6.13's macros on an older tree). The userspace
+ * build's shim ignores the namespace.
+ */
+#ifdef __KERNEL__
+#include <linux/version.h>
+#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE || defined(PHYSMAP_NS_STRING)
+#define PMT_NS	"PHYSMAP"
+#else
+#define PMT_NS	PHYSMAP
+#endif
+#endif
+
 /* The section index of addresses no section covers: section 0. */
 #define PMT_UNASSIGNED		0
 /* The page sizes a map can be built with, and the one most use. */
@@ -35,7 +52,7 @@
 #define PMT_NODE_BITS	6
 #endif
 #define PMT_NODE_SLOTS	BIT(PMT_NODE_BITS)
-#define PMT_NODE_BYTES	(PMT_NODE_SLOTS * sizeof(u32))
+#define PMT_NODE_BYTES	(sizeof(u32) << PMT_NODE_BITS)
 
 /*
  * An entry of a pending map is a u32: bits 0-3 hold the skip, the number of

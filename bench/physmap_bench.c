@@ -62,7 +62,7 @@
 #include "../physmap_tree.h"
 #include "physmap_bench_gen.h"
 
-MODULE_IMPORT_NS(PHYSMAP);
+MODULE_IMPORT_NS(PMT_NS);
 
 #define PMB_RESULTS_SIZE	BIT(20)
 #define PMB_CHUNK		256
@@ -469,7 +469,7 @@ static void pmb_streams(u64 *addrs[PMB_NR_STREAMS], u32 n, u32 nr_sects)
 		addrs[PMB_INSIDE][i] = s->start + pmb_below(&st, s->size);
 		/* 0..hi, without overflow when hi is 2^64 - 1 */
 		r = pmb_rand(&st);
-		addrs[PMB_SPAN][i] = hi == U64_MAX ? r : r % (hi + 1);
+		addrs[PMB_SPAN][i] = hi == U64_MAX ? r : pmb_mod(r, hi + 1);
 	}
 	for (i = 0; i < n; i += 16) {
 		s = &pmb_sects[pmb_below(&st, nr_sects)];

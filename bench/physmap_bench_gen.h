@@ -14,6 +14,38 @@
 
 #include "../testlib/physmap_prng.h"
 
+/*
+ * @a / @b and @a % @b of u64s. A 32-bit kernel has no libgcc to do them
+ * (__udivdi3, __umoddi3): there they are div64_u64() and div64_u64_rem();
+ * the userspace benchmarks use / and %. The results are the same.
+ */
+#ifdef __KERNEL__
+#include <linux/math64.h>
+
+static inline u64 pmb_div(u64 a, u64 b)
+{
+	return div64_u64(a, b);
+}
+
+static inline u64 pmb_mod(u64 a, u64 b)
+{
+	u64 rem;
+
+	div64_u64_rem(a, b, &rem);
+	return rem;
+}
+#else
+static inline u64 pmb_div(u64 a, u64 b)
+{
+	return a / b;
+}
+
+static inline u64 pmb_mod(u64 a, u64 b)
+{
+	return a % b;
+}
+#endif
+
 /* Synthetic maps spread over a 48-bit span. */
 #define PMB_SPAN_BITS	48
 
@@ -27,7 +59,7 @@ static inline u64 pmb_rand(u64 *state)
 /* A value in 0..@n - 1 (@n > 0); the modulo bias is of no concern here. */
 static inline u64 pmb_below(u64 *state, u64 n)
 {
-	return pmb_rand(state) % n;
+	return pmb_mod(pmb_rand(state), n);
 }
 
 /**
@@ -47,7 +79,7 @@ static inline u64 pmb_below(u64 *state, u64 n)
 static inline void pmb_synth_section(u64 n, u64 i, u64 seed, u64 *start,
 				     u64 *size)
 {
-	u64 slot = (1ULL << PMB_SPAN_BITS) / n;
+	u64 slot = pmb_div(1ULL << PMB_SPAN_BITS, n);
 	u64 st = seed ^ (i * 0xd1342543de82ef95ULL) ^ (n << 40);
 	u64 base = i * slot, off, sz, max = slot / 4, align;
 
@@ -70,7 +102,7 @@ static inline void pmb_synth_section(u64 n, u64 i, u64 seed, u64 *start,
 	while (align > 1 && align > max)
 		align >>= 1;
 	off = pmb_below(&st, slot / 2) & ~(align - 1);
-	sz = (1 + pmb_below(&st, max / align)) * align;
+	sz = (1 + pmb_below(&st, pmb_div(max, align))) * align;
 	*start = base + off;
 	*size = sz;
 }

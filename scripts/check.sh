@@ -8,13 +8,21 @@
 # and the script fails if anything failed or no test ran.
 #
 # Cloud tier, Debian's cloud kernel: module build (no warning in the
-# project's files, no modpost WARNING), selftests build (standalone), tools
+# project's files, no modpost WARNING), ns string build (both modules with
+# 6.13's symbol namespace macros, scripts/export-ns-6.13.h), 32-bit build
+# (both modules against Debian's 686-pae headers, no warning, no libgcc
+# division), selftests build (standalone), tools
 # build, bench build, physmapctl (each result of tools/tests/host_test.sh),
 # dkms build (add + build -k $KVER, every dkms tree and key in a scratch
-# directory), checkpatch --strict, sparse (make C=2), in-tree build
-# (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
+# directory), checkpatch --strict, checkpatch tests (--strict over
+# selftests/, tools/ and testlib/: no ERROR), kernel-doc (the kernel files,
+# 6.1's -none and 6.12's -Wall -none: no line), sparse (make C=2), in-tree
+# build (selftests/ as physmap/ in a copy of the kernel's selftests: lib.mk's
 # build, then kselftest's "make TARGETS=physmap install", which the guest
-# runs), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
+# runs), in-tree build 6.12 (the same in linux-source-6.12's selftests),
+# selftests skip (there, on the host, run_kselftest.sh: every test skips
+# without /dev/physmap), selftests config (selftests/config lists every
+# CONFIG_ option the tests name), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
 # run (its end marker came), insmod+devnode (a char device 0600 0:0), tests
 # ran, console clean ($PHYSMAP_CONSOLE_RE), taint (no bit but O and E at
 # insmod, none after), rmmod. In the guest, run_kselftest.sh runs the
@@ -95,20 +103,85 @@ dkms_build() (
 		[ "$before" = "$(ls -d /var/lib/dkms/physmap /usr/src/physmap-* 2>/dev/null)" ]
 )
 
-# ksft_install DEST: selftests/ as physmap/ in a scratch copy of the
-# kernel's selftests, built as lib.mk builds it, then installed with
-# kselftest's own Makefile into DEST
+# ns_string_build DIR: physmap.ko and physmap_bench.ko built in DIR (a copy
+# of the sources) against $KDIR with 6.13's symbol namespace macros
+# (scripts/export-ns-6.13.h) and PMT_NS forced to the string form; the
+# namespace must come out as PHYSMAP in both modules
+ns_string_build() (
+	rm -rf "$1" && mkdir -p "$1/bench" &&
+	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
+	mkdir -p "$1/testlib" && cp testlib/physmap_prng.h "$1/testlib/" || return 1
+	make -C "$KDIR" M="$1" \
+		KCFLAGS="-DPHYSMAP_NS_STRING -include $PHYSMAP_TOP/scripts/export-ns-6.13.h" modules || return 1
+	ns=$(objcopy -O binary -j __ksymtab_strings "$1/physmap.ko" /dev/stdout | tr '\0' '\n' | grep -cx PHYSMAP)
+	imp=$(modinfo -F import_ns "$1/bench/physmap_bench.ko")
+	echo "namespace strings in physmap.ko's __ksymtab_strings: $ns; physmap_bench.ko imports: $imp"
+	[ "$ns" -gt 0 ] && [ "$imp" = PHYSMAP ]
+)
+
+# build32 DIR: physmap.ko and physmap_bench.ko built in DIR (a copy of the
+# sources) against the 686-pae headers, ARCH=i386; neither may need libgcc's
+# 64-bit division (__udivdi3, __umoddi3, __divdi3, __moddi3)
+build32() (
+	rm -rf "$1" && mkdir -p "$1/bench" "$1/testlib" &&
+	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
+	cp testlib/physmap_prng.h "$1/testlib/" || exit 1
+	make -C "$KDIR32" ARCH=i386 M="$1" modules || exit 1
+	u=$(nm -u "$1/physmap.ko" "$1/bench/physmap_bench.ko" | grep -E '__(u?div|u?mod)di3')
+	echo "libgcc division symbols: ${u:-none}"
+	[ -z "$u" ] && echo "$(file -b "$1/physmap.ko" | cut -d, -f1-2)"
+)
+
+# ksft_install DEST [SRC]: selftests/ as physmap/ in a scratch copy of the
+# kernel's selftests (those of SRC, the parts of a linux-source; default
+# $KSRC_CACHE), built as lib.mk builds it, then installed with kselftest's
+# own Makefile into DEST
 ksft_install() (
-	k=$PHYSMAP_BUILD/intree/tools/testing/selftests
+	src=${2:-$KSRC_CACHE} it=$PHYSMAP_BUILD/intree${2:+-${2##*-}}
+	k=$it/tools/testing/selftests
 	unset KSFT_DIR
-	rm -rf "$PHYSMAP_BUILD/intree" "$1" && mkdir -p "$PHYSMAP_BUILD/intree" &&
-	cp -a "$KSRC_CACHE/." "$PHYSMAP_BUILD/intree/" && mkdir "$k/physmap" &&
-	cp selftests/Makefile selftests/settings selftests/*.[ch] testlib/*.[ch] \
+	rm -rf "$it" "$1" && mkdir -p "$it" &&
+	cp -a "$src/." "$it/" && mkdir "$k/physmap" &&
+	cp selftests/Makefile selftests/settings selftests/config selftests/*.[ch] testlib/*.[ch] \
 	   tools/mapfile.[ch] tools/libphysmap.[ch] physmap_ioctl.h "$k/physmap/" &&
 	make -j"$JOBS" -C "$k/physmap" && make -C "$k/physmap" clean &&
 	make -j"$JOBS" -C "$k" TARGETS=physmap KSFT_INSTALL_PATH="$1" install &&
 	[ -x "$1/physmap/physmap_test" ]
 )
+
+# host_skips DIR: with no /dev/physmap (the host), run_kselftest.sh of the
+# kselftest install DIR runs every test of the collection physmap, and each
+# skips as a whole (exit KSFT_SKIP, "1..0 # SKIP" and a reason)
+host_skips() {
+	local want got
+	if [ -e /dev/physmap ]; then
+		echo "check: SKIP selftests skip (the host has /dev/physmap)"
+		return
+	fi
+	want=$(grep -c '^physmap:' "$1/kselftest-list.txt" 2>/dev/null)
+	# through a pipe: the runner's parts reopen a regular file's stdout
+	(cd "$1" && timeout 300 ./run_kselftest.sh -c physmap) 2>&1 | cat >"$LOGS/host-skips.log"
+	got=$(grep -cE '^ok [0-9]+ selftests: physmap: .* # SKIP$' "$LOGS/host-skips.log")
+	if [ "${want:-0}" -gt 0 ] && [ "$got" = "$want" ] &&
+	   [ "$(grep -c '^# 1\.\.0 # SKIP .*physmap.ko is not loaded' "$LOGS/host-skips.log")" = "$want" ]; then
+		item "selftests skip" pass "without /dev/physmap: $got of $want tests KSFT_SKIP, with the reason"
+	else
+		show "$LOGS/host-skips.log"
+		item "selftests skip" fail "without /dev/physmap: $got of ${want:-0} tests skipped"
+	fi
+}
+
+# ksft_config: what is wrong with selftests/config (kselftest's list of
+# the options the tests need): a line not CONFIG_X=y|m, or a CONFIG_ option
+# that the tests' sources name and it does not list
+ksft_config() {
+	local o
+	[ -s selftests/config ] || { echo "no selftests/config"; return; }
+	grep -vnE '^CONFIG_[A-Z0-9_]+=[ym]$' selftests/config
+	for o in $(grep -ohE '\bCONFIG_[A-Z0-9_]+' selftests/*.[ch] testlib/*.[ch] | sort -u); do
+		grep -q "^$o=" selftests/config || echo "$o: named by the tests, not in selftests/config"
+	done
+}
 
 taint_letters() {
 	local i out='' l=PFSRMBUDAWCIOELKXT
@@ -215,6 +288,26 @@ cloud_tier() {
 		item "module build" pass "physmap.ko, no warnings"
 	fi
 
+	step "ns string build (6.13's EXPORT_SYMBOL_NS_GPL, MODULE_IMPORT_NS)"
+	if ! run ns-string ns_string_build "$OUT/ns-string"; then
+		item "ns string build" fail "see $LOGS/ns-string.log"
+	elif d=$(warnings "$LOGS/ns-string.log") && [ -n "$d" ]; then
+		indent <<<"$d"
+		item "ns string build" fail "$(wc -l <<<"$d") warning lines"
+	else
+		item "ns string build" pass "$(tail -n 1 "$LOGS/ns-string.log")"
+	fi
+
+	step "32-bit build (KDIR32=$KDIR32, ARCH=i386)"
+	if ! run build32 build32 "$OUT/build32"; then
+		item "32-bit build" fail "see $LOGS/build32.log"
+	elif d=$(warnings "$LOGS/build32.log") && [ -n "$d" ]; then
+		indent <<<"$d"
+		item "32-bit build" fail "$(wc -l <<<"$d") warning lines"
+	else
+		item "32-bit build" pass "physmap.ko, bench/physmap_bench.ko: $(tail -n 1 "$LOGS/build32.log")"
+	fi
+
 	step "selftests build (KSFT_DIR=$KSFT_DIR)"
 	make -C selftests clean >/dev/null 2>&1
 	try "selftests build" selftests "standalone, -Werror" make -j"$JOBS" -C selftests KSFT_DIR="$KSFT_DIR"
@@ -247,7 +340,10 @@ cloud_tier() {
 
 	step "checkpatch --strict"
 	mapfile -t t < <(printf '%s\n' physmap_*.[ch] bench/physmap_bench*.[ch] | grep -v '\.mod\.c$')
-	perl "$CHECKPATCH" --no-tree --strict --terse -f "${t[@]}" >"$LOGS/checkpatch.log" 2>&1
+	# an out-of-tree module builds on several kernels: PMT_NS is chosen
+	# by LINUX_VERSION_CODE (physmap_tree.h)
+	perl "$CHECKPATCH" --no-tree --strict --terse --ignore LINUX_VERSION_CODE \
+		-f "${t[@]}" >"$LOGS/checkpatch.log" 2>&1
 	rc=$?
 	d=$(grep -E ': (ERROR|WARNING|CHECK):' "$LOGS/checkpatch.log")
 	if [ -n "$d" ] || [ "$rc" -ne 0 ]; then
@@ -255,6 +351,31 @@ cloud_tier() {
 		item checkpatch fail "$(grep -c . <<<"$d") findings, exit $rc"
 	else
 		item checkpatch pass "${t[*]}"
+	fi
+
+	step "checkpatch --strict: selftests/, tools/, testlib/ (ERRORs fail)"
+	mapfile -t t < <(git ls-files 'selftests/*.[ch]' 'tools/*.[ch]' 'testlib/*.[ch]')
+	perl "$CHECKPATCH" --no-tree --strict --terse -f "${t[@]}" >"$LOGS/checkpatch-tests.log" 2>&1
+	n=$(grep -c ': ERROR:' "$LOGS/checkpatch-tests.log")
+	d="$(grep -c ': WARNING:' "$LOGS/checkpatch-tests.log") warnings, $(grep -c ': CHECK:' "$LOGS/checkpatch-tests.log") checks"
+	if [ "$n" -ne 0 ] || [ ${#t[@]} -eq 0 ]; then
+		grep ': ERROR:' "$LOGS/checkpatch-tests.log" | head -n 20 | indent
+		item "checkpatch tests" fail "$n errors in ${#t[@]} files; $d"
+	else
+		item "checkpatch tests" pass "${#t[@]} files, 0 errors; $d"
+	fi
+
+	step "kernel-doc (-none with $KSRC_NAME's, -Wall -none with $KSRC612_NAME's)"
+	mapfile -t t < <(printf '%s\n' physmap_*.[ch] bench/physmap_bench*.[ch] | grep -v '\.mod\.c$')
+	perl "$KERNELDOC" -none "${t[@]}" >"$LOGS/kernel-doc.log" 2>&1
+	rc=$?
+	perl "$KERNELDOC612" -Wall -none "${t[@]}" >>"$LOGS/kernel-doc.log" 2>&1
+	rc=$((rc | $?))
+	if [ -s "$LOGS/kernel-doc.log" ] || [ "$rc" -ne 0 ]; then
+		show "$LOGS/kernel-doc.log"
+		item kernel-doc fail "$(grep -c . "$LOGS/kernel-doc.log") lines, exit $rc"
+	else
+		item kernel-doc pass "${t[*]}"
 	fi
 
 	step "sparse (make C=2)"
@@ -272,6 +393,17 @@ cloud_tier() {
 	step "in-tree build (tools/testing/selftests/physmap, install)"
 	try "in-tree build" intree "make -C .../physmap; make TARGETS=physmap install: $OUT/kselftest" \
 		ksft_install "$OUT/kselftest"
+
+	step "in-tree build 6.12 ($KSFT612_DIR/physmap, install), host skips, config"
+	try "in-tree build 6.12" intree612 "make -C .../physmap; make TARGETS=physmap install: $OUT/kselftest-6.12" \
+		ksft_install "$OUT/kselftest-6.12" "$KSRC612_CACHE"
+	host_skips "$OUT/kselftest-6.12"
+	if d=$(ksft_config) && [ -z "$d" ]; then
+		item "selftests config" pass "$(grep -c . selftests/config) options, every CONFIG_ the tests name"
+	else
+		indent <<<"$d"
+		item "selftests config" fail "$(grep -c . <<<"$d") problems"
+	fi
 
 	for t in unit asan valgrind fuzz; do
 		step "userspace tree core: $t"

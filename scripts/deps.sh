@@ -17,6 +17,7 @@ PKGS=(
 	dkms pkgconf			# dkms build; a program built from libphysmap.pc
 	bc bison flex libelf-dev libssl-dev	# the debug kernel
 	gcc-multilib libc6-dev-i386	# 32-bit selftests (compat ioctls)
+	linux-headers-686-pae:i386	# the 32-bit module build (i386 packages)
 	gnuplot-nox			# make bench's plot
 )
 
@@ -36,35 +37,48 @@ install() {
 }
 
 mapfile -t m < <(missing "${PKGS[@]}")
+if [ ${#m[@]} -gt 0 ] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+	echo "deps: adding the i386 architecture (linux-headers-686-pae:i386)"
+	if [ "$(id -u)" = 0 ]; then dpkg --add-architecture i386; else sudo -n dpkg --add-architecture i386; fi
+fi
 [ ${#m[@]} -eq 0 ] || install "${m[@]}"
 physmap_env	# a kernel may have just come
 if [ -z "$KDIR" ] || [ ! -r "$VMLINUZ" ]; then
 	echo "deps: no /usr/src/linux-headers-*-cloud-amd64 with its /boot/vmlinuz-*" >&2
 	exit 1
 fi
-[ -z "$(missing "$KSRC_NAME")" ] || install "$KSRC_NAME"
+mapfile -t m < <(missing "$KSRC_NAME" "$KSRC612_NAME")
+[ ${#m[@]} -eq 0 ] || install "${m[@]}"
 
 # the parts of the kernel source used, and the files that say they are there
 MEMBERS=(tools/testing/selftests tools/include tools/build tools/scripts
 	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
-	scripts/subarch.include Documentation/process/coding-style.rst
+	scripts/subarch.include scripts/kernel-doc
+	Documentation/process/coding-style.rst
 	Documentation/userspace-api/ioctl/ioctl-number.rst)
 NEEDED=(tools/testing/selftests/lib.mk tools/testing/selftests/kselftest_harness.h
 	tools/include/linux/types.h scripts/checkpatch.pl scripts/spelling.txt
-	scripts/const_structs.checkpatch scripts/subarch.include)
+	scripts/const_structs.checkpatch scripts/subarch.include scripts/kernel-doc)
 cache_ok() {
 	local f
 	for f in "${NEEDED[@]}"; do [ -e "$1/$f" ] || return 1; done
 }
-if ! cache_ok "$KSRC_CACHE"; then
-	echo "deps: extracting kernel source parts into $KSRC_CACHE (about 40 s)"
+# extract NAME: those parts of /usr/src/NAME.tar.xz into $PHYSMAP_CACHE/NAME
+tmp=''
+trap 'rm -rf "$tmp"' EXIT
+extract() {
+	cache_ok "$PHYSMAP_CACHE/$1" && return
+	echo "deps: extracting kernel source parts into $PHYSMAP_CACHE/$1 (about 40 s)"
 	mkdir -p "$PHYSMAP_CACHE"
 	tmp=$(mktemp -d "$PHYSMAP_CACHE/.extract.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	tar -xJf "$KSRC_TAR" -C "$tmp" "${MEMBERS[@]/#/$KSRC_NAME/}"
-	cache_ok "$tmp/$KSRC_NAME" || { echo "deps: $KSRC_TAR: parts missing" >&2; exit 1; }
+	tar -xJf "/usr/src/$1.tar.xz" -C "$tmp" "${MEMBERS[@]/#/$1/}"
+	cache_ok "$tmp/$1" || { echo "deps: /usr/src/$1.tar.xz: parts missing" >&2; exit 1; }
 	# complete it in place: other worktrees may be using files in there
-	mkdir -p "$KSRC_CACHE"
-	cp -a "$tmp/$KSRC_NAME/." "$KSRC_CACHE/"
-fi
-echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KSFT_DIR=$KSFT_DIR"
+	mkdir -p "$PHYSMAP_CACHE/$1"
+	cp -a "$tmp/$1/." "$PHYSMAP_CACHE/$1/"
+	rm -rf "$tmp"
+}
+extract "$KSRC_NAME"
+extract "$KSRC612_NAME"	# kernel-doc -Wall, kselftest_harness.h of 6.12
+[ -d "$KDIR32" ] || { echo "deps: no /usr/src/linux-headers-*-686-pae" >&2; exit 1; }
+echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KSFT_DIR=$KSFT_DIR KDIR32=$KDIR32"

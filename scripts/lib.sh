@@ -13,6 +13,11 @@
 #   KSRC_NAME        linux-source-X.Y of the same X.Y; KSRC_TAR its tarball,
 #                    KSRC_CACHE its parts (scripts/deps.sh), KSFT_DIR their
 #                    tools/testing/selftests, CHECKPATCH their checkpatch.pl
+#   KSRC612_NAME     linux-source-6.12, for 6.12's kernel-doc (KERNELDOC612)
+#                    and kselftest (KSFT612_DIR); KSRC612_CACHE its parts;
+#                    KERNELDOC the kernel-doc of KSRC_CACHE
+#   KDIR32           the 32-bit build's headers: those of KDIR's ABI for
+#                    686-pae (linux-headers-686-pae:i386), else the newest
 
 PHYSMAP_TOP=${PHYSMAP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PHYSMAP_CACHE=${PHYSMAP_CACHE:-${HOME:-/root}/.cache/physmap}
@@ -52,7 +57,18 @@ physmap_env() {
 	KSRC_CACHE=$PHYSMAP_CACHE/$KSRC_NAME
 	KSFT_DIR=$KSRC_CACHE/tools/testing/selftests
 	CHECKPATCH=$KSRC_CACHE/scripts/checkpatch.pl
-	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH
+	KERNELDOC=$KSRC_CACHE/scripts/kernel-doc
+	KSRC612_NAME=linux-source-6.12
+	KSRC612_CACHE=$PHYSMAP_CACHE/$KSRC612_NAME
+	KSFT612_DIR=$KSRC612_CACHE/tools/testing/selftests
+	KERNELDOC612=$KSRC612_CACHE/scripts/kernel-doc
+	if [ ! -d "${KDIR32:-}" ]; then
+		KDIR32=/usr/src/linux-headers-${KVER%-cloud-amd64}-686-pae
+		[ -d "$KDIR32" ] ||
+			KDIR32=$(printf '%s\n' /usr/src/linux-headers-*-686-pae | sort -rV | head -n 1)
+	fi
+	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH KDIR32 \
+		KERNELDOC KSRC612_NAME KSRC612_CACHE KSFT612_DIR KERNELDOC612
 }
 physmap_env
 

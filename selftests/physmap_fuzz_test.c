@@ -40,6 +40,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
+#include "physmap_ksft.h"
 #include "physmap_check.h"
 
 #define NR_FDS		2
@@ -89,8 +90,10 @@ struct thread {
 	__u64 seed;
 	struct counts c;
 	char first[256];
-	/* per-thread memory: a read-write buffer, a read-only page, and
-	 * a page followed by an inaccessible one */
+	/*
+	 * per-thread memory: a read-write buffer, a read-only page, and
+	 * a page followed by an inaccessible one
+	 */
 	char *good;
 	char *ro;	/* ro + PAGE is PROT_NONE */
 	char *edge;	/* edge + PAGE is PROT_NONE */
@@ -190,13 +193,27 @@ static void count(struct thread *t, int kind, int ret)
 {
 	t->c.calls[kind]++;
 	switch (-ret) {
-	case 0: t->c.ok[kind]++; break;
-	case EFAULT: t->c.efault++; break;
-	case EINVAL: t->c.einval++; break;
-	case EEXIST: t->c.eexist++; break;
-	case ENOTTY: t->c.enotty++; break;
-	case ENOENT: t->c.enoent++; break;
-	default: t->c.other_err++; break;
+	case 0:
+		t->c.ok[kind]++;
+		break;
+	case EFAULT:
+		t->c.efault++;
+		break;
+	case EINVAL:
+		t->c.einval++;
+		break;
+	case EEXIST:
+		t->c.eexist++;
+		break;
+	case ENOTTY:
+		t->c.enotty++;
+		break;
+	case ENOENT:
+		t->c.enoent++;
+		break;
+	default:
+		t->c.other_err++;
+		break;
 	}
 }
 
@@ -287,7 +304,7 @@ static void writer_begin(struct thread *t, struct fdstate *fs)
 					1, 9, 17, 32, 255 };
 	struct physmap_begin b = {
 		.page_shift = chance(t, 5) ? (__u32)rnd(t) :
-			      shifts[rnd(t) % (sizeof(shifts) / sizeof(shifts[0]))],
+			      shifts[rnd(t) % ARRAY_SIZE(shifts)],
 		.flags = chance(t, 5) ? (__u32)rnd(t) | 1 : 0,
 	};
 	size_t rd, wr;
@@ -431,27 +448,48 @@ static void do_batch(struct thread *t, struct fdstate *fs, enum ptr_kind k)
 	b.flags = chance(t, 5) ? (__u32)rnd(t) | 1 : 0;
 	for (i = 0; i < PHYSMAP_BATCH_MAX && i < b.count; i++)
 		addrs[i] = REGION + rnd(t) % REGION_SIZE;
-	/* addrs and indexes: the buffers, read-only/inaccessible pages, or
-	 * the buffers' ends at an inaccessible page */
+	/*
+	 * addrs and indexes: the buffers, read-only/inaccessible pages, or
+	 * the buffers' ends at an inaccessible page
+	 */
 	switch (ka) {
-	case P_GOOD: b.addrs = (uintptr_t)addrs; a_rd = sizeof(addrs); break;
-	case P_RO: b.addrs = (uintptr_t)t->ro; a_rd = PAGE; break;
+	case P_GOOD:
+		b.addrs = (uintptr_t)addrs;
+		a_rd = sizeof(addrs);
+		break;
+	case P_RO:
+		b.addrs = (uintptr_t)t->ro;
+		a_rd = PAGE;
+		break;
 	case P_EDGE:
 		a_rd = 8 * (rnd(t) % 64);
 		b.addrs = (uintptr_t)(t->edge + PAGE - a_rd);
 		break;
-	case P_NULL: b.addrs = 0; break;
-	default: b.addrs = (uintptr_t)none_page; break;
+	case P_NULL:
+		b.addrs = 0;
+		break;
+	default:
+		b.addrs = (uintptr_t)none_page;
+		break;
 	}
 	switch (ki) {
-	case P_GOOD: b.indexes = (uintptr_t)idx; i_wr = sizeof(idx); break;
-	case P_RO: b.indexes = (uintptr_t)t->ro; break;
+	case P_GOOD:
+		b.indexes = (uintptr_t)idx;
+		i_wr = sizeof(idx);
+		break;
+	case P_RO:
+		b.indexes = (uintptr_t)t->ro;
+		break;
 	case P_EDGE:
 		i_wr = 4 * (rnd(t) % 64);
 		b.indexes = (uintptr_t)(t->edge + PAGE - i_wr);
 		break;
-	case P_NULL: b.indexes = 0; break;
-	default: b.indexes = (uintptr_t)none_page; break;
+	case P_NULL:
+		b.indexes = 0;
+		break;
+	default:
+		b.indexes = (uintptr_t)none_page;
+		break;
 	}
 	if (ka == P_EDGE && ki == P_EDGE)	/* one edge buffer each */
 		b.indexes = (uintptr_t)idx, i_wr = sizeof(idx), ki = P_GOOD;
@@ -704,9 +742,11 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	char why[256] = "";
 	double t0 = now();
 
-	if ((e = getenv("PHYSMAP_FUZZ_ROUNDS")) && *e)
+	e = getenv("PHYSMAP_FUZZ_ROUNDS");
+	if (e && *e)
 		rounds = strtoul(e, NULL, 0);
-	if ((e = getenv("PHYSMAP_FUZZ_SECONDS")) && *e)
+	e = getenv("PHYSMAP_FUZZ_SECONDS");
+	if (e && *e)
 		seconds = strtoul(e, NULL, 0);
 	none_page = map_pages(1, PROT_NONE);
 	ASSERT_NE(NULL, none_page);

@@ -54,6 +54,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "physmap_maps.h"
+#include "physmap_ksft.h"
 #include "physmap_check.h"
 #include "physmap_params.h"
 

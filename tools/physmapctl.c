@@ -596,6 +596,18 @@ struct dump_json {
 	int pieces, entries;	/* in the current one */
 };
 
+/* A node's entry in the kernel's dump: "A..B skip=S ptr=P" or "A ..." */
+static bool dump_entry(const char *line, unsigned int *a, unsigned int *b,
+		       unsigned int *skip, char ptr[32])
+{
+	if (sscanf(line, " %u..%u skip=%u ptr=%31s", a, b, skip, ptr) == 4)
+		return true;
+	if (sscanf(line, " %u skip=%u ptr=%31s", a, skip, ptr) != 3)
+		return false;
+	*b = *a;
+	return true;
+}
+
 /* One line of the kernel's dump after its sections, as JSON. */
 static void dump_line_json(struct dump_json *j, const char *line)
 {
@@ -619,10 +631,7 @@ static void dump_line_json(struct dump_json *j, const char *line)
 		j->nodes++;
 		j->entries = 0;
 		return;
-	} else if (sscanf(line, " %u..%u skip=%u ptr=%31s", &a, &b, &skip,
-			  ptr) == 4 ||
-		   (sscanf(line, " %u skip=%u ptr=%31s", &a, &skip, ptr) == 3 &&
-		    (b = a, 1))) {
+	} else if (dump_entry(line, &a, &b, &skip, ptr)) {
 		kind = ptr[0];
 		printf("%s{\"first\":%u,\"last\":%u,\"skip\":%u,\"%s\":%s}",
 		       j->entries++ ? "," : "", a, b, skip,

@@ -102,12 +102,12 @@ static unsigned long long shape_value(const char *dir, const char *key)
 
 	if (!f)
 		return value;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%63[a-z_]: %llu", k, &value) == 2 &&
 		    !strcmp(k, key))
 			break;
-		else
-			value = ~0ULL;
+		value = ~0ULL;
+	}
 	fclose(f);
 	return value;
 }
