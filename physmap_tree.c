@@ -1817,7 +1817,7 @@ u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint)
 	}
 	return map_lookup(map, addr);
 }
-EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PHYSMAP);
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PMT_NS);
 
 /**
  * pmt_map_section() - a section of a published map by index
