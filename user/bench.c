@@ -169,7 +169,7 @@ static volatile uint64_t sink;
 #define STACK_STEP	528
 
 /* Called, not inlined, like pmt_map_lookup(): the same call cost. */
-static __attribute__((noinline)) size_t bsearch_index(const struct input *in,
+static noinline size_t bsearch_index(const struct input *in,
 						      uint64_t addr)
 {
 	size_t lo = 0, hi = in->n;
@@ -186,7 +186,7 @@ static __attribute__((noinline)) size_t bsearch_index(const struct input *in,
 }
 
 /* One timed run over @a, @shift bytes of stack below the caller's. */
-static __attribute__((noinline)) double time_run(const struct pmt_map *map,
+static noinline double time_run(const struct pmt_map *map,
 						 const struct input *in,
 						 const uint64_t *a,
 						 size_t shift)
