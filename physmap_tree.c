@@ -955,6 +955,7 @@ static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
 	if (pc->subpages) {
 		out = &pc->subpages[pc->nr_subpages];
 		out->page = sp->page;
+		out->start = sp->page << pc->pm->page_shift;
 		out->first = pc->nr_pieces;
 		out->count = sp->count;
 		out->table = pc->table_bytes;
@@ -1397,6 +1398,7 @@ static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
 	struct pmt_subpage *dummy = &pc->subpages[pc->nr_subpages];
 
 	dummy->page = U64_MAX;
+	dummy->start = U64_MAX;
 	dummy->first = 0;
 	dummy->base = 0;
 	dummy->count = 0;
@@ -1657,14 +1659,19 @@ static noinline u32 search_subpage(const struct pmt_map *map,
 	return PMT_UNASSIGNED;
 }
 
-/* The section covering @addr in sub-page @sp, whose page holds @addr. */
+/*
+ * The section covering @addr in sub-page @sp, or PMT_UNASSIGNED when @addr
+ * lies outside its page (the walk skipped levels).
+ */
 static __always_inline u32 subpage_section(const struct pmt_map *map,
 					   const struct pmt_subpage *sp,
 					   u64 addr)
 {
-	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
+	u64 offset = addr - sp->start;
 	u8 k;
 
+	if (offset >> map->page_shift)
+		return PMT_UNASSIGNED;
 	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
 		return search_subpage(map, sp, offset);
 	k = map->tables[sp->table + (offset >> sp->shift)];
@@ -1695,8 +1702,6 @@ static __always_inline u32 map_leaf_section(const struct pmt_map *map,
 
 	if (unlikely(map_entry_is_subpage(leaf))) {
 		sp = &map->subpages[map_entry_ptr(leaf)];
-		if (addr >> map->page_shift != sp->page)
-			return PMT_UNASSIGNED;
 		return subpage_section(map, sp, addr);
 	}
 	sect = &map->sections[map_entry_ptr(leaf)];
@@ -2010,7 +2015,7 @@ static void dump_node(struct seq_file *m, const struct pmt_dump *dump, u32 n)
 static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 {
 	const struct pmt_subpage *sp = &map->subpages[i];
-	u64 base = sp->page << map->page_shift;
+	u64 base = sp->start;
 	const struct pmt_piece *p;
 	u32 k;
 

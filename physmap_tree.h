@@ -114,7 +114,11 @@ struct pmt_section {
 
 /**
  * struct pmt_subpage - a page that resolves per byte
- * @page: the page number, checked by lookups that skipped levels.
+ * @page: the page number, checked by lookups that skipped levels in a
+ *        mixed map, whose path without a branch on the leaf's kind holds
+ *        the page check to a shift and a compare.
+ * @start: the address of the page's first byte, checked by the other maps'
+ *         lookups with the same subtraction that gives the offset.
  * @first: index of its first piece in the map's piece array.
  * @table: offset of its table in the map's tables.
  * @base: the lowest index of its pieces' sections, which its table's
@@ -125,6 +129,7 @@ struct pmt_section {
  */
 struct pmt_subpage {
 	u64 page;
+	u64 start;
 	u32 first;
 	u32 table;
 	u32 base;

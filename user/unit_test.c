@@ -945,7 +945,7 @@ static void test_mixed_leaves(void)
 	 */
 	CHECK_EQ(1023999 / 64 + 1, map->big);
 	/* The dummy: no page, its table byte 0, after the others. */
-	CHECK_EQ(UINT64_MAX, map->subpages[16].page);
+	CHECK_EQ(UINT64_MAX, map->subpages[16].start);
 	CHECK_EQ(map->table_bytes, map->subpages[16].table);
 	CHECK_EQ(0, map->tables[map->table_bytes]);
 	for (i = 0; i < n; i++) {
@@ -1250,13 +1250,13 @@ static void test_subpage_tables(void)
 	for (i = 0; i < 2; i++) {
 		const struct pmt_subpage *sp = &map->subpages[i];
 
-		if (sp->page == 5)
+		if (sp->start == 0x5000)
 			CHECK_EQ(PMT_SUBPAGE_SEARCH, sp->shift);
 		else
-			CHECK(sp->page == 6 && sp->shift != PMT_SUBPAGE_SEARCH &&
-			      sp->base == 3,
-			      "sub-page of page %#" PRIx64 ": shift %u base %u",
-			      sp->page, sp->shift, sp->base);
+			CHECK(sp->start == 0x6000 &&
+			      sp->shift != PMT_SUBPAGE_SEARCH && sp->base == 3,
+			      "sub-page at %#" PRIx64 ": shift %u base %u",
+			      sp->start, sp->shift, sp->base);
 	}
 	check_lookup(map, 0x5000, 1);
 	check_lookup(map, 0x580f, 256);
