@@ -8,8 +8,8 @@
 #   scripts/kernel-peers-src.sh --print   print "DIR TARBALL", extract nothing
 #   scripts/kernel-peers-src.sh           extract into DIR unless it is there
 #
-# DIR is $PHYSMAP_CACHE/$KSRC_NAME-peers (~/.cache/physmap/linux-source-6.1-
-# peers). It holds, from /usr/src/$KSRC_NAME.tar.xz: lib/maple_tree.c,
+# DIR is $PHYSMAP_CACHE/linux-source-6.1-peers (6.1's source, whichever
+# kernel make check boots). It holds, from that tarball: lib/maple_tree.c,
 # lib/xarray.c, lib/radix-tree.c, include/linux, tools/include,
 # tools/arch/x86/include, tools/lib/{find_bit,slab}.c and
 # tools/testing/radix-tree, the userspace harness the kernel builds the two
@@ -38,10 +38,11 @@ set -euo pipefail
 # Bump when what is extracted or patched changes.
 PEERS_VERSION=1
 
-if [ -z "${KSRC_NAME:-}" ]; then
-	KSRC_NAME=linux-source-6.1
-	KSRC_TAR=/usr/src/$KSRC_NAME.tar.xz
-fi
+# The peers come from 6.1's source whichever kernel the tiers boot: the
+# table in Documentation/physmap-lookup.rst compares against those, and 6.1's
+# harness is the one this script prepares. PEERS_SRC picks another.
+KSRC_NAME=${PEERS_SRC:-linux-source-6.1}
+KSRC_TAR=/usr/src/$KSRC_NAME.tar.xz
 DIR=$PHYSMAP_CACHE/$KSRC_NAME-peers
 STAMP=$DIR/.physmap-peers
 
