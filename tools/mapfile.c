@@ -279,17 +279,283 @@ static bool blank(const char *line)
 	return line[strspn(line, " \t\r")] == '\0';
 }
 
-int mf_load(struct mf_map *map, const char *path, const char *view,
-	    mf_progress_fn progress, void *arg, char *err, size_t err_size)
+/* the number of a CSI sequence's first parameter, or def */
+static unsigned int csi_param(const char *p, const char *end, unsigned int def)
 {
-	struct reader r = { .path = path, .err = err, .err_size = err_size };
-	const char *want = !view || !strcmp(view, "memory") ? "memory" :
-			   !strcmp(view, "io") ? "I/O" : view;
+	unsigned int n = 0;
+
+	if (p == end || *p < '0' || *p > '9')
+		return def;
+	while (p < end && *p >= '0' && *p <= '9' && n < 10000)
+		n = n * 10 + (*p++ - '0');
+	return n;
+}
+
+/*
+ * render_line - the line a terminal would show for line[0..len), in place;
+ * returns its length. QEMU's monitor echoes what is typed by redrawing the
+ * command line: "i", ESC[K, ESC[D, "in", ... A carriage return or backspace
+ * moves the cursor back, ESC[<n>D and ESC[<n>C move it, ESC[K erases to the
+ * end of the line; other escape sequences and control characters are
+ * dropped. The cursor never moves past the end of the line, so the result
+ * is never longer than the input and can be written over it.
+ */
+static size_t render_line(char *line, size_t len)
+{
+	size_t i = 0, cur = 0, end = 0;
+
+	while (i < len) {
+		unsigned char c = line[i++];
+
+		if (c == '\r') {
+			cur = 0;
+		} else if (c == '\b') {
+			if (cur)
+				cur--;
+		} else if (c == 0x1b && i < len && line[i] == '[') {
+			const char *params = &line[++i];
+			unsigned int n;
+
+			while (i < len && (unsigned char)line[i] >= 0x20 &&
+			       (unsigned char)line[i] <= 0x3f)
+				i++;
+			if (i == len)
+				break;
+			c = line[i++];
+			n = csi_param(params, &line[i - 1], 1);
+			if (c == 'D')
+				cur = n < cur ? cur - n : 0;
+			else if (c == 'C')
+				cur = n < end - cur ? cur + n : end;
+			else if (c == 'K' && csi_param(params, &line[i - 1], 0) == 0)
+				end = cur;
+		} else if (c == 0x1b) {
+			if (i < len)
+				i++;	/* ESC and one character: ESC 7, ESC =, ... */
+		} else if ((c >= 0x20 && c != 0x7f) || c == '\t') {
+			line[cur++] = c;
+			if (cur > end)
+				end = cur;
+		}
+	}
+	line[end] = '\0';
+	return end;
+}
+
+/* what the first lines say a file is */
+enum format {
+	FORMAT_UNKNOWN,
+	FORMAT_MAPS,	/* "<start> <last> <kind> <name>" */
+	FORMAT_MTREE,	/* "info mtree -f", from its first "FlatView" line */
+	FORMAT_MONITOR,	/* a transcript of the monitor: banner, "(qemu) " */
+};
+
+#define PROMPT		"(qemu)"
+#define BANNER_END	" monitor - type 'help' for more information"
+
+struct loader {
+	struct reader r;
+	struct mf_map *map;
+	enum format format;
+	const char *want;	/* the address space of the view */
 	/* mtree: 0 before the first "FlatView", 1 in a view we skip, 2 in the
 	 * AS lines of a view, 3 in the ranges of the wanted view, 4 after it
 	 */
-	int state = 0, wanted = 0;
-	char seen[512] = "";
+	int state;
+	bool wanted;
+	char seen[512];		/* the address spaces of the file */
+	unsigned int mtree_line;  /* monitor: where "info mtree" output began */
+	unsigned int message_line;	/* the first of QEMU's own messages */
+	char message[48];
+};
+
+/* a map file's line: one or more hex digits and a space */
+static bool maps_line(const char *line)
+{
+	const char *p = line;
+	__u64 v;
+
+	return !parse_hex(&p, &v) && *p == ' ';
+}
+
+static bool info_mtree_line(const char *line)
+{
+	return !strncmp(line, "address-space", 13) ||
+	       !strncmp(line, "memory-region", 13);
+}
+
+/* the monitor's banner: "QEMU 7.2.22 monitor - type 'help' for ..." */
+static bool banner_line(const char *line)
+{
+	return !strncmp(line, "QEMU ", 5) && strstr(line, BANNER_END);
+}
+
+/* what QEMU itself prints before the banner: "qemu-system-x86_64: ..." */
+static bool qemu_message(const char *line)
+{
+	size_t n = strcspn(line, " :");
+
+	return !strncmp(line, "qemu", 4) && line[n] == ':' && line[n + 1] == ' ';
+}
+
+/* a file in no format physmapctl knows, with the line that told */
+static int unknown(struct loader *l, const char *line, unsigned int line_nr)
+{
+	char start[41];
+	size_t i;
+
+	for (i = 0; i < sizeof(start) - 1 && line[i]; i++)
+		start[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	start[i] = '\0';
+	return fail(&l->r, 0,
+		    "not a map file, an \"info mtree -f\" dump or a monitor transcript (line %u: \"%s%s\")",
+		    line_nr, start, line[i] ? "..." : "");
+}
+
+/* the format told by the first line that is not blank, or -1 */
+static int sniff(struct loader *l, const char *line, unsigned int line_nr)
+{
+	if (!strncmp(line, "FlatView #", 10))
+		return FORMAT_MTREE;
+	if (!strncmp(line, PROMPT, strlen(PROMPT)) || banner_line(line))
+		return FORMAT_MONITOR;
+	if (maps_line(line))
+		return FORMAT_MAPS;
+	if (info_mtree_line(line))
+		return fail(&l->r, line_nr,
+			    "this is \"info mtree\" output; physmapctl reads the flat views of \"info mtree -f\"");
+	if (!qemu_message(line))
+		return unknown(l, line, line_nr);
+	if (!l->message_line) {
+		l->message_line = line_nr;
+		snprintf(l->message, sizeof(l->message), "%s", line);
+	}
+	return FORMAT_UNKNOWN;
+}
+
+/* a line of "info mtree -f" output; 1 at the end of the wanted view */
+static int mtree_line(struct loader *l, char *line, unsigned int line_nr)
+{
+	struct mf_section s = { 0 };
+	const char *what;
+	char *name;
+
+	if (!strncmp(line, "FlatView #", 10)) {
+		l->state = l->state >= 3 ? 4 : 1;
+		l->wanted = false;
+		return 0;
+	}
+	if (l->state == 4 || l->state == 0)
+		return 0;
+	if (!strncmp(line, " AS \"", 5)) {
+		char *as = as_name(line);
+		size_t n = strlen(l->seen);
+
+		if (as && !strcmp(as, l->want))
+			l->wanted = true;
+		if (as && n + strlen(as) + 5 < sizeof(l->seen))
+			sprintf(l->seen + n, "%s\"%s\"", n ? ", " : "", as);
+		return 0;
+	}
+	if (!strncmp(line, " Root memory region:", 20) ||
+	    !strncmp(line, " No rendered FlatView", 21)) {
+		l->state = l->wanted ? 3 : 1;
+		return 0;
+	}
+	if (l->state != 3 || blank(line))
+		return 0;
+	if (!strncmp(line, "  Dispatch", 10)) {
+		l->state = 4;	/* info mtree -f -d: QEMU's own tree */
+		return 0;
+	}
+	if (strncmp(line, "  ", 2))
+		return fail(&l->r, line_nr, "unexpected line in a flat view");
+	what = parse_mtree_line(line, &s, &name);
+	if (what)
+		return fail(&l->r, line_nr, "%s", what);
+	s.line = line_nr;
+	if (append(l->map, &s, name))
+		return fail(&l->r, line_nr, "%s", strerror(errno));
+	return 0;
+}
+
+/*
+ * a line of a monitor transcript, rendered: the banner and the output of
+ * other commands are skipped; the first "FlatView" line, alone or right
+ * after a prompt (when the command was not echoed), starts the dump, and
+ * the next prompt ends it (1)
+ */
+static int monitor_line(struct loader *l, char *line, unsigned int line_nr)
+{
+	if (!strncmp(line, PROMPT, strlen(PROMPT))) {
+		if (l->map->mtree)
+			return 1;
+		line += strlen(PROMPT);
+		line += *line == ' ';
+		if (strncmp(line, "FlatView #", 10))
+			return 0;	/* the command, echoed */
+	}
+	if (!l->map->mtree) {
+		if (!strncmp(line, "FlatView #", 10))
+			l->map->mtree = true;
+		else if (info_mtree_line(line) && !l->mtree_line)
+			l->mtree_line = line_nr;
+		else
+			return 0;
+	}
+	return mtree_line(l, line, line_nr);
+}
+
+static int maps_file_line(struct loader *l, char *line, unsigned int line_nr)
+{
+	struct mf_section s = { 0 };
+	const char *what;
+	char *name;
+
+	if (blank(line))
+		return 0;
+	what = parse_maps_line(line, &s, &name);
+	if (what)
+		return fail(&l->r, line_nr, "%s", what);
+	s.line = line_nr;
+	if (append(l->map, &s, name))
+		return fail(&l->r, line_nr, "%s", strerror(errno));
+	return 0;
+}
+
+/* what is missing at the end of a file read without error */
+static int check_end(struct loader *l)
+{
+	if (l->format == FORMAT_UNKNOWN && l->message_line)
+		return unknown(l, l->message, l->message_line);
+	if (l->format == FORMAT_UNKNOWN)
+		return fail(&l->r, 0, "no sections");
+	if (l->format == FORMAT_MONITOR && !l->map->mtree) {
+		if (l->mtree_line)
+			return fail(&l->r, 0,
+				    "a monitor transcript without \"info mtree -f\" output (line %u on is \"info mtree\" output, without -f)",
+				    l->mtree_line);
+		return fail(&l->r, 0,
+			    "a monitor transcript without \"info mtree -f\" output");
+	}
+	if (l->map->mtree && l->state < 3)
+		return fail(&l->r, 0, "no flat view of address space \"%s\" (%s%s)",
+			    l->want, *l->seen ? "the file has " :
+			    "no \"AS\" line at all", l->seen);
+	if (!l->map->count)
+		return fail(&l->r, 0, "no sections");
+	return 0;
+}
+
+int mf_load(struct mf_map *map, const char *path, const char *view,
+	    mf_progress_fn progress, void *arg, char *err, size_t err_size)
+{
+	struct loader l = {
+		.r = { .path = path, .err = err, .err_size = err_size },
+		.map = map,
+		.want = !view || !strcmp(view, "memory") ? "memory" :
+			!strcmp(view, "io") ? "I/O" : view,
+	};
 	unsigned int line_nr = 0;
 	char *line = NULL;
 	size_t line_size = 0, total = 0, done = 0;
@@ -300,92 +566,54 @@ int mf_load(struct mf_map *map, const char *path, const char *view,
 
 	f = fopen(path, "r");
 	if (!f)
-		return fail(&r, 0, "%s", strerror(errno));
+		return fail(&l.r, 0, "%s", strerror(errno));
 	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode))
 		total = st.st_size;
 	while ((len = getline(&line, &line_size, f)) >= 0) {
-		struct mf_section s = { 0 };
-		const char *what = NULL;
-		char *name;
-
 		line_nr++;
 		done += len;
 		if (progress && !(line_nr % PROGRESS_LINES))
 			progress(arg, done, total);
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (len && line[len - 1] == '\r')
+		while (len && line[len - 1] == '\r')
 			line[--len] = '\0';
-
-		if (line_nr == 1 || (!map->mtree && !map->count)) {
-			if (!strncmp(line, "FlatView #", 10))
-				map->mtree = true;
-			else if (!strncmp(line, "address-space", 13) ||
-				 !strncmp(line, "memory-region", 13))
-				ret = fail(&r, line_nr,
-					   "this is \"info mtree\" output; physmapctl reads the flat views of \"info mtree -f\"");
-		}
-		if (ret)
-			break;
-		if (!map->mtree) {
+		if (l.format == FORMAT_UNKNOWN || l.format == FORMAT_MONITOR)
+			render_line(line, len);
+		if (l.format == FORMAT_UNKNOWN) {
 			if (blank(line))
 				continue;
-			what = parse_maps_line(line, &s, &name);
-		} else if (!strncmp(line, "FlatView #", 10)) {
-			if (state >= 3)
-				state = 4;
-			else
-				state = 1;
-			wanted = 0;
-			continue;
-		} else if (state == 4 || state == 0) {
-			continue;
-		} else if (!strncmp(line, " AS \"", 5)) {
-			char *as = as_name(line);
-
-			if (as && !strcmp(as, want))
-				wanted = 1;
-			if (as && strlen(seen) + strlen(as) + 5 < sizeof(seen))
-				sprintf(seen + strlen(seen), "%s\"%s\"",
-					*seen ? ", " : "", as);
-			continue;
-		} else if (!strncmp(line, " Root memory region:", 20) ||
-			   !strncmp(line, " No rendered FlatView", 21)) {
-			state = wanted ? 3 : 1;
-			continue;
-		} else if (state != 3 || blank(line)) {
-			continue;
-		} else if (!strncmp(line, "  Dispatch", 10)) {
-			state = 4;	/* info mtree -f -d: QEMU's own tree */
-			continue;
-		} else if (!strncmp(line, "  ", 2)) {
-			what = parse_mtree_line(line, &s, &name);
-		} else {
-			what = "unexpected line in a flat view";
+			ret = sniff(&l, line, line_nr);
+			if (ret < 0)
+				break;
+			if (ret == FORMAT_UNKNOWN)
+				continue;
+			l.format = ret;
+			map->mtree = l.format == FORMAT_MTREE;
+			map->monitor = l.format == FORMAT_MONITOR;
+			ret = 0;
 		}
-		if (what) {
-			ret = fail(&r, line_nr, "%s", what);
+		if (l.format == FORMAT_MAPS)
+			ret = maps_file_line(&l, line, line_nr);
+		else if (l.format == FORMAT_MTREE)	/* copied up to a prompt? */
+			ret = strncmp(line, PROMPT, strlen(PROMPT)) ?
+			      mtree_line(&l, line, line_nr) : 1;
+		else
+			ret = monitor_line(&l, line, line_nr);
+		if (ret)
 			break;
-		}
-		s.line = line_nr;
-		if (append(map, &s, name)) {
-			ret = fail(&r, line_nr, "%s", strerror(errno));
-			break;
-		}
 	}
-	if (!ret && ferror(f))
-		ret = fail(&r, 0, "read error: %s", strerror(errno));
+	if (ret > 0)
+		ret = 0;	/* a prompt after the dump */
+	else if (!ret && ferror(f))
+		ret = fail(&l.r, 0, "read error: %s", strerror(errno));
 	free(line);
 	fclose(f);
 	if (progress)
 		progress(arg, total, total);
-	if (!ret && map->mtree && state < 3)
-		ret = fail(&r, 0, "no flat view of address space \"%s\" (%s%s)",
-			   want, *seen ? "the file has " : "no \"AS\" line at all",
-			   seen);
-	if (!ret && !map->count)
-		ret = fail(&r, 0, "no sections");
 	if (!ret)
-		ret = check_overlaps(&r, map);
+		ret = check_end(&l);
+	if (!ret)
+		ret = check_overlaps(&l.r, map);
 	return ret;
 }

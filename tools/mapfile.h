@@ -36,12 +36,15 @@ struct mf_section {
  * @count: number of sections.
  * @capacity: room at @sections.
  * @mtree: the file was "info mtree -f" output.
+ * @monitor: the file was a transcript of QEMU's monitor (-monitor stdio)
+ *	holding "info mtree -f" output.
  */
 struct mf_map {
 	struct mf_section *sections;
 	size_t count;
 	size_t capacity;
 	bool mtree;
+	bool monitor;
 };
 
 /* called now and then while a file is read: done and total bytes */
