@@ -4,7 +4,8 @@
 # tools/tests/host_test.sh - libphysmap and physmapctl on the build host,
 # without the module: every --help, usage and file error with its exit
 # status and message, the missing-module message (the host has no
-# /dev/physmap), the map readers against testdata/, progress on a terminal,
+# /dev/physmap), the map readers against testdata/ (map files, "info mtree
+# -f" dumps, monitor transcripts, files in no format), progress on a terminal,
 # "make tools" without a kernel, "make install" into a scratch root and a
 # program built there with pkg-config (needs KDIR, else skipped). TAP; make
 # check counts every result.
@@ -14,6 +15,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CTL=$TOP/tools/physmapctl
 MAPS=$TOP/testdata/qemu-7.2
 MEM=$MAPS/q35_big.booted.memory.txt
+MON=$MAPS/monitor
 T=$(mktemp -d "${TMPDIR:-/tmp}/physmapctl-host.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
@@ -136,6 +138,59 @@ done
 "$CTL" --json parse "$MEM" >"$T/out" 2>&1
 [ "$(grep -c '^{"line":[0-9]*,"start":"0x[0-9a-f]*","last":"0x[0-9a-f]*","kind":"[^"]*","name":"[^"]*","offset":"0x[0-9a-f]*"}$' "$T/out")" -eq "$(grep -c . "$MEM")" ]
 ok $? "parse --json: one object per section" "$T/out"
+
+# --- monitor transcripts ----------------------------------------------------
+# testdata/qemu-7.2/monitor: one stopped q35 machine's "info mtree -f" through
+# QMP (the plain dump) and typed into -monitor stdio on pipes (the same QEMU),
+# on a terminal, and a synthetic transcript (see its README.md)
+for v in memory io cpu-smm-0; do
+	"$CTL" parse --view "$v" "$MON/q35_nodefaults.qmp.txt" >"$T/plain" 2>&1
+	diffs=
+	for f in stdio pty synthetic; do
+		[ "$f" = synthetic ] && p=$MON/synthetic.txt || p=$MON/q35_nodefaults.$f.txt
+		"$CTL" parse --view "$v" "$p" 2>&1 | cmp -s - "$T/plain" || diffs+=" $f"
+	done
+	[ -s "$T/plain" ] && ! grep -q physmapctl "$T/plain" && [ -z "$diffs" ]
+	ok $? "parse --view $v of monitor transcripts equals the plain dump of the same machine${diffs:+:$diffs}" "$T/plain"
+done
+"$CTL" --json parse "$MON/q35_nodefaults.stdio.txt" >"$T/out" 2>&1
+bad_lines=$(sed -n 's/^{"line":\([0-9]*\),"start":"0x\([0-9a-f]*\)",.*/\1 \2/p' "$T/out" |
+	while read -r l a; do
+		sed -n "${l}p" "$MON/q35_nodefaults.stdio.txt" |
+			grep -q "^  $(printf '%016x' "0x$a")-" || echo "$l"
+	done)
+[ "$(grep -c . "$T/out")" -eq 8 ] && [ -z "$bad_lines" ]
+ok $? "a transcript's cookies are the lines of the file the ranges are on${bad_lines:+: not$bad_lines}" "$T/out"
+# line 21 of the transcript is a range of the memory view
+sed '21s/(prio 0, /(prio x, /' "$MON/q35_nodefaults.stdio.txt" >"$T/mon"
+err_is 2 "^physmapctl: $T/mon:21: bad priority$" "a bad line in a transcript's flat view: its line" parse "$T/mon"
+sed '9s/(prio 1, rom)/(prio 1 rom)/' "$MON/synthetic.txt" >"$T/mon"
+err_is 2 "^physmapctl: $T/mon:9: bad priority$" "a bad line in a transcript with CRLF and escapes: its line" parse --view cpu-smm-0 "$T/mon"
+sed '8s/^  0000/  zzzz/' "$MON/synthetic.txt" >"$T/mon"
+err_is 2 "^physmapctl: $T/mon:8: bad range" "a bad first range after the prompt's FlatView line: its line" parse --view cpu-smm-0 "$T/mon"
+run 0 parse --view io "$MON/q35_nodefaults.stdio.txt" && [ "$(tail -n 1 "$T/out")" = "5659 ffff i/o io @0000000000005659" ]
+ok $? "the prompt after the dump ends it (the I/O view is the last one)" "$T/err"
+{ tr -d '\r' <"$MON/q35_nodefaults.qmp.txt"; echo '(qemu) quit'; echo 'not read'; } >"$T/mon"
+run 0 parse --view io "$T/mon"
+ok $? "a dump copied up to the next prompt" "$T/err"
+printf 'QEMU 7.2.22 monitor - type '"'"'help'"'"' for more information\r\n(qemu) info version\r\n7.2.22\r\n(qemu) quit\r\n' >"$T/mon"
+err_is 2 "^physmapctl: $T/mon: a monitor transcript without \"info mtree -f\" output$" "a transcript without info mtree -f" parse "$T/mon"
+printf '(qemu) info mtree\naddress-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n(qemu) quit\n' >"$T/mon"
+err_is 2 "^physmapctl: $T/mon: a monitor transcript without \"info mtree -f\" output \(line 2 on is \"info mtree\" output, without -f\)$" "a transcript with info mtree, without -f" parse "$T/mon"
+err_is 2 "no flat view of address space \"nosuch\" \(the file has \"cpu-smm-0\", \"memory\", " "--view of a missing address space in a transcript" parse --view nosuch "$MON/q35_nodefaults.stdio.txt"
+
+# --- files in no known format -------------------------------------------------
+unknown='not a map file, an "info mtree -f" dump or a monitor transcript'
+printf 'hello world\n0 fff ram a\n' >"$T/unk"
+err_is 2 "^physmapctl: $T/unk: $unknown \(line 1: \"hello world\"\)$" "a file in no known format" parse "$T/unk"
+! grep -q 'want: <start>' "$T/err"
+ok $? "no map-file syntax quoted for a file in no format" "$T/err"
+printf '\n\n{"key": "value"}\n' >"$T/unk"
+err_is 2 "^physmapctl: $T/unk: $unknown \(line 3: " "no known format: the first line that is not blank" parse "$T/unk"
+printf 'qemu-system-x86_64: -M nosuch: unsupported machine type\n' >"$T/unk"
+err_is 2 "^physmapctl: $T/unk: $unknown \(line 1: \"qemu-system-x86_64: -M nosuch: unsupport" "no known format: only QEMU's error" parse "$T/unk"
+printf '1000 1fff ram\n' >"$T/unk"
+err_is 2 "^physmapctl: $T/unk:1: missing kind or name" "a map file's bad first line: its line" parse "$T/unk"
 
 # --- no device -----------------------------------------------------------
 hint='^physmapctl: is physmap loaded\? try: sudo modprobe physmap$'
