@@ -457,10 +457,17 @@ static int mtree_line(struct loader *l, char *line, unsigned int line_nr)
 			sprintf(l->seen + n, "%s\"%s\"", n ? ", " : "", as);
 		return 0;
 	}
-	if (!strncmp(line, " Root memory region:", 20) ||
-	    !strncmp(line, " No rendered FlatView", 21)) {
+	if (!strncmp(line, " Root memory region:", 20)) {
 		l->state = l->wanted ? 3 : 1;
 		return 0;
+	}
+	/* after " Root memory region: (none)", QEMU's view of nothing */
+	if (!strncmp(line + strspn(line, " "), "No rendered FlatView", 20)) {
+		if (l->state != 3)
+			return 0;
+		return fail(&l->r, line_nr,
+			    "QEMU rendered no flat view of address space \"%s\" (its root is none): no sections",
+			    l->want);
 	}
 	if (l->state != 3 || blank(line))
 		return 0;

@@ -119,6 +119,8 @@ err_is 2 "^physmapctl: $T/mtree:5: bad priority" "bad line in the wanted flat vi
 run 0 parse --view io "$T/mtree" && [ "$(cat "$T/out")" = "0 7 i/o dma-chan" ]
 ok $? "a bad line in a flat view not asked for is not read" "$T/err"
 
+err_is 2 "/pc.booted.dispatch.txt:343: QEMU rendered no flat view of address space \"PIIX4_PM\"" "--view of an address space QEMU rendered no view of" parse --view PIIX4_PM "$MAPS/pc.booted.dispatch.txt"
+
 # --- the readers against testdata ------------------------------------------
 diffs=
 for f in "$MAPS"/*.memory.txt "$MAPS"/*.io.txt; do
