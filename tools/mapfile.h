@@ -2,8 +2,8 @@
 /*
  * mapfile.h - the map files physmapctl and the tests (testlib/) read: the
  * format of testdata/ ("<start> <last> <kind> <name> [@<offset>]") or the
- * raw output of QEMU's "info mtree -f" (with or without -d), of which one
- * flat view is taken.
+ * raw output of QEMU's "info mtree -f" (with or without -d), alone or in a
+ * transcript of the monitor, of which one flat view is taken.
  */
 #ifndef _PHYSMAPCTL_MAPFILE_H
 #define _PHYSMAPCTL_MAPFILE_H

@@ -8,12 +8,13 @@
  *	physmapctl [OPTIONS] dump FILE
  *	physmapctl [OPTIONS] parse FILE		check and print, no device
  *
- * FILE is a map in the format of testdata/ or the raw output of QEMU's
- * "info mtree -f". Every section becomes a section of a new address space
- * of /dev/physmap with its line number as cookie. An address space lives as
- * long as its file descriptor, so a map stays loaded for as long as
- * physmapctl runs: "load" keeps it and answers commands from stdin, the
- * other commands load, answer and exit. See "physmapctl --help".
+ * FILE is a map in the format of testdata/, the raw output of QEMU's
+ * "info mtree -f", or a monitor transcript holding it. Every section
+ * becomes a section of a new address space of /dev/physmap with its line
+ * number as cookie. An address space lives as long as its file descriptor,
+ * so a map stays loaded for as long as physmapctl runs: "load" keeps it and
+ * answers commands from stdin, the other commands load, answer and exit.
+ * See "physmapctl --help".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,8 +71,11 @@ static const char common_help[] =
 	"FILE is a map, one section per line, in the format of testdata/:\n"
 	"    <start> <last> <kind> <name> [@<offset>]      (hex, last inclusive)\n"
 	"or the raw output of QEMU's monitor command \"info mtree -f\" (also with\n"
-	"-d), of which --view picks one flat view. Every section is added with\n"
-	"its line number in FILE as cookie; the map is committed, then queried.\n"
+	"-d), of which --view picks one flat view, or a transcript of the monitor\n"
+	"(-monitor stdio) holding it: banner, prompts, echoed commands, escape\n"
+	"sequences and the output of other commands are skipped. Every section\n"
+	"is added with its line number in FILE as cookie; the map is committed,\n"
+	"then queried.\n"
 	"\n"
 	"Options:\n"
 	"  --page-shift N   page size of the tree: 10..16, or 0 for 12 (it shapes\n"
