@@ -65,7 +65,7 @@ ok $? "--version"
 
 # --- usage errors: exit 1 -----------------------------------------------
 err_is 1 "^physmapctl: missing command" "no command"
-err_is 1 "^Try 'physmapctl --help'" "no command, hint" 
+err_is 1 "^Try 'physmapctl --help'" "no command, hint"
 err_is 1 "^physmapctl: unknown command 'frob'" "unknown command" frob
 err_is 1 "^physmapctl: unknown option '--frob'" "unknown option" lookup --frob "$MEM" 0
 err_is 1 "^physmapctl: option '--page-shift' needs a value" "option without its value" lookup "$MEM" 0 --page-shift
