@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/check.sh [cloud] [debug] - "make check" (both tiers;
-# PHYSMAP_DEBUG_TIER=0: the cloud tier alone) and "make check-debug" (debug).
+# scripts/check.sh [cloud] [cloud612] [debug] - "make check" (all three
+# tiers; PHYSMAP_DEBUG_TIER=0: the cloud tiers alone) and "make check-debug"
+# (debug). The summary ends with the counts of each tier, that is of each
+# kernel.
 # Every item below counts one, passed or failed, as does every TAP result
 # from a guest (scripts/ktap.awk); the last line is "N passed, N failed",
 # and the script fails if anything failed or no test ran.
 #
-# Cloud tier, Debian's cloud kernel: module build (no warning in the
+# Cloud tier, Debian 12's own cloud kernel, 6.1 (KDIR): module build (no warning in the
 # project's files, no modpost WARNING), ns string build (both modules with
 # 6.13's symbol namespace macros, scripts/export-ns-6.13.h), 32-bit build
 # (both modules against Debian's 686-pae headers, no warning, no libgcc
@@ -24,10 +26,17 @@
 # without /dev/physmap), selftests config (selftests/config lists every
 # CONFIG_ option the tests name), user unit/asan/valgrind/fuzz (make -C user), and the guest's: guest
 # run (its end marker came), insmod+devnode (a char device 0600 0:0), tests
-# ran, console clean ($PHYSMAP_CONSOLE_RE), taint (no bit but O and E at
+# ran (every program of selftests/Makefile and of the collections added
+# here ran), console clean ($PHYSMAP_CONSOLE_RE), taint (no bit but O and E at
 # insmod, none after), rmmod. In the guest, run_kselftest.sh runs the
 # collections physmap, physmap_tools (tools/tests) and physmap_bench
 # (pmbench smoke), each test under the timeout of selftests/settings.
+#
+# 6.12 tier, items prefixed "6.12 ", Debian's 6.12 cloud kernel
+# (KDIR612): module build (physmap.ko and physmap_bench.ko, no warning),
+# dkms build, install (each result of tools/tests/install_test.sh against
+# its headers: updates/physmap.ko.xz there), and the guest's items, its
+# kselftest install the cloud tier's in-tree build 6.12.
 #
 # Debug tier, items prefixed "debug", the kernel of scripts/debug-kernel.sh
 # (KASAN, lockdep, kmemleak, UBSAN, fault injection): kernel, module build,
@@ -45,14 +54,23 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 T0=$(date +%s)
-PASSED=0 FAILED=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0 SUMMARY=() BINS='' NOTES=''
+PASSED=0 FAILED=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0 SUMMARY=() BINS='' NOTES='' KERNELS=() TB=()
 JOBS=$(nproc)
 KSFT_TIMEOUT=$(sed -n 's/^timeout=//p' selftests/settings)
+
+# tier_begin, tier_end LABEL: what one tier (one kernel) counted, for the
+# summary's per-kernel lines
+tier_begin() { TB=("$PASSED" "$FAILED" "$TAP_PASS" "$TAP_FAIL" "$TAP_SKIP"); }
+tier_end() {
+	KERNELS+=("$(printf '    %s\n      items: %d passed, %d failed; TAP: %d passed, %d failed, %d skipped' \
+		"$1" $((PASSED - TB[0])) $((FAILED - TB[1])) $((TAP_PASS - TB[2])) \
+		$((TAP_FAIL - TB[3])) $((TAP_SKIP - TB[4])))")
+}
 
 finish() {
 	TIER=''
 	step summary
-	printf '%s\n' "${SUMMARY[@]}" "  test programs:"
+	printf '%s\n' "${SUMMARY[@]}" "  per kernel:" "${KERNELS[@]}" "  test programs:"
 	printf '%s' "$BINS"
 	[ -z "${NOTES//$'\n'/}" ] || printf '  counts:\n%s' "$NOTES"
 	echo "  TAP: $TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
@@ -83,8 +101,10 @@ warnings() {
 		l ~ /^[^\/: ][^: ]*\.[ch]:[0-9]+(:[0-9]+)?: (warning|error)/ || /^WARNING: modpost/' "$1"
 }
 
-# dkms_build: add + build, leaving /var/lib/dkms and /usr/src as they were
+# dkms_build [KVER]: add + build for KVER ($KVER), leaving /var/lib/dkms
+# and /usr/src as they were
 dkms_build() (
+	KVER=${1:-$KVER}
 	before=$(ls -d /var/lib/dkms/physmap /usr/src/physmap-* 2>/dev/null)
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 	t=$(mktemp -d) && trap 'rm -rf "$t"' EXIT
@@ -197,10 +217,22 @@ not_run() {
 	done
 }
 
+# expected_programs DIR: COLLECTION/TEST for every test the kselftest
+# install DIR should run, sorted: the physmap collection's programs as
+# selftests/Makefile names them (built or not), and every test of
+# DIR/kselftest-list.txt (the collections added here)
+expected_programs() {
+	{
+		sed -n 's/^TEST_GEN_PROGS *+\{0,1\}:\{0,1\}= *//p' selftests/Makefile |
+			tr ' ' '\n' | sed -n 's|^\(.\)|physmap/\1|p'
+		sed 's|:|/|' "$1/kselftest-list.txt" 2>/dev/null
+	} | sort -u
+}
+
 # guest KERNEL JOB TIMEOUT: boot KERNEL with $OUT/initramfs.cpio.gz, judge
 # what came back
 guest() {
-	local vmrc p f s hits b a
+	local vmrc p f s hits b a want missing
 	RES=$OUT/results.log CON=$OUT/console.log
 	step "guest: job $2"
 	vm "$OUT" "$1" "$OUT/initramfs.cpio.gz" "$2" "$3" 2>&1 | tee "$LOGS/vm.log"
@@ -223,8 +255,15 @@ guest() {
 	NOTES+=$(sed -n "s|^NOTE |    $TIER|p" "$LOGS/tap.txt")$'\n'
 	read -r _ p f s < <(grep '^TOTAL ' "$LOGS/tap.txt")
 	TAP_PASS=$((TAP_PASS + p)) TAP_FAIL=$((TAP_FAIL + f)) TAP_SKIP=$((TAP_SKIP + s))
-	item "tests ran" "$( ((p + f)) && echo pass)" \
-		"$((p + f + s)) TAP results from $(grep -c '^BIN ' "$LOGS/tap.txt") test programs"
+	# every program the guest should have run, by name: a test that did
+	# not build or did not run fails this item, whatever else printed TAP
+	want=$(expected_programs "$OUT/kselftest")
+	missing=$(comm -23 <(echo "$want") <(sed -n 's/^BIN \([^:]*\):.*/\1/p' "$LOGS/tap.txt" | sort -u))
+	if [ -n "$missing" ] || ! ((p + f)); then
+		item "tests ran" fail "$(grep -c . <<<"$missing") of $(grep -c . <<<"$want") expected programs did not run: $(echo $missing)"
+	else
+		item "tests ran" pass "$((p + f + s)) TAP results from $(grep -c . <<<"$want") of $(grep -c . <<<"$want") expected programs"
+	fi
 
 	# the fault test provokes allocation-failure reports between its
 	# markers on the debug kernel: there, Call Trace lines are let pass
@@ -425,6 +464,69 @@ cloud_tier() {
 	guest "$VMLINUZ" tests "${VM_TIMEOUT:-1500}"
 }
 
+# cloud612_tier: Debian's 6.12 cloud kernel, after the cloud tier (whose
+# tools, pmbench and 6.12 kselftest install it uses): both modules built
+# against its headers, dkms, make install where its kbuild puts modules,
+# and its guest (the 6.12 kselftest install, the tools and bench
+# collections, physmap.ko of this build)
+cloud612_tier() {
+	TIER="6.12 " OUT=$PHYSMAP_BUILD/6.12 LOGS=$PHYSMAP_BUILD/6.12/logs
+	local d st desc n
+	mkdir -p "$LOGS"
+	rm -f "$LOGS"/*.log
+	if [ -z "$KDIR612" ] || [ ! -r "$VMLINUZ612" ]; then
+		item "module build" fail "no /usr/src/linux-headers-6.12.*-cloud-amd64 with its /boot/vmlinuz (scripts/deps.sh)"
+		not_run "no 6.12 kernel"
+		return
+	fi
+	step "module build (KDIR=$KDIR612)"
+	rm -rf "$OUT/module" && mkdir -p "$OUT/module/bench" "$OUT/module/testlib"
+	cp Kbuild physmap_*.[ch] "$OUT/module/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$OUT/module/bench/" &&
+		cp testlib/physmap_prng.h "$OUT/module/testlib/"
+	if ! run build make -C "$KDIR612" M="$OUT/module" -j"$JOBS" modules; then
+		item "module build" fail "see $LOGS/build.log"
+	elif d=$(warnings "$LOGS/build.log") && [ -n "$d" ]; then
+		indent <<<"$d"
+		item "module build" fail "$(wc -l <<<"$d") warning lines"
+	else
+		item "module build" pass "physmap.ko, bench/physmap_bench.ko ($KVER612), no warnings"
+	fi
+
+	step "dkms add/build (-k $KVER612)"
+	if run dkms dkms_build "$KVER612"; then
+		item "dkms build" pass "$(sed -n 's/^built: //p' "$LOGS/dkms.log")"
+	else
+		item "dkms build" fail "see $LOGS/dkms.log"
+	fi
+
+	step "make install (tools/tests/install_test.sh, KDIR=$KDIR612)"
+	KDIR=$KDIR612 tools/tests/install_test.sh >"$LOGS/install_test.log" 2>&1
+	n=0
+	while read -r _ st _ desc; do
+		n=$((n + 1))
+		case $st in
+		skip) echo "check: SKIP $desc" ;;
+		*) item install "$st" "$desc" ;;
+		esac
+	done < <(awk -f scripts/ktap.awk "$LOGS/install_test.log" | grep '^R ')
+	[ "$n" -gt 0 ] || { show "$LOGS/install_test.log"; item install fail "no TAP result"; }
+
+	step initramfs
+	rm -rf "$OUT/kselftest"
+	if [ ! -x "$PHYSMAP_BUILD/kselftest-6.12/physmap/physmap_test" ] || [ ! -f "$OUT/module/physmap.ko" ]; then
+		not_run "no 6.12 kselftest install (the cloud tier's in-tree build 6.12) or no physmap.ko"
+		return
+	fi
+	cp -a "$PHYSMAP_BUILD/kselftest-6.12" "$OUT/kselftest"
+	tools_collection
+	bench_collection "$OUT/kselftest" physmap_bench smoke "$KSFT_TIMEOUT" "$OUT/module/bench/physmap_bench.ko"
+	if ! initramfs "$OUT/initramfs.cpio.gz" "$OUT/module/physmap.ko" "$OUT/kselftest"; then
+		not_run "no initramfs"
+		return
+	fi
+	guest "$VMLINUZ612" tests "${VM_TIMEOUT:-1500}"
+}
+
 debug_tier() {
 	TIER="debug " OUT=$PHYSMAP_BUILD/debug LOGS=$PHYSMAP_BUILD/debug/logs
 	local tree d list s1 all1 mod1 s2 all2 mod2
@@ -437,7 +539,8 @@ debug_tier() {
 		not_run "no debug kernel"
 		return
 	fi
-	item kernel pass "$tree ($(kver_of "$tree"))"
+	DEBUG_KVER=$(kver_of "$tree")
+	item kernel pass "$tree ($DEBUG_KVER)"
 
 	step "module build"
 	rm -rf "$OUT/module"
@@ -497,9 +600,15 @@ mkdir -p "$LOGS"
 step deps
 run deps scripts/deps.sh || { item deps fail "scripts/deps.sh failed"; finish; }
 physmap_env
-tiers=${*:-cloud debug}
+tiers=${*:-cloud cloud612 debug}
 [ "${PHYSMAP_DEBUG_TIER:-1}" != 0 ] || tiers=${tiers/debug/}
 for t in $tiers; do
+	tier_begin
 	"${t}_tier"
+	case $t in
+	cloud) tier_end "cloud $KVER: the host's checks and builds, and its guest" ;;
+	cloud612) tier_end "cloud $KVER612: its builds, make install and its guest" ;;
+	debug) tier_end "debug ${DEBUG_KVER:-(no kernel)}: KASAN, lockdep, kmemleak, fault injection" ;;
+	esac
 done
 finish

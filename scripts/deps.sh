@@ -11,7 +11,8 @@ set -euo pipefail
 PKGS=(
 	build-essential perl sparse kmod	# builds, checkpatch, make C=2, modinfo
 	cpio xz-utils busybox-static qemu-system-x86	# the guest
-	linux-image-cloud-amd64 linux-headers-cloud-amd64
+	linux-image-cloud-amd64 linux-headers-cloud-amd64	# 6.1: the cloud tier
+	linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64	# and 6.12's
 	rsync				# kselftest's make install
 	clang libclang-rt-14-dev liburcu-dev valgrind	# make test-user
 	dkms pkgconf			# dkms build; a program built from libphysmap.pc
@@ -44,7 +45,11 @@ fi
 [ ${#m[@]} -eq 0 ] || install "${m[@]}"
 physmap_env	# a kernel may have just come
 if [ -z "$KDIR" ] || [ ! -r "$VMLINUZ" ]; then
-	echo "deps: no /usr/src/linux-headers-*-cloud-amd64 with its /boot/vmlinuz-*" >&2
+	echo "deps: no /usr/src/linux-headers-6.1.*-cloud-amd64 with its /boot/vmlinuz-*" >&2
+	exit 1
+fi
+if [ -z "$KDIR612" ] || [ ! -r "$VMLINUZ612" ]; then
+	echo "deps: no /usr/src/linux-headers-6.12.*-cloud-amd64 with its /boot/vmlinuz-*" >&2
 	exit 1
 fi
 mapfile -t m < <(missing "$KSRC_NAME" "$KSRC612_NAME")
@@ -81,4 +86,4 @@ extract() {
 extract "$KSRC_NAME"
 extract "$KSRC612_NAME"	# kernel-doc -Wall, kselftest_harness.h of 6.12
 [ -d "$KDIR32" ] || { echo "deps: no /usr/src/linux-headers-*-686-pae" >&2; exit 1; }
-echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KSFT_DIR=$KSFT_DIR KDIR32=$KDIR32"
+echo "deps: KDIR=$KDIR VMLINUZ=$VMLINUZ KDIR612=$KDIR612 VMLINUZ612=$VMLINUZ612 KSFT_DIR=$KSFT_DIR KDIR32=$KDIR32"

@@ -8,8 +8,11 @@
 #   PHYSMAP_TOP      repository top (the parent of scripts/)
 #   PHYSMAP_CACHE    extracted linux-source parts, debug kernel ($HOME/.cache/physmap)
 #   PHYSMAP_BUILD    logs and scratch (build/, gitignored)
-#   KDIR, KVER       the newest /usr/src/linux-headers-*-cloud-amd64 with a
-#                    /boot/vmlinuz-* of its release; VMLINUZ that image
+#   KDIR, KVER       the newest /usr/src/linux-headers-6.1.*-cloud-amd64 with
+#                    a /boot/vmlinuz-* of its release (Debian 12's own
+#                    kernel); VMLINUZ that image
+#   KDIR612, KVER612, VMLINUZ612  the same for 6.12 (linux-*-6.12-cloud-amd64,
+#                    the second cloud tier of make check)
 #   KSRC_NAME        linux-source-X.Y of the same X.Y; KSRC_TAR its tarball,
 #                    KSRC_CACHE its parts (scripts/deps.sh), KSFT_DIR their
 #                    tools/testing/selftests, CHECKPATCH their checkpatch.pl
@@ -39,17 +42,23 @@ unset MAKELEVEL MAKEFLAGS MFLAGS MAKEOVERRIDES GNUMAKEFLAGS
 # release of a build tree: Debian's utsrelease.h has the real one
 kver_of() { sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$1/include/generated/utsrelease.h"; }
 
-physmap_env() {
+# cloud_kdir X.Y: the newest /usr/src/linux-headers-X.Y.*-cloud-amd64 whose
+# release has a /boot/vmlinuz-*
+cloud_kdir() {
 	local d
-	if [ ! -d "${KDIR:-}" ]; then
-		KDIR=
-		for d in $(printf '%s\n' /usr/src/linux-headers-*-cloud-amd64 | sort -rV); do
-			if [ -r "/boot/vmlinuz-$(kver_of "$d" 2>/dev/null)" ]; then
-				KDIR=$d
-				break
-			fi
-		done
-	fi
+	for d in $(printf '%s\n' /usr/src/linux-headers-"$1".*-cloud-amd64 | sort -rV); do
+		if [ -r "/boot/vmlinuz-$(kver_of "$d" 2>/dev/null)" ]; then
+			echo "$d"
+			return
+		fi
+	done
+}
+
+physmap_env() {
+	[ -d "${KDIR:-}" ] || KDIR=$(cloud_kdir 6.1)
+	[ -d "${KDIR612:-}" ] || KDIR612=$(cloud_kdir 6.12)
+	KVER612=$( [ -z "$KDIR612" ] || kver_of "$KDIR612")
+	VMLINUZ612=/boot/vmlinuz-$KVER612
 	KVER=$( [ -z "$KDIR" ] || kver_of "$KDIR")
 	VMLINUZ=/boot/vmlinuz-$KVER
 	KSRC_NAME=linux-source-$(echo "$KVER" | cut -d. -f1-2)
@@ -67,8 +76,9 @@ physmap_env() {
 		[ -d "$KDIR32" ] ||
 			KDIR32=$(printf '%s\n' /usr/src/linux-headers-*-686-pae | sort -rV | head -n 1)
 	fi
-	export KDIR KVER VMLINUZ KSRC_NAME KSRC_TAR KSRC_CACHE KSFT_DIR CHECKPATCH KDIR32 \
-		KERNELDOC KSRC612_NAME KSRC612_CACHE KSFT612_DIR KERNELDOC612
+	export KDIR KVER VMLINUZ KDIR612 KVER612 VMLINUZ612 KSRC_NAME KSRC_TAR \
+		KSRC_CACHE KSFT_DIR CHECKPATCH KDIR32 KERNELDOC KSRC612_NAME \
+		KSRC612_CACHE KSFT612_DIR KERNELDOC612
 }
 physmap_env
 
@@ -106,13 +116,13 @@ build_pmbench() {
 		tools/libphysmap.c && [ -f bench/physmap_bench.ko ]
 }
 
-# bench_collection DIR NAME MODE TIMEOUT: a collection of one test,
-# pmbench_MODE.sh: physmap_bench.ko loaded around "bench/pmbench MODE"
-# (smoke: TAP; full: the result lines of make bench)
+# bench_collection DIR NAME MODE TIMEOUT [KO]: a collection of one test,
+# pmbench_MODE.sh: KO (bench/physmap_bench.ko) loaded around
+# "bench/pmbench MODE" (smoke: TAP; full: the result lines of make bench)
 bench_collection() {
 	local t=$1/$2/pmbench_$3.sh
 	mkdir -p "$1/$2"
-	cp bench/physmap_bench.ko bench/pmbench "$1/$2/"
+	cp "${5:-bench/physmap_bench.ko}" bench/pmbench "$1/$2/"
 	printf '#!/bin/sh\ninsmod ./physmap_bench.ko || exit 1\n./pmbench %s "$PHYSMAP_MAPS"\nrc=$?\nrmmod physmap_bench\nexit $rc\n' \
 		"$3" >"$t"
 	chmod +x "$t"

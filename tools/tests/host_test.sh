@@ -6,9 +6,8 @@
 # status and message, the missing-module message (the host has no
 # /dev/physmap), the map readers against testdata/ (map files, "info mtree
 # -f" dumps, monitor transcripts, files in no format), progress on a terminal,
-# "make tools" without a kernel, "make install" into a scratch root and a
-# program built there with pkg-config (needs KDIR, else skipped). TAP; make
-# check counts every result.
+# and tools/tests/install_test.sh ("make tools" without a kernel, "make
+# install" against KDIR). TAP; make check counts every result.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -224,72 +223,7 @@ ok $? "--quiet: no progress on a terminal" "$T/tty"
 run 3 lookup --device "$T/none" "$T/big" 0 && ! grep -q 'reading' "$T/err"
 ok $? "no progress when stderr is not a terminal" "$T/err"
 
-# --- building and installing ----------------------------------------------
-mkdir -p "$T/src"
-(cd "$TOP" && git ls-files -z 2>/dev/null | xargs -0 -I{} cp --parents {} "$T/src/") ||
-	cp -a "$TOP/." "$T/src/"
-make -C "$T/src" tools KDIR=/nonexistent >"$T/log" 2>&1 &&
-	[ -x "$T/src/tools/physmapctl" ] && [ -f "$T/src/tools/libphysmap.a" ] &&
-	[ -f "$T/src/tools/libphysmap.so.0.1.0" ]
-ok $? "make tools in a clean copy, with no kernel tree (KDIR=/nonexistent)" "$T/log"
-
-if [ -n "${KDIR:-}" ] && [ -d "$KDIR" ]; then
-	d=$T/root
-	before=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
-	# DESTDIR alone must keep the module inside it, whatever the
-	# environment says (make check runs under make)
-	INSTALL_MOD_PATH= make -C "$T/src" install DESTDIR="$d" PREFIX=/usr \
-		KDIR="$KDIR" >"$T/log" 2>&1
-	rc=$?
-	after=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
-	if [ "$before" != "$after" ]; then
-		echo "make install put a module outside DESTDIR: $after" >>"$T/log"
-		rc=1
-	fi
-	kver=$(find "$d/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 1)
-	[ $rc -eq 0 ] && [ -n "$kver" ] && [ -f "$d/lib/modules/$kver/extra/physmap.ko" ] &&
-		[ -x "$d/usr/bin/physmapctl" ] && [ -f "$d/usr/lib/libphysmap.a" ] &&
-		[ -L "$d/usr/lib/libphysmap.so" ] && [ -f "$d/usr/lib/libphysmap.so.0.1.0" ] &&
-		[ -f "$d/usr/include/physmap/libphysmap.h" ] &&
-		[ -f "$d/usr/include/physmap/physmap_ioctl.h" ] &&
-		grep -q '^prefix=/usr$' "$d/usr/lib/pkgconfig/libphysmap.pc"
-	ok $? "make install DESTDIR=... PREFIX=/usr: module (kbuild's modules_install), tool, libraries, headers, .pc" "$T/log"
-	# the benchmark module is a test, not for users
-	mods=$(find "$d/lib/modules" -name '*.ko*' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' ')
-	echo "installed modules: $mods" >>"$T/log"
-	[ "$mods" = "physmap.ko " ]
-	ok $? "make install installs physmap.ko and no other module" "$T/log"
-
-	cat >"$T/user.c" <<'EOC'
-#include <errno.h>
-#include <stdio.h>
-#include <physmap/libphysmap.h>
-
-int main(void)
-{
-	int fd = physmap_open("/nonexistent/physmap");
-
-	if (fd != -1 || errno != ENOENT)
-		return 1;
-	printf("%s\n", physmap_open_hint(errno));
-	return 0;
-}
-EOC
-	pc() {
-		PKG_CONFIG_SYSROOT_DIR=$d PKG_CONFIG_LIBDIR=$d/usr/lib/pkgconfig \
-			pkg-config "$@" libphysmap
-	}
-	# shellcheck disable=SC2046
-	cc -Wall -Werror "$T/user.c" $(pc --cflags --libs) -o "$T/user" >"$T/log" 2>&1 &&
-		LD_LIBRARY_PATH=$d/usr/lib "$T/user" | grep -q 'sudo modprobe physmap' &&
-		readelf -d "$T/user" | grep -q 'NEEDED.*libphysmap.so.0'
-	ok $? "a program built with pkg-config --cflags --libs libphysmap links the shared library and runs" "$T/log"
-	# shellcheck disable=SC2046
-	cc -Wall -Werror -static "$T/user.c" $(pc --cflags --libs --static) -o "$T/user" >"$T/log" 2>&1 &&
-		"$T/user" | grep -q 'sudo modprobe physmap'
-	ok $? "the same, linked statically" "$T/log"
-else
-	echo "ok $((n += 1)) - # SKIP make install: no KDIR"
-fi
+# --- building and installing: tools/tests/install_test.sh, in this TAP ----
+. "$TOP/tools/tests/install_test.sh"
 
 echo "1..$n"
