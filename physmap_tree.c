@@ -296,6 +296,7 @@ bool pmt_page_shift_valid(unsigned int page_shift)
 	return page_shift >= PMT_PAGE_SHIFT_MIN &&
 	       page_shift <= PMT_PAGE_SHIFT_MAX;
 }
+EXPORT_SYMBOL_NS_GPL(pmt_page_shift_valid, PMT_NS);
 
 /**
  * pmt_range_valid() - whether a byte range can be a section
@@ -425,6 +426,7 @@ u32 pmt_pending_sections(const struct pmt_pending *pm)
 {
 	return pm->nr_sections - 1;
 }
+EXPORT_SYMBOL_NS_GPL(pmt_pending_sections, PMT_NS);
 
 static inline u32 *pending_node(const struct pmt_pending *pm, u32 node)
 {
@@ -711,6 +713,7 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm)
 	pending_caps(pm, &cap);
 	return pending_caps_bytes(&cap);
 }
+EXPORT_SYMBOL_NS_GPL(pmt_pending_bytes, PMT_NS);
 
 /**
  * pmt_pending_add() - add a section to a pending map
@@ -1560,6 +1563,7 @@ struct pmt_backlog *pmt_backlog_create(void)
 		refcount_set(&backlog->refs, 1);
 	return backlog;
 }
+EXPORT_SYMBOL_NS_GPL(pmt_backlog_create, PMT_NS);
 
 /**
  * pmt_backlog_put() - drop a reference to a backlog
@@ -1570,6 +1574,7 @@ void pmt_backlog_put(struct pmt_backlog *backlog)
 	if (backlog && refcount_dec_and_test(&backlog->refs))
 		kfree(backlog);
 }
+EXPORT_SYMBOL_NS_GPL(pmt_backlog_put, PMT_NS);
 
 static void pmt_map_free_rcu(struct rcu_head *head)
 {
@@ -1630,6 +1635,7 @@ wait:
 	synchronize_rcu();
 	kvfree(map);
 }
+EXPORT_SYMBOL_NS_GPL(pmt_map_retire, PMT_NS);
 
 /**
  * pmt_retired_bytes() - bytes of retired maps waiting for grace periods
@@ -1640,6 +1646,7 @@ size_t pmt_retired_bytes(void)
 {
 	return atomic_long_read(&pmt_retired);
 }
+EXPORT_SYMBOL_NS_GPL(pmt_retired_bytes, PMT_NS);
 
 /* The piece of @sp that holds @offset: the last that starts at or below. */
 static noinline u32 search_subpage(const struct pmt_map *map,
@@ -1838,6 +1845,7 @@ const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 		return NULL;
 	return &map->sections[index];
 }
+EXPORT_SYMBOL_NS_GPL(pmt_map_section, PMT_NS);
 
 #ifdef __KERNEL__
 /*

@@ -45,7 +45,10 @@
 # collections physmap, physmap_m32 and physmap_tools; Call Trace lines let
 # pass between the fault test's begin/end markers), kmemleak (the scans
 # after the tests and after rmmod ran and name no object of physmap), fault
-# counts (the fault test printed them).
+# counts (the fault test printed them), kunit (the KUnit suite
+# physmap_tree, physmap_kunit.ko: physmap_tree_cases.h, the cases of
+# user/unit_test.c that the kernel can run; every case passed, the modules
+# unloaded, no leak of physmap; its cases count as TAP results).
 #
 # Environment: VM_TIMEOUT (1500 s), DEBUG_VM_TIMEOUT (2400 s), FUZZ_SECONDS,
 # KDIR. Logs: build/deps.log, build/logs/, build/debug/logs/; each guest's
@@ -554,7 +557,7 @@ debug_tier() {
 		indent <<<"$d"
 		item "module build" fail "$(wc -l <<<"$d") warning lines"
 	else
-		item "module build" pass "$OUT/module/physmap.ko, no warnings"
+		item "module build" pass "$OUT/module/physmap.ko, physmap_kunit.ko, no warnings"
 	fi
 
 	step "selftests build (kselftest install), and with gcc -m32"
@@ -574,7 +577,8 @@ debug_tier() {
 	step initramfs
 	make -C tools >"$LOGS/tools.log" 2>&1	# built already under make check
 	tools_collection
-	if ! initramfs "$OUT/initramfs.cpio.gz" "$OUT/module/physmap.ko" "$OUT/kselftest"; then
+	if ! initramfs "$OUT/initramfs.cpio.gz" "$OUT/module/physmap.ko" "$OUT/kselftest" \
+		"$(ls "$OUT/module/physmap_kunit.ko" 2>/dev/null)"; then
 		not_run "no initramfs"
 		return
 	fi
@@ -592,6 +596,32 @@ debug_tier() {
 		item "fault counts" pass "$(grep -c '^NOTE .*: physmap-fault ' "$LOGS/tap.txt") lines (see counts)"
 	else
 		item "fault counts" fail "the fault test printed no counts"
+	fi
+	kunit_item
+}
+
+# kunit_item: the KUnit suite physmap_tree (physmap_kunit.ko), which the
+# debug guest ran after physmap's own tests: every case passed, both
+# modules unloaded, and kmemleak's scan after it names nothing of physmap.
+# Its cases are TAP results and kunit/physmap_tree a test program already:
+# guest()'s scripts/ktap.awk reads the suite between its markers.
+kunit_item() {
+	local bin p f s how st all mod
+	bin=$(sed -n 's|^BIN kunit/physmap_tree: ||p' "$LOGS/tap.txt")
+	if [ ! -f "$OUT/module/physmap_kunit.ko" ]; then
+		item kunit fail "no physmap_kunit.ko (a kernel without KUnit?)"
+		return
+	elif [ -z "$bin" ]; then
+		item kunit fail "the suite did not run (kunit-insmod: $(marker kunit-insmod)); see $RES"
+		return
+	fi
+	read -r p f s how < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped \(([^)]*)\).*/\1 \2 \3 \4/' <<<"$bin")
+	read -r st all mod < <(kmemleak after-kunit)
+	if ((p > 0 && f == 0 && s == 0)) && [ "$how" = ok ] &&
+	   [ "$(marker kunit-rmmod)" = ok ] && [ "$st $mod" = "ok 0" ]; then
+		item kunit pass "$p cases passed; unloaded; kmemleak: $all unreferenced objects, none of physmap"
+	else
+		item kunit fail "$p cases passed, $f failed, $s skipped ($how); rmmod: $(marker kunit-rmmod); kmemleak: $st, $mod of physmap (see $RES)"
 	fi
 }
 

@@ -6,7 +6,12 @@
 # command line names the job:
 #   tests   load /physmap.ko, run kselftest's /kselftest/run_kselftest.sh
 #           (its runner, each collection's "settings" timeout), unload
-#   debug   the same, and a kmemleak scan before rmmod and one after it
+#   debug   the same, and a kmemleak scan before rmmod and one after it;
+#           then, with /physmap_kunit.ko, the KUnit suite physmap_tree:
+#           load /physmap.ko again and /physmap_kunit.ko, whose loading
+#           runs it, send its KTAP (debugfs) between markers, unload both,
+#           a kmemleak scan. After taint-final: running KUnit taints the
+#           kernel (N, TAINT_TEST) by design, which is no fault of physmap
 #   run     load, physmapctl $(cat /physmap/run.args) </physmap/run.stdin, unload
 # Kernel messages go to the console (ttyS0); what the host reads (the TAP
 # and "physmap: ..." markers) to ttyS1. reboot -f ends QEMU (-no-reboot).
@@ -44,6 +49,26 @@ kmemleak() {
 	fi
 }
 
+# the KUnit suite's results between markers (scripts/ktap.awk reads them)
+KUNIT_RESULTS=/sys/kernel/debug/kunit/physmap_tree/results
+kunit() {
+	if insmod /physmap.ko >&3 2>&3 && insmod /physmap_kunit.ko >&3 2>&3; then
+		mark "kunit-insmod ok"
+	else
+		mark "kunit-insmod failed"
+	fi
+	mark "kunit-begin physmap_tree"
+	[ -r $KUNIT_RESULTS ] && cat $KUNIT_RESULTS >&3
+	echo >&3
+	mark "kunit-end physmap_tree"
+	if rmmod physmap_kunit >&3 2>&3 && rmmod physmap >&3 2>&3; then
+		mark "kunit-rmmod ok"
+	else
+		mark "kunit-rmmod failed"
+	fi
+	kmemleak after-kunit
+}
+
 mark "begin job=$job kernel=$(uname -r) nproc=$(nproc)"
 mark "taint-before-insmod $(taint)"
 insmod /physmap.ko >&3 2>&3 && mark "insmod ok" || mark "insmod failed"
@@ -70,6 +95,7 @@ rmmod physmap >&3 2>&3 && mark "rmmod ok" || mark "rmmod failed"
 [ -e /sys/module/physmap ] && mark "module still loaded"
 mark "taint-final $(taint)"
 [ "$job" = debug ] && kmemleak after-rmmod
+[ "$job" = debug ] && [ -e /physmap_kunit.ko ] && kunit
 mark "results-end"
 exec 3>&-
 sync

@@ -5,7 +5,11 @@
 # run_kselftest.sh printed in the guest (a header "# selftests: COLL: TEST",
 # the test's own TAP nested under "# ", then the runner's "ok|not ok N
 # selftests: COLL: TEST [# SKIP|# TIMEOUT N seconds|# exit=N]"), or a plain
-# TAP stream (tools/tests/host_test.sh). Prints
+# TAP stream (tools/tests/host_test.sh); and a KUnit suite's KTAP (its
+# debugfs results) between the guest's markers "physmap: kunit-begin SUITE"
+# and "physmap: kunit-end SUITE", read as the test program kunit/SUITE: its
+# cases are the results nested one level ("    ok N case"), the suite's own
+# line ("ok 1 SUITE") says how it ended. Prints
 #   R pass|fail|skip TEST DESC   every result ("ok ... # SKIP" is a skip)
 #   BIN COLL/TEST: P passed, F failed, S skipped (how it ended)
 #   NOTE COLL/TEST: LINE         the test's comments that match -v notes=ERE
@@ -41,8 +45,20 @@ function done(how,    seen, why) {
 
 BEGIN { plan = -1; cur = "" }
 { sub(/\r$/, "") }
+/^physmap: kunit-begin [^ ]+$/ {
+	if (cur != "") done("died")
+	cur = "kunit/" $3
+	plan = -1; kunit = 1; khow = ""
+	next
+}
+kunit && /^physmap: kunit-end / { done(khow); kunit = 0; next }
+kunit && /^(not )?ok [0-9]+ / {
+	khow = /^not/ ? "not ok" : /# (SKIP|skip)/ ? "SKIP" : ""
+	next
+}
 /^# selftests: [^ ]+: [^ ]+$/ {
 	if (cur != "") done("died")
+	kunit = 0
 	cur = $3 "/" $4; sub(/:\//, "/", cur)
 	plan = -1
 	next
@@ -55,9 +71,12 @@ cur != "" && /^(not )?ok [0-9]+ selftests: / {
 	next
 }
 {
-	# one level of "# " in a test's own output, none in a plain stream
+	# one level of "# " in a test's own output, of four spaces in a
+	# suite's, none in a plain stream
 	line = $0
-	if (cur != "" && !sub(/^# /, "", line)) next
+	if (kunit) {
+		if (!sub(/^    /, "", line) || line ~ /^ /) next
+	} else if (cur != "" && !sub(/^# /, "", line)) next
 	if (line ~ /^1\.\.[0-9]+/ && plan < 0) plan = substr(line, 4) + 0
 	if (line ~ /^(not )?ok /) {
 		st = line ~ /# (SKIP|skip)/ ? "skip" : line ~ /^not/ ? "fail" : "pass"

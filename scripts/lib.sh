@@ -129,11 +129,13 @@ bench_collection() {
 	ksft_collection "$1" "$2" "$4" "$t"
 }
 
-# initramfs OUT KO [KSELFTEST]: static busybox and its applets, coreutils'
-# timeout (kselftest's runner uses --foreground) with its libraries, /init
-# (scripts/guest-init.sh), KO as /physmap.ko, testdata/ and physmapctl in
-# /physmap, a kselftest install as /kselftest, and the run job's
-# physmapctl arguments and stdin (PHYSMAP_RUN_ARGS, PHYSMAP_RUN_STDIN)
+# initramfs OUT KO [KSELFTEST [KUNIT_KO]]: static busybox and its applets,
+# coreutils' timeout (kselftest's runner uses --foreground) with its
+# libraries, /init (scripts/guest-init.sh), KO as /physmap.ko, testdata/ and
+# physmapctl in /physmap, a kselftest install as /kselftest, KUNIT_KO (the
+# KUnit suite, physmap_kunit.ko; the debug job runs it) as
+# /physmap_kunit.ko, and the run job's physmapctl arguments and stdin
+# (PHYSMAP_RUN_ARGS, PHYSMAP_RUN_STDIN)
 initramfs() {
 	local root a
 	root=$(mktemp -d "${TMPDIR:-/tmp}/physmap-initramfs.XXXXXX") || return 1
@@ -152,6 +154,7 @@ initramfs() {
 	cp -a testdata "$root/physmap/"
 	cp tools/physmapctl "$root/physmap/tools/"
 	[ -z "${3:-}" ] || cp -a "$3" "$root/kselftest"
+	[ -z "${4:-}" ] || cp "$4" "$root/physmap_kunit.ko"
 	printf '%s\n' "${PHYSMAP_RUN_ARGS:-}" >"$root/physmap/run.args"
 	printf '%s' "${PHYSMAP_RUN_STDIN:-}" >"$root/physmap/run.stdin"
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
