@@ -104,6 +104,44 @@ warnings() {
 		l ~ /^[^\/: ][^: ]*\.[ch]:[0-9]+(:[0-9]+)?: (warning|error)/ || /^WARNING: modpost/' "$1"
 }
 
+# build_item NAME LOG DETAIL CMD...: an item for a build: failed if CMD
+# fails or LOG shows a warning (warnings()), else passed with DETAIL, in
+# which %s stands for LOG's last line
+build_item() {
+	local d
+	if ! run "$2" "${@:4}"; then
+		item "$1" fail "see $LOGS/$2.log"
+		return 1
+	elif d=$(warnings "$LOGS/$2.log") && [ -n "$d" ]; then
+		indent <<<"$d"
+		item "$1" fail "$(wc -l <<<"$d") warning lines"
+	else
+		# shellcheck disable=SC2059
+		item "$1" pass "$(printf "$3" "$(tail -n 1 "$LOGS/$2.log")")"
+	fi
+}
+
+# tap_items NAME LOG: an item NAME for every result of the TAP in LOG
+# (skips are shown, not counted); one failed item if there is none
+tap_items() {
+	local n=0 st desc
+	while read -r _ st _ desc; do
+		n=$((n + 1))
+		case $st in
+		skip) echo "check: SKIP $desc" ;;
+		*) item "$1" "$st" "$desc" ;;
+		esac
+	done < <(awk -f scripts/ktap.awk "$2" | grep '^R ')
+	[ "$n" -gt 0 ] || { show "$2"; item "$1" fail "no TAP result"; }
+}
+
+# module_sources DIR: DIR afresh, with what both modules build from
+module_sources() {
+	rm -rf "$1" && mkdir -p "$1/bench" "$1/testlib" &&
+	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
+	cp testlib/physmap_prng.h "$1/testlib/"
+}
+
 # dkms_build [KVER]: add + build for KVER ($KVER), leaving /var/lib/dkms
 # and /usr/src as they were
 dkms_build() (
@@ -131,9 +169,7 @@ dkms_build() (
 # (scripts/export-ns-6.13.h) and PMT_NS forced to the string form; the
 # namespace must come out as PHYSMAP in both modules
 ns_string_build() (
-	rm -rf "$1" && mkdir -p "$1/bench" &&
-	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
-	mkdir -p "$1/testlib" && cp testlib/physmap_prng.h "$1/testlib/" || return 1
+	module_sources "$1" || return 1
 	make -C "$KDIR" M="$1" \
 		KCFLAGS="-DPHYSMAP_NS_STRING -include $PHYSMAP_TOP/scripts/export-ns-6.13.h" modules || return 1
 	ns=$(objcopy -O binary -j __ksymtab_strings "$1/physmap.ko" /dev/stdout | tr '\0' '\n' | grep -cx PHYSMAP)
@@ -146,9 +182,7 @@ ns_string_build() (
 # sources) against the 686-pae headers, ARCH=i386; neither may need libgcc's
 # 64-bit division (__udivdi3, __umoddi3, __divdi3, __moddi3)
 build32() (
-	rm -rf "$1" && mkdir -p "$1/bench" "$1/testlib" &&
-	cp Kbuild physmap_*.[ch] "$1/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$1/bench/" &&
-	cp testlib/physmap_prng.h "$1/testlib/" || exit 1
+	module_sources "$1" || exit 1
 	make -C "$KDIR32" ARCH=i386 M="$1" modules || exit 1
 	u=$(nm -u "$1/physmap.ko" "$1/bench/physmap_bench.ko" | grep -E '__(u?div|u?mod)di3')
 	echo "libgcc division symbols: ${u:-none}"
@@ -321,34 +355,13 @@ cloud_tier() {
 	rm -f "$LOGS"/*.log
 	step "module build (KDIR=$KDIR)"
 	make -C "$KDIR" M="$PWD" clean >/dev/null 2>&1
-	if ! run build make -j"$JOBS" KDIR="$KDIR"; then
-		item "module build" fail "see $LOGS/build.log"
-	elif d=$(warnings "$LOGS/build.log") && [ -n "$d" ]; then
-		indent <<<"$d"
-		item "module build" fail "$(wc -l <<<"$d") warning lines"
-	else
-		item "module build" pass "physmap.ko, no warnings"
-	fi
+	build_item "module build" build "physmap.ko, no warnings" make -j"$JOBS" KDIR="$KDIR"
 
 	step "ns string build (6.13's EXPORT_SYMBOL_NS_GPL, MODULE_IMPORT_NS)"
-	if ! run ns-string ns_string_build "$OUT/ns-string"; then
-		item "ns string build" fail "see $LOGS/ns-string.log"
-	elif d=$(warnings "$LOGS/ns-string.log") && [ -n "$d" ]; then
-		indent <<<"$d"
-		item "ns string build" fail "$(wc -l <<<"$d") warning lines"
-	else
-		item "ns string build" pass "$(tail -n 1 "$LOGS/ns-string.log")"
-	fi
+	build_item "ns string build" ns-string %s ns_string_build "$OUT/ns-string"
 
 	step "32-bit build (KDIR32=$KDIR32, ARCH=i386)"
-	if ! run build32 build32 "$OUT/build32"; then
-		item "32-bit build" fail "see $LOGS/build32.log"
-	elif d=$(warnings "$LOGS/build32.log") && [ -n "$d" ]; then
-		indent <<<"$d"
-		item "32-bit build" fail "$(wc -l <<<"$d") warning lines"
-	else
-		item "32-bit build" pass "physmap.ko, bench/physmap_bench.ko: $(tail -n 1 "$LOGS/build32.log")"
-	fi
+	build_item "32-bit build" build32 "physmap.ko, bench/physmap_bench.ko: %s" build32 "$OUT/build32"
 
 	step "selftests build (KSFT_DIR=$KSFT_DIR)"
 	make -C selftests clean >/dev/null 2>&1
@@ -363,15 +376,7 @@ cloud_tier() {
 
 	step "physmapctl host tests (tools/tests/host_test.sh)"
 	tools/tests/host_test.sh >"$LOGS/host_test.log" 2>&1
-	n=0
-	while read -r _ st _ desc; do
-		n=$((n + 1))
-		case $st in
-		skip) echo "check: SKIP $desc" ;;
-		*) item physmapctl "$st" "$desc" ;;
-		esac
-	done < <(awk -f scripts/ktap.awk "$LOGS/host_test.log" | grep '^R ')
-	[ "$n" -gt 0 ] || { show "$LOGS/host_test.log"; item physmapctl fail "no TAP result"; }
+	tap_items physmapctl "$LOGS/host_test.log"
 
 	step "dkms add/build (-k $KVER)"
 	if run dkms dkms_build; then
@@ -474,7 +479,7 @@ cloud_tier() {
 # collections, physmap.ko of this build)
 cloud612_tier() {
 	TIER="6.12 " OUT=$PHYSMAP_BUILD/6.12 LOGS=$PHYSMAP_BUILD/6.12/logs
-	local d st desc n
+	local d
 	mkdir -p "$LOGS"
 	rm -f "$LOGS"/*.log
 	if [ -z "$KDIR612" ] || [ ! -r "$VMLINUZ612" ]; then
@@ -483,17 +488,9 @@ cloud612_tier() {
 		return
 	fi
 	step "module build (KDIR=$KDIR612)"
-	rm -rf "$OUT/module" && mkdir -p "$OUT/module/bench" "$OUT/module/testlib"
-	cp Kbuild physmap_*.[ch] "$OUT/module/" && cp bench/Kbuild bench/physmap_bench*.[ch] "$OUT/module/bench/" &&
-		cp testlib/physmap_prng.h "$OUT/module/testlib/"
-	if ! run build make -C "$KDIR612" M="$OUT/module" -j"$JOBS" modules; then
-		item "module build" fail "see $LOGS/build.log"
-	elif d=$(warnings "$LOGS/build.log") && [ -n "$d" ]; then
-		indent <<<"$d"
-		item "module build" fail "$(wc -l <<<"$d") warning lines"
-	else
-		item "module build" pass "physmap.ko, bench/physmap_bench.ko ($KVER612), no warnings"
-	fi
+	module_sources "$OUT/module"
+	build_item "module build" build "physmap.ko, bench/physmap_bench.ko ($KVER612), no warnings" \
+		make -C "$KDIR612" M="$OUT/module" -j"$JOBS" modules
 
 	step "dkms add/build (-k $KVER612)"
 	if run dkms dkms_build "$KVER612"; then
@@ -504,15 +501,7 @@ cloud612_tier() {
 
 	step "make install (tools/tests/install_test.sh, KDIR=$KDIR612)"
 	KDIR=$KDIR612 tools/tests/install_test.sh >"$LOGS/install_test.log" 2>&1
-	n=0
-	while read -r _ st _ desc; do
-		n=$((n + 1))
-		case $st in
-		skip) echo "check: SKIP $desc" ;;
-		*) item install "$st" "$desc" ;;
-		esac
-	done < <(awk -f scripts/ktap.awk "$LOGS/install_test.log" | grep '^R ')
-	[ "$n" -gt 0 ] || { show "$LOGS/install_test.log"; item install fail "no TAP result"; }
+	tap_items install "$LOGS/install_test.log"
 
 	step initramfs
 	rm -rf "$OUT/kselftest"

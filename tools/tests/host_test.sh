@@ -15,17 +15,7 @@ CTL=$TOP/tools/physmapctl
 MAPS=$TOP/testdata/qemu-7.2
 MEM=$MAPS/q35_big.booted.memory.txt
 MON=$MAPS/monitor
-T=$(mktemp -d "${TMPDIR:-/tmp}/physmapctl-host.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-
-n=0
-ok() {	# ok STATUS DESCRIPTION [FILE...]: FILEs' last lines if not ok
-	n=$((n + 1))
-	[ "$1" -eq 0 ] && { echo "ok $n - $2"; return; }
-	echo "not ok $n - $2"
-	shift 2
-	for f; do [ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'; done
-}
+. "$TOP/tools/tests/tap.sh"
 # run WANT-RC ARGS...: physmapctl ARGS exits WANT-RC (output in $T/out, $T/err)
 run() {
 	local want=$1

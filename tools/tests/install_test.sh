@@ -12,16 +12,7 @@
 if ! declare -F ok >/dev/null; then
 	set -uo pipefail
 	TOP=$(cd "$(dirname "$0")/../.." && pwd)
-	T=$(mktemp -d "${TMPDIR:-/tmp}/physmap-install.XXXXXX")
-	trap 'rm -rf "$T"' EXIT
-	n=0
-	ok() {	# ok STATUS DESCRIPTION [FILE...]: FILEs' last lines if not ok
-		n=$((n + 1))
-		[ "$1" -eq 0 ] && { echo "ok $n - $2"; return; }
-		echo "not ok $n - $2"
-		shift 2
-		for f; do [ -f "$f" ] && tail -n 8 "$f" | sed 's/^/# /'; done
-	}
+	. "$TOP/tools/tests/tap.sh"
 	INSTALL_TEST_PLAN=1
 fi
 
@@ -58,7 +49,7 @@ if [ -n "${KDIR:-}" ] && [ -d "$KDIR" ]; then
 	before=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
 	# DESTDIR alone must keep the module inside it, whatever the
 	# environment says (make check runs under make)
-	INSTALL_MOD_PATH= make -C "$T/src" install DESTDIR="$d" PREFIX=/usr \
+	INSTALL_MOD_PATH='' make -C "$T/src" install DESTDIR="$d" PREFIX=/usr \
 		KDIR="$KDIR" >"$T/log" 2>&1
 	rc=$?
 	after=$(find /lib/modules -name 'physmap.ko*' 2>/dev/null)
