@@ -245,6 +245,8 @@ size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
 u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint);
+void pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
+			 u32 *indexes, u32 n);
 
 /**
  * struct pmt_near - a stream of lookups, between runs of it
@@ -302,8 +304,7 @@ static inline void pmt_map_lookup_run(const struct pmt_map *map,
 			indexes[i] = last;
 		}
 	} else {
-		for (i = 0; i < n; i++)
-			indexes[i] = pmt_map_lookup(map, addrs[i]);
+		pmt_map_lookup_many(map, addrs, indexes, n);
 	}
 	/*
 	 * The last PMT_NEAR_SAMPLE answers tell: a stream that has runs in

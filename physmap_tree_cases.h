@@ -1191,6 +1191,72 @@ static void test_lookup_run(void)
 	pmt_map_free(map);
 }
 
+/*
+ * pmt_map_lookup_many() answers as pmt_map_lookup() does, address by
+ * address, on a mixed map (its own loop of the mixed lookup) and on a
+ * plain one (the walk inlined): sections, sub-page pieces, holes between
+ * pieces, gaps between sections and addresses a skipping walk reaches
+ * leaves that do not cover.
+ */
+static void test_lookup_many(void)
+{
+	static struct sec s[64];	/* static: too big for a kernel stack */
+	static u64 addrs[512];
+	static u32 indexes[512];
+	struct pmt_map *map;
+	unsigned int i, n, kind;
+
+	for (kind = 0; kind < 2; kind++) {
+		n = 0;
+		if (kind == 0) {	/* mixed: as in test_mixed_leaves() */
+			for (i = 0; i < 16; i++) {
+				s[n++] = (struct sec){ i * 64 * KIB, 0x800 };
+				s[n++] = (struct sec){ i * 64 * KIB + 0x800, 0x400 };
+				s[n++] = (struct sec){ i * 64 * KIB + 16 * KIB, 16 * KIB };
+				s[n++] = (struct sec){ i * 64 * KIB + 32 * KIB, 8 * KIB };
+			}
+		} else {		/* plain: one sub-page, whole pages */
+			s[n++] = (struct sec){ 0, 0x800 };
+			s[n++] = (struct sec){ 0x800, 0x400 };
+			for (i = 1; i < 39; i++)
+				s[n++] = (struct sec){ i * 64 * KIB, 4 * KIB };
+			s[n++] = (struct sec){ 1ULL << 40, 1ULL << 30 };
+		}
+		map = build(12, s, n);
+		PMT_CHECK_EQ(kind == 0, map->mixed);
+		for (i = 0; i < 512; i++) {
+			const struct sec *sec = &s[i % n];
+
+			switch (i / n % 4) {
+			case 0:		/* first byte */
+				addrs[i] = sec->start;
+				break;
+			case 1:		/* last byte */
+				addrs[i] = sec->start + sec->size - 1;
+				break;
+			case 2:		/* just past it: a neighbour or a gap */
+				addrs[i] = sec->start + sec->size;
+				break;
+			default:	/* far above: levels skipped */
+				addrs[i] = sec->start + (1ULL << (32 + i % 20));
+				break;
+			}
+		}
+		pmt_map_lookup_many(map, addrs, indexes, 512);
+		for (i = 0; i < 512; i++)
+			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+				  "kind %u addr %#llx: %u", kind,
+				  (unsigned long long)addrs[i], indexes[i]);
+		/* nothing is written past @n */
+		indexes[1] = U32_MAX;
+		pmt_map_lookup_many(map, addrs, indexes, 1);
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		pmt_map_lookup_many(map, addrs, indexes, 0);
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		pmt_map_free(map);
+	}
+}
+
 #endif /* _PHYSMAP_TREE_CASES_H */
 
 /*
@@ -1221,6 +1287,7 @@ PMT_CASE_USER_ONLY(levelling_allocation_failures)
 PMT_CASE_SHARED(retire)
 PMT_CASE_SHARED(byte_bound)
 PMT_CASE_SHARED(subpage_tables)
+PMT_CASE_SHARED(lookup_many)
 PMT_CASE_SHARED(lookup_hint)
 PMT_CASE_SHARED(lookup_run)
 PMT_CASE_USER_ONLY(fatal_signal)
