@@ -1821,6 +1821,17 @@ void pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
 			indexes[i] = map_lookup_mixed(map, addrs[i]);
 		return;
 	}
+	if (!map_entry_shift(map->root) && !map_entry_is_subpage(map->root)) {
+		/* One leaf for everything: its range check alone, in locals. */
+		u32 leaf = map_entry_ptr(map->root);
+		u64 start = map->sections[leaf].start;
+		u64 size = map->sections[leaf].size;
+
+		for (i = 0; i < n; i++)
+			indexes[i] = addrs[i] - start < size ? leaf :
+				     PMT_UNASSIGNED;
+		return;
+	}
 	for (i = 0; i < n; i++)
 		indexes[i] = map_leaf_section(map, map_walk(map, addrs[i]),
 					      addrs[i]);

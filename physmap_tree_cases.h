@@ -1193,10 +1193,11 @@ static void test_lookup_run(void)
 
 /*
  * pmt_map_lookup_many() answers as pmt_map_lookup() does, address by
- * address, on a mixed map (its own loop of the mixed lookup) and on a
- * plain one (the walk inlined): sections, sub-page pieces, holes between
- * pieces, gaps between sections and addresses a skipping walk reaches
- * leaves that do not cover.
+ * address, on a mixed map (its own loop of the mixed lookup), on a plain
+ * one (the walk inlined), on a map whose root is a section's leaf (its
+ * range check alone) and on one of a single piece of a sub-page: sections,
+ * sub-page pieces, holes between pieces, gaps between sections and
+ * addresses a skipping walk reaches leaves that do not cover.
  */
 static void test_lookup_many(void)
 {
@@ -1206,9 +1207,13 @@ static void test_lookup_many(void)
 	struct pmt_map *map;
 	unsigned int i, n, kind;
 
-	for (kind = 0; kind < 2; kind++) {
+	for (kind = 0; kind < 4; kind++) {
 		n = 0;
-		if (kind == 0) {	/* mixed: as in test_mixed_leaves() */
+		if (kind == 2) {	/* one section: the root is its leaf */
+			s[n++] = (struct sec){ 0x10000, 0x30000 };
+		} else if (kind == 3) {	/* one piece of one sub-page */
+			s[n++] = (struct sec){ 0x10100, 0x100 };
+		} else if (kind == 0) {	/* mixed: as in test_mixed_leaves() */
 			for (i = 0; i < 16; i++) {
 				s[n++] = (struct sec){ i * 64 * KIB, 0x800 };
 				s[n++] = (struct sec){ i * 64 * KIB + 0x800, 0x400 };
@@ -1224,6 +1229,9 @@ static void test_lookup_many(void)
 		}
 		map = build(12, s, n);
 		PMT_CHECK_EQ(kind == 0, map->mixed);
+		if (kind == 2)
+			PMT_CHECK_EQ(0, map->root & (PMT_MAP_SHIFT_MASK |
+						     PMT_MAP_SUBPAGE));
 		for (i = 0; i < 512; i++) {
 			const struct sec *sec = &s[i % n];
 
