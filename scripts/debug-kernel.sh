@@ -21,7 +21,7 @@ mkdir -p "$PHYSMAP_CACHE"
 exec 9>"$PHYSMAP_CACHE/debug-kernel.lock"
 built || { echo "debug-kernel: waiting for the build lock" >&2; flock 9; }
 if ! built; then
-	echo "debug-kernel: building $TREE (10-20 min on 2 cores), log $TREE.log" >&2
+	echo "debug-kernel: building $TREE (about 6 min on 2 cores), log $TREE.log" >&2
 	t0=$SECONDS
 	if ! (
 		[ -f "$TREE/Makefile" ] || { rm -rf "$TREE" && mkdir -p "$TREE" &&
