@@ -31,11 +31,19 @@
 #define PHYSMAP_PAGE_SHIFT_MAX		16
 
 /**
+ * PHYSMAP_BEGIN_UPDATE - struct physmap_begin.flags: start the pending map
+ * from the published one, every section with its index, rather than empty
+ */
+#define PHYSMAP_BEGIN_UPDATE		(1U << 0)
+
+/**
  * struct physmap_begin - argument of PHYSMAP_IOC_BEGIN
  * @page_shift: log2 of the page size the tree is built over; 0 means
  *              PHYSMAP_PAGE_SHIFT_DEFAULT, otherwise PHYSMAP_PAGE_SHIFT_MIN..
  *              PHYSMAP_PAGE_SHIFT_MAX. It shapes the tree, never the answers.
- * @flags: must be 0.
+ *              With PHYSMAP_BEGIN_UPDATE: 0 or the published map's, which
+ *              the pending map keeps.
+ * @flags: 0, or PHYSMAP_BEGIN_UPDATE.
  */
 struct physmap_begin {
 	__u32 page_shift;
@@ -51,8 +59,10 @@ struct physmap_begin {
  * @offset: the caller's offset of @start within its region, returned by
  *          lookups.
  * @flags: must be 0 for PHYSMAP_IOC_ADD.
- * @index: the section's index in its map: 1, 2, 3, ... in order of
- *         addition; PHYSMAP_UNASSIGNED (0) for no section. Written by
+ * @index: the section's index in its map: the lowest index no section of
+ *         the pending map holds (1, 2, 3, ... in a map begun empty; in an
+ *         update, indexes PHYSMAP_IOC_REMOVE freed, lowest first);
+ *         PHYSMAP_UNASSIGNED (0) for no section. Written by
  *         PHYSMAP_IOC_ADD, read by PHYSMAP_IOC_GET_SECTION.
  */
 struct physmap_section {
@@ -95,12 +105,24 @@ struct physmap_lookup_batch {
 };
 
 /**
+ * struct physmap_remove - argument of PHYSMAP_IOC_REMOVE
+ * @index: in: a section of the pending map.
+ * @flags: in: must be 0.
+ */
+struct physmap_remove {
+	__u32 index;
+	__u32 flags;
+};
+
+/**
  * struct physmap_stats - argument of PHYSMAP_IOC_STATS, all out
  * @generation: generation of the published map described; 0 before the
  *              first commit.
  * @bytes: every byte the published map holds (what the module parameter
  *         max_map_mb counts).
- * @sections: sections in the published map (PHYSMAP_UNASSIGNED not counted).
+ * @sections: sections the published map holds (PHYSMAP_UNASSIGNED not
+ *            counted); indexes of removed sections may lie below the
+ *            highest.
  * @page_shift: page_shift the published map was built with.
  *
  * The shape of the tree (nodes, skips, depth) is not ABI: debugfs shows it
@@ -116,7 +138,10 @@ struct physmap_stats {
 /* ioctl type 0xB9, numbers 0x00-0x0F: see Documentation/physmap.rst */
 #define PHYSMAP_IOC_TYPE		0xB9
 
-/** PHYSMAP_IOC_BEGIN - drop any pending map and start an empty one */
+/**
+ * PHYSMAP_IOC_BEGIN - drop any pending map and start a new one: empty, or
+ * with PHYSMAP_BEGIN_UPDATE the published map's sections
+ */
 #define PHYSMAP_IOC_BEGIN	_IOW(PHYSMAP_IOC_TYPE, 0x00, struct physmap_begin)
 /** PHYSMAP_IOC_ADD - add a section to the pending map, return its index */
 #define PHYSMAP_IOC_ADD		_IOWR(PHYSMAP_IOC_TYPE, 0x01, struct physmap_section)
@@ -130,5 +155,7 @@ struct physmap_stats {
 #define PHYSMAP_IOC_GET_SECTION	_IOWR(PHYSMAP_IOC_TYPE, 0x05, struct physmap_section)
 /** PHYSMAP_IOC_STATS - generation and size of the published map */
 #define PHYSMAP_IOC_STATS	_IOR(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats)
+/** PHYSMAP_IOC_REMOVE - take a section out of the pending map */
+#define PHYSMAP_IOC_REMOVE	_IOW(PHYSMAP_IOC_TYPE, 0x08, struct physmap_remove)
 
 #endif /* _UAPI_PHYSMAP_IOCTL_H */
