@@ -97,15 +97,26 @@ struct pmt_pending_piece {
  * @nodes: the node pool, @cap_nodes nodes of which @nr_nodes are used.
  * @nr_nodes: nodes of @nodes in use.
  * @cap_nodes: nodes @nodes has room for.
- * @sections: @nr_sections sections (section 0 included) of @cap_sections.
- * @nr_sections: sections in @sections, section 0 included.
+ * @sections: @nr_sections sections (section 0 included) of @cap_sections,
+ *            indexed by section index; a removed section's entry is all
+ *            zero, a hole.
+ * @nr_sections: entries of @sections, section 0 and holes included.
  * @cap_sections: sections @sections has room for.
+ * @nr_held: sections the map holds: neither section 0 nor holes.
+ * @holes: the indexes of the holes below @nr_sections, a min-heap, so
+ *         that ADD takes the lowest first.
+ * @nr_holes: holes in @holes.
+ * @cap_holes: holes @holes has room for.
  * @subpages: @nr_subpages sub-pages of @cap_subpages.
  * @nr_subpages: sub-pages in @subpages.
  * @cap_subpages: sub-pages @subpages has room for.
  * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
  * @nr_pieces: pieces in @pieces.
  * @cap_pieces: pieces @pieces has room for.
+ * @free_subpage: first of the sub-pages REMOVE emptied, linked through
+ *                their @head, for ADD to use again; PMT_NIL for none.
+ * @free_piece: first of the pieces REMOVE took out, linked through their
+ *              @next; PMT_NIL for none.
  */
 struct pmt_pending {
 	unsigned int page_shift;
@@ -115,10 +126,15 @@ struct pmt_pending {
 	u32 nr_nodes, cap_nodes;
 	struct pmt_section *sections;
 	u32 nr_sections, cap_sections;
+	u32 nr_held;
+	u32 *holes;
+	u32 nr_holes, cap_holes;
 	struct pmt_pending_subpage *subpages;
 	u32 nr_subpages, cap_subpages;
 	struct pmt_pending_piece *pieces;
 	u32 nr_pieces, cap_pieces;
+	u32 free_subpage;
+	u32 free_piece;
 };
 
 /*
@@ -396,6 +412,8 @@ struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 	/* Section 0 is PMT_UNASSIGNED: it covers nothing. */
 	memset(&pm->sections[0], 0, sizeof(pm->sections[0]));
 	pm->nr_sections = 1;
+	pm->free_subpage = PMT_NIL;
+	pm->free_piece = PMT_NIL;
 	return pm;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_create, PMT_NS);
@@ -410,6 +428,7 @@ void pmt_pending_free(struct pmt_pending *pm)
 		return;
 	kvfree(pm->nodes);
 	kvfree(pm->sections);
+	kvfree(pm->holes);
 	kvfree(pm->subpages);
 	kvfree(pm->pieces);
 	kfree(pm);
@@ -417,16 +436,60 @@ void pmt_pending_free(struct pmt_pending *pm)
 EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PMT_NS);
 
 /**
- * pmt_pending_sections() - sections added to a pending map so far
+ * pmt_pending_sections() - sections a pending map holds
  * @pm: the pending map.
  *
  * Return: the number of sections, PMT_UNASSIGNED not counted.
  */
 u32 pmt_pending_sections(const struct pmt_pending *pm)
 {
-	return pm->nr_sections - 1;
+	return pm->nr_held;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_sections, PMT_NS);
+
+/**
+ * pmt_pending_next_index() - the index the next section added gets
+ * @pm: the pending map.
+ *
+ * Return: the lowest index no section of @pm holds, PMT_UNASSIGNED aside.
+ */
+u32 pmt_pending_next_index(const struct pmt_pending *pm)
+{
+	return pm->nr_holes ? pm->holes[0] : pm->nr_sections;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_pending_next_index, PMT_NS);
+
+/* Add @index to the holes' min-heap, which has room for it. */
+static void holes_push(struct pmt_pending *pm, u32 index)
+{
+	u32 i = pm->nr_holes++, parent;
+
+	for (; i; i = parent) {
+		parent = (i - 1) / 2;
+		if (pm->holes[parent] < index)
+			break;
+		pm->holes[i] = pm->holes[parent];
+	}
+	pm->holes[i] = index;
+}
+
+/* Take the lowest hole out of the min-heap, which has one. */
+static u32 holes_pop(struct pmt_pending *pm)
+{
+	u32 lowest = pm->holes[0], last = pm->holes[--pm->nr_holes];
+	u32 i = 0, child;
+
+	for (; (child = 2 * i + 1) < pm->nr_holes; i = child) {
+		if (child + 1 < pm->nr_holes &&
+		    pm->holes[child + 1] < pm->holes[child])
+			child++;
+		if (last < pm->holes[child])
+			break;
+		pm->holes[i] = pm->holes[child];
+	}
+	pm->holes[i] = last;
+	return lowest;
+}
 
 static inline u32 *pending_node(const struct pmt_pending *pm, u32 node)
 {
@@ -569,7 +632,11 @@ static void pending_add_part(struct pmt_pending *pm, u64 page, u16 start,
 	u32 *link, i;
 
 	if (!*slot) {
-		i = pm->nr_subpages++;
+		i = pm->free_subpage;
+		if (i != PMT_NIL)
+			pm->free_subpage = pm->subpages[i].head;
+		else
+			i = pm->nr_subpages++;
 		pm->subpages[i].page = page;
 		pm->subpages[i].head = PMT_NIL;
 		pm->subpages[i].count = 0;
@@ -581,7 +648,11 @@ static void pending_add_part(struct pmt_pending *pm, u64 page, u16 start,
 	     link = &pm->pieces[*link].next)
 		if (pm->pieces[*link].piece.start < start)
 			break;
-	i = pm->nr_pieces++;
+	i = pm->free_piece;
+	if (i != PMT_NIL)
+		pm->free_piece = pm->pieces[i].next;
+	else
+		i = pm->nr_pieces++;
 	p = &pm->pieces[i];
 	p->piece.start = start;
 	p->piece.last = last;
@@ -613,7 +684,7 @@ static u64 pending_nodes_needed(const struct pmt_pending *pm,
  * A pending map's memory is what its arrays can hold (pmt_pending_bytes()).
  */
 struct pmt_pending_caps {
-	u64 sections, nodes, subpages, pieces;
+	u64 sections, nodes, subpages, pieces, holes;
 };
 
 static u64 pending_caps_bytes(const struct pmt_pending_caps *caps)
@@ -622,7 +693,8 @@ static u64 pending_caps_bytes(const struct pmt_pending_caps *caps)
 	       caps->sections * sizeof(struct pmt_section) +
 	       caps->nodes * PMT_NODE_BYTES +
 	       caps->subpages * sizeof(struct pmt_pending_subpage) +
-	       caps->pieces * sizeof(struct pmt_pending_piece);
+	       caps->pieces * sizeof(struct pmt_pending_piece) +
+	       caps->holes * sizeof(u32);
 }
 
 static void pending_caps(const struct pmt_pending *pm,
@@ -632,6 +704,7 @@ static void pending_caps(const struct pmt_pending *pm,
 	caps->nodes = pm->cap_nodes;
 	caps->subpages = pm->cap_subpages;
 	caps->pieces = pm->cap_pieces;
+	caps->holes = pm->cap_holes;
 }
 
 /*
@@ -715,13 +788,44 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm)
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_bytes, PMT_NS);
 
+/* The pages of @sect, as pending maps store them. */
+static void pending_split(const struct pmt_pending *pm,
+			  const struct pmt_section *sect,
+			  struct pmt_split *split)
+{
+	pmt_split_range(sect->start, sect->start + (sect->size - 1),
+			pm->page_shift, split);
+}
+
+/*
+ * Store @sect, split into @split, as section @section; room for it is
+ * reserved (pending_reserve()).
+ */
+static void pending_store(struct pmt_pending *pm,
+			  const struct pmt_section *sect,
+			  const struct pmt_split *split, u32 section)
+{
+	unsigned int i;
+
+	pm->sections[section] = *sect;
+	pm->nr_held++;
+	for (i = 0; i < split->nr_parts; i++)
+		pending_add_part(pm, split->part[i].page, split->part[i].start,
+				 split->part[i].last, section);
+	if (split->whole)
+		pending_set_pages(pm, &pm->root, pm->levels, 0,
+				  split->first_page, split->last_page,
+				  mk_section_entry(section));
+}
+
 /**
  * pmt_pending_add() - add a section to a pending map
  * @pm: the pending map.
  * @sect: the section; its range must satisfy pmt_range_valid().
  * @max_sections: the most sections the map may hold.
  * @max_bytes: the most bytes the map may hold (pmt_pending_bytes()).
- * @index: set to the new section's index on success.
+ * @index: set to the new section's index on success: the lowest index no
+ *         section of @pm holds (pmt_pending_next_index()).
  *
  * On failure the pending map holds the same sections as before.
  *
@@ -733,38 +837,164 @@ int pmt_pending_add(struct pmt_pending *pm,
 		    const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index)
 {
-	int ret;
-
 	struct pmt_split split;
-	unsigned int i;
 	u32 section;
+	int ret;
 
 	if (!pmt_range_valid(sect->start, sect->size))
 		return -EINVAL;
-	pmt_split_range(sect->start, sect->start + (sect->size - 1),
-			pm->page_shift, &split);
+	pending_split(pm, sect, &split);
 	if (pending_overlaps(pm, &split))
 		return -EEXIST;
-	if (pm->nr_sections - 1 >= min(max_sections, PMT_PTR_MAX - 1))
+	if (pm->nr_held >= min(max_sections, PMT_PTR_MAX - 1))
 		return -ENOSPC;
 	ret = pending_reserve(pm, &split, max_bytes);
 	if (ret)
 		return ret;
 
 	/* Nothing below can fail: room for the worst case is reserved. */
-	section = pm->nr_sections++;
-	pm->sections[section] = *sect;
-	for (i = 0; i < split.nr_parts; i++)
-		pending_add_part(pm, split.part[i].page, split.part[i].start,
-				 split.part[i].last, section);
-	if (split.whole)
-		pending_set_pages(pm, &pm->root, pm->levels, 0,
-				  split.first_page, split.last_page,
-				  mk_section_entry(section));
+	section = pm->nr_holes ? holes_pop(pm) : pm->nr_sections++;
+	pending_store(pm, sect, &split, section);
 	*index = section;
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PMT_NS);
+
+/* Take the piece of @section out of the sub-page of @page. */
+static void pending_remove_part(struct pmt_pending *pm, u64 page,
+				u32 section)
+{
+	u32 *slot = pending_page_slot(pm, page);
+	struct pmt_pending_subpage *sp;
+	u32 *link, i;
+
+	sp = &pm->subpages[entry_ptr(*slot)];
+	for (link = &sp->head; *link != PMT_NIL;
+	     link = &pm->pieces[*link].next) {
+		if (pm->pieces[*link].piece.section == section)
+			break;
+	}
+	i = *link;
+	*link = pm->pieces[i].next;
+	pm->pieces[i].next = pm->free_piece;
+	pm->free_piece = i;
+	if (--sp->count)
+		return;
+	/* An empty sub-page is unassigned space again. */
+	sp->head = pm->free_subpage;
+	pm->free_subpage = entry_ptr(*slot);
+	*slot = 0;
+}
+
+/**
+ * pmt_pending_remove() - take a section out of a pending map
+ * @pm: the pending map.
+ * @index: the section's index.
+ *
+ * The section's range is free for pmt_pending_add() and its index is the
+ * first that pmt_pending_add() gives again, unless a lower one is free.
+ * The nodes and sub-pages it leaves empty stay in the pending map, for the
+ * sections added after it: compaction leaves them out of the published
+ * map. On failure nothing changed.
+ *
+ * Return: 0, -ENOENT when no section of @pm has @index (PMT_UNASSIGNED,
+ * never added, or removed already), or -ENOMEM.
+ */
+int pmt_pending_remove(struct pmt_pending *pm, u32 index)
+{
+	struct pmt_section *sect;
+	struct pmt_split split;
+	unsigned int i;
+	int ret;
+
+	if (index == PMT_UNASSIGNED || index >= pm->nr_sections ||
+	    !pm->sections[index].size)
+		return -ENOENT;
+	if (pm->nr_holes == pm->cap_holes) {
+		ret = pmt_grow((void **)&pm->holes, &pm->cap_holes,
+			       pm->nr_holes, max(16U, 2 * pm->cap_holes),
+			       sizeof(*pm->holes));
+		if (ret)
+			return ret;
+	}
+	/* Nothing below can fail or allocate: the section's nodes exist. */
+	sect = &pm->sections[index];
+	pending_split(pm, sect, &split);
+	for (i = 0; i < split.nr_parts; i++)
+		pending_remove_part(pm, split.part[i].page, index);
+	if (split.whole)
+		pending_set_pages(pm, &pm->root, pm->levels, 0,
+				  split.first_page, split.last_page,
+				  PMT_UNASSIGNED);
+	memset(sect, 0, sizeof(*sect));
+	pm->nr_held--;
+	holes_push(pm, index);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_pending_remove, PMT_NS);
+
+/**
+ * pmt_pending_update() - start a pending map from a published one
+ * @map: the published map.
+ * @max_bytes: the most bytes the pending map may hold.
+ *
+ * The pending map holds @map's sections, each with its index, and its
+ * page_shift; the indexes no section holds are free for pmt_pending_add(),
+ * lowest first. It is built by storing every section again: the time and
+ * memory grow with the map, not with what the update changes.
+ *
+ * Return: the pending map, or an ERR_PTR(): -ENOSPC past @max_bytes,
+ * -ENOMEM, or -EINTR when a fatal signal stopped it.
+ */
+struct pmt_pending *pmt_pending_update(const struct pmt_map *map,
+				       u64 max_bytes)
+{
+	const struct pmt_section *sect;
+	struct pmt_pending *pm;
+	struct pmt_split split;
+	unsigned int steps = 0;
+	u32 index;
+	int ret = 0;
+
+	pm = pmt_pending_create(map->page_shift);
+	if (!pm)
+		return ERR_PTR(-ENOMEM);
+	for (index = 1; index < map->nr_sections && !ret; index++) {
+		sect = &map->sections[index];
+		ret = pmt_step(&steps);
+		if (ret)
+			break;
+		if (!sect->size) {
+			/* A hole: indexes come in order, a heap already. */
+			if (pm->nr_holes == pm->cap_holes)
+				ret = pmt_grow((void **)&pm->holes,
+					       &pm->cap_holes, pm->nr_holes,
+					       max(16ULL, 2ULL * pm->cap_holes),
+					       sizeof(*pm->holes));
+			split.whole = false;
+			split.nr_parts = 0;
+		} else {
+			pending_split(pm, sect, &split);
+		}
+		if (!ret)
+			ret = pending_reserve(pm, &split, max_bytes);
+		if (ret)
+			break;
+		if (sect->size) {
+			pending_store(pm, sect, &split, index);
+		} else {
+			memset(&pm->sections[index], 0, sizeof(*sect));
+			pm->holes[pm->nr_holes++] = index;
+		}
+		pm->nr_sections = index + 1;
+	}
+	if (ret) {
+		pmt_pending_free(pm);
+		return ERR_PTR(ret);
+	}
+	return pm;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_pending_update, PMT_NS);
 
 /* In pmt_compactor.uniform: the subtree holds more than one section. */
 #define PMT_MIXED		U32_MAX
@@ -1101,7 +1331,7 @@ static bool pending_span(struct pmt_compactor *pc, u64 *first, u64 *last)
 	const struct pmt_section *sect;
 	u32 i;
 
-	if (pm->nr_sections < 2)
+	if (!pm->nr_held)
 		return false;
 	*first = U64_MAX;
 	*last = 0;
@@ -1110,19 +1340,26 @@ static bool pending_span(struct pmt_compactor *pc, u64 *first, u64 *last)
 		if (pc->err)
 			return false;
 		sect = &pm->sections[i];
+		if (!sect->size)
+			continue;
 		*first = min(*first, sect->start);
 		*last = max(*last, sect->start + (sect->size - 1));
 	}
 	return true;
 }
 
-/* The address of inside sample @i: a byte of a section, sections in turn. */
-static u64 inside_sample(const struct pmt_pending *pm, u32 i)
+/*
+ * Set *@addr to inside sample @i: a byte of a section, sections in turn.
+ * Return: false for a sample that falls on a hole, which has none.
+ */
+static bool inside_sample(const struct pmt_pending *pm, u32 i, u64 *addr)
 {
 	const struct pmt_section *sect;
 
 	sect = &pm->sections[1 + i % (pm->nr_sections - 1)];
-	return sect->start + mul_u64_u32_shr(sect->size - 1, hash_32(i, 32), 32);
+	*addr = sect->start +
+		mul_u64_u32_shr(sect->size - 1, hash_32(i, 32), 32);
+	return sect->size;
 }
 
 /*
@@ -1166,24 +1403,26 @@ static void level_depth(struct pmt_compactor *pc)
 {
 	unsigned int inside[PMT_MAX_LEVELS + 1] = { 0 };
 	unsigned int span[PMT_MAX_LEVELS + 1] = { 0 };
-	unsigned int subpages = 0, fewer, visits;
+	unsigned int subpages = 0, samples = 0, fewer, visits;
 	u64 first, last, addr;
 	u32 i, frac, section;
 
 	if (!pending_span(pc, &first, &last))
 		return;
 	/* A section that lookups over the span meet more than those inside. */
-	pc->lv.big = div_u64(last - first, pc->pm->nr_sections - 1) + 1;
+	pc->lv.big = div_u64(last - first, pc->pm->nr_held) + 1;
 	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
-		addr = inside_sample(pc->pm, i);
+		if (!inside_sample(pc->pm, i, &addr))
+			continue;
 		inside[pending_visits(pc, addr >> pc->pm->page_shift,
 				      &section)]++;
 		subpages += section == PMT_MIXED;
+		samples++;
 	}
 	/* The fewer kind of leaf, sections or sub-pages, inside sections. */
-	fewer = min(subpages, PMT_LEVEL_SAMPLES - subpages);
-	pc->mixed = fewer * PMT_MIXED_SHARE >= PMT_LEVEL_SAMPLES;
-	pc->lv.depth = level_target(inside, PMT_LEVEL_SAMPLES, pc->pm->levels);
+	fewer = min(subpages, samples - subpages);
+	pc->mixed = samples && fewer * PMT_MIXED_SHARE >= samples;
+	pc->lv.depth = level_target(inside, samples, pc->pm->levels);
 	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
 		/* One address in each 1/PMT_LEVEL_SAMPLES of the span. */
 		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
@@ -1501,6 +1740,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	if (IS_ERR(map))
 		goto out;
 	map->generation = generation;
+	map->nr_held = pm->nr_held;
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
 	if (pmt_copy(pc.sections, pm->sections,
@@ -1875,12 +2115,14 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PMT_NS);
  * @map: the map.
  * @index: the section's index, from 1.
  *
- * Return: the section, or NULL when @index is 0 or past the last section.
+ * Return: the section, or NULL when no section of @map has @index: 0,
+ * past the last section, or a section removed (pmt_pending_remove()).
  */
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index)
 {
-	if (index == PMT_UNASSIGNED || index >= map->nr_sections)
+	if (index == PMT_UNASSIGNED || index >= map->nr_sections ||
+	    !map->sections[index].size)
 		return NULL;
 	return &map->sections[index];
 }
@@ -1900,7 +2142,7 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_section, PMT_NS);
 void pmt_map_show_shape(struct seq_file *m, const struct pmt_map *map)
 {
 	seq_printf(m, "generation:     %llu\n", map->generation);
-	seq_printf(m, "sections:       %u\n", map->nr_sections - 1);
+	seq_printf(m, "sections:       %u\n", map->nr_held);
 	seq_printf(m, "nodes:          %u (%zu bytes each)\n", map->nr_nodes,
 		   PMT_NODE_BYTES);
 	seq_printf(m, "bytes:          %zu\n", map->bytes);
@@ -2103,6 +2345,10 @@ void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
 		seq_puts(m, "      #0 @0000000000000000..ffffffffffffffff (noname) [unassigned]\n");
 	} else if (pos < dump_subpages_at(map)) {
 		sect = &map->sections[pos - 1];
+		if (!sect->size) {
+			seq_printf(m, "      #%llu (removed)\n", pos - 1);
+			return;
+		}
 		seq_printf(m, "      #%llu @%016llx..%016llx cookie=%llu offset=0x%llx\n",
 			   pos - 1, sect->start, sect->start + (sect->size - 1),
 			   sect->cookie, sect->offset);

@@ -164,7 +164,9 @@ struct pmt_piece {
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
  * @tables: the sub-pages' tables (struct pmt_subpage).
- * @nr_sections: sections, section 0 included.
+ * @nr_sections: entries of @sections, section 0 included, and the holes
+ *               removed sections left (all zero, size 0).
+ * @nr_held: sections the map holds: neither section 0 nor holes.
  * @nr_nodes: reachable nodes; every node of @nodes is reachable.
  * @nr_subpages: sub-pages.
  * @nr_pieces: pieces of all sub-pages.
@@ -192,6 +194,7 @@ struct pmt_map {
 	const struct pmt_piece *pieces;
 	const u8 *tables;
 	u32 nr_sections;
+	u32 nr_held;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
@@ -230,7 +233,11 @@ void pmt_pending_free(struct pmt_pending *pm);
 int pmt_pending_add(struct pmt_pending *pm,
 		    const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index);
+int pmt_pending_remove(struct pmt_pending *pm, u32 index);
+struct pmt_pending *pmt_pending_update(const struct pmt_map *map,
+				       u64 max_bytes);
 u32 pmt_pending_sections(const struct pmt_pending *pm);
+u32 pmt_pending_next_index(const struct pmt_pending *pm);
 size_t pmt_pending_bytes(const struct pmt_pending *pm);
 
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,

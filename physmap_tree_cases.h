@@ -43,9 +43,10 @@
  * this file, static void test_<name>(void); a user-only one is in
  * user/unit_test.c only, because it needs what only the userspace shim can
  * do: make the nth allocation fail (allocation_failures,
- * levelling_allocation_failures), deliver a fatal signal at the nth check
- * (fatal_signal), or build without the tree's early leaves and compaction
- * (no_early_leaves; the kernel's tree has them always).
+ * levelling_allocation_failures, update_allocation_failures), deliver a
+ * fatal signal at the nth check (fatal_signal, update_allocation_failures),
+ * or build without the tree's early leaves and compaction (no_early_leaves;
+ * the kernel's tree has them always).
  */
 #ifndef _PHYSMAP_TREE_CASES_H
 #define _PHYSMAP_TREE_CASES_H
@@ -1265,6 +1266,303 @@ static void test_lookup_many(void)
 	}
 }
 
+/* Add @sect to @pm; it must succeed with index @want. */
+static void add_want(struct pmt_pending *pm, u64 start, u64 size, u32 want)
+{
+	struct pmt_section sect = {
+		.start = start, .size = size, .cookie = start ^ size,
+		.offset = size,
+	};
+	u32 index = 0;
+	int ret = pmt_pending_add(pm, &sect, PMT_PTR_MAX, U64_MAX, &index);
+
+	PMT_CHECK(ret == 0 && index == want,
+		  "add %#llx+%#llx: ret %d index %u, want index %u",
+		  (unsigned long long)start, (unsigned long long)size, ret,
+		  index, want);
+}
+
+/*
+ * REMOVE frees a section's range and index: whole pages, a sub-page piece
+ * and a sub-page emptied; ADD takes the lowest free index; errors change
+ * nothing.
+ */
+static void test_remove_frees_range_and_index(void)
+{
+	struct pmt_pending *pm = pmt_pending_create(12);
+	const struct pmt_section *sect;
+	struct pmt_map *map;
+	size_t bytes;
+
+	PMT_REQUIRE(pm);
+	add_want(pm, 0x10000, 0x3000, 1);	/* whole pages */
+	add_want(pm, 0x20010, 0x10, 2);		/* a piece of page 0x20 */
+	add_want(pm, 0x20020, 0x20, 3);		/* another piece there */
+	add_want(pm, 1 * GIB, 1 * GIB, 4);	/* an early leaf */
+	PMT_CHECK_EQ(5, pmt_pending_next_index(pm));
+
+	PMT_CHECK_EQ(-ENOENT, pmt_pending_remove(pm, PMT_UNASSIGNED));
+	PMT_CHECK_EQ(-ENOENT, pmt_pending_remove(pm, 5));
+	PMT_CHECK_EQ(-ENOENT, pmt_pending_remove(pm, U32_MAX));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 2));
+	bytes = pmt_pending_bytes(pm);
+	PMT_CHECK_EQ(-ENOENT, pmt_pending_remove(pm, 2));
+	PMT_CHECK_EQ(bytes, pmt_pending_bytes(pm));
+	PMT_CHECK_EQ(3, pmt_pending_sections(pm));
+	PMT_CHECK_EQ(2, pmt_pending_next_index(pm));
+
+	/* The freed piece's bytes and its index go to a new section. */
+	add_want(pm, 0x20000, 0x20, 2);
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 4));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 1));
+	PMT_CHECK_EQ(1, pmt_pending_next_index(pm));
+	add_want(pm, 1 * GIB + 0x1000, 0x2000, 1);	/* inside the old leaf */
+	add_want(pm, 0x11000, 0x800, 4);		/* inside old section 1 */
+	add_want(pm, 0x30000, 0x1000, 5);
+	PMT_CHECK_EQ(5, pmt_pending_sections(pm));
+
+	map = pmt_commit(pm, 1, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(map));
+	PMT_CHECK_EQ(5, map->nr_held);
+	check_lookup(map, 0x10000, 0);
+	check_lookup(map, 0x11000, 4);
+	check_lookup(map, 0x117ff, 4);
+	check_lookup(map, 0x11800, 0);
+	check_lookup(map, 0x12fff, 0);
+	check_lookup(map, 0x20000, 2);
+	check_lookup(map, 0x2001f, 2);
+	check_lookup(map, 0x20020, 3);
+	check_lookup(map, 0x2003f, 3);
+	check_lookup(map, 0x20040, 0);
+	check_lookup(map, 1 * GIB, 0);
+	check_lookup(map, 1 * GIB + 0x1000, 1);
+	check_lookup(map, 1 * GIB + 0x3000, 0);
+	check_lookup(map, 2 * GIB - 1, 0);
+	check_lookup(map, 0x30000, 5);
+	sect = pmt_map_section(map, 4);
+	PMT_CHECK(sect && sect->start == 0x11000 && sect->size == 0x800,
+		  "section 4 is the one added last");
+	pmt_map_free(map);
+
+	/* Everything removed: the map is empty, its sub-page too. */
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 2));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 3));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 1));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 4));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 5));
+	PMT_CHECK_EQ(0, pmt_pending_sections(pm));
+	map = pmt_commit(pm, 2, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(map));
+	PMT_CHECK_EQ(0, map->nr_held);
+	PMT_CHECK_EQ(0, map->nr_nodes);
+	PMT_CHECK_EQ(0, map->nr_subpages);
+	check_lookup(map, 0x20000, 0);
+	check_lookup(map, 0x11000, 0);
+	check_lookup(map, 1 * GIB + 0x1000, 0);
+	PMT_CHECK(!pmt_map_section(map, 1), "section 1 removed");
+	pmt_pending_free(pm);
+	pmt_map_free(map);
+}
+
+/*
+ * An update starts from the published map: its sections with their
+ * indexes, its holes free lowest first, its page_shift; committed unchanged
+ * it answers as the map it came from.
+ */
+static void test_update_keeps_sections(void)
+{
+	static const struct sec s[] = {
+		{ 0, 640 * KIB }, { 0xc0000, 0x10 }, { 0xc0010, 0xff0 },
+		{ 1 * MIB, 1 * GIB - 1 * MIB }, { 4 * GIB, 4 * GIB },
+		{ 0xfee00000, 0x1000 }, { 0xfed00400, 0x400 },
+	};
+	struct pmt_pending *pm = pmt_pending_create(10);
+	struct pmt_map *map, *again;
+	const struct pmt_section *a, *b;
+	unsigned int i;
+
+	PMT_REQUIRE(pm);
+	for (i = 0; i < ARRAY_SIZE(s); i++)
+		add_want(pm, s[i].start, s[i].size, i + 1);
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 3));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 6));
+	map = pmt_commit(pm, 1, U64_MAX);
+	pmt_pending_free(pm);
+	PMT_REQUIRE(!IS_ERR(map));
+
+	pm = pmt_pending_update(map, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(pm));
+	PMT_CHECK_EQ(5, pmt_pending_sections(pm));
+	PMT_CHECK_EQ(3, pmt_pending_next_index(pm));
+	again = pmt_commit(pm, 2, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(again));
+	PMT_CHECK_EQ(map->nr_sections, again->nr_sections);
+	PMT_CHECK_EQ(map->nr_held, again->nr_held);
+	PMT_CHECK_EQ(map->page_shift, again->page_shift);
+	PMT_CHECK_EQ(answers(map), answers(again));
+	for (i = 1; i < map->nr_sections; i++) {
+		a = pmt_map_section(map, i);
+		b = pmt_map_section(again, i);
+		PMT_CHECK(!a == !b && (!a || !memcmp(a, b, sizeof(*a))),
+			  "section %u differs", i);
+	}
+	PMT_CHECK(!pmt_map_section(again, 3) && !pmt_map_section(again, 6),
+		  "holes stay holes");
+	pmt_map_free(again);
+
+	/* Holes come back lowest first, then the map grows. */
+	add_want(pm, 0xc0010, 0x10, 3);
+	add_want(pm, 0xfee00000, 0x800, 6);
+	add_want(pm, 0xfee00800, 0x800, 8);
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 5));
+	add_want(pm, 4 * GIB, 0x1000, 5);
+	again = pmt_commit(pm, 3, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(again));
+	check_lookup(again, 0xc0010, 3);
+	check_lookup(again, 0xc0020, 0);
+	check_lookup(again, 0xfee007ff, 6);
+	check_lookup(again, 0xfee00800, 8);
+	check_lookup(again, 4 * GIB + 0xfff, 5);
+	check_lookup(again, 4 * GIB + 0x1000, 0);
+	check_lookup(again, 0xfed00400, 7);
+	check_lookup(again, 0, 1);
+	pmt_map_free(again);
+	pmt_pending_free(pm);
+	pmt_map_free(map);
+}
+
+#define UPD_CELLS	96
+#define UPD_ROUNDS	200
+
+/* The random state of test_random_updates(): xorshift64. */
+static u64 upd_next(u64 *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* A random section inside cell @k: small ones share pages, big ones not. */
+static void upd_section(u64 *state, unsigned int k, u64 *start, u64 *size)
+{
+	u64 base, span, r = upd_next(state);
+
+	if (k < UPD_CELLS / 2) {
+		/* Cells of 16 KiB: pieces of pages and whole pages. */
+		base = (u64)k * 0x4000;
+		span = 0x4000;
+	} else {
+		/* Cells of 64 GiB far up: early leaves. */
+		base = (u64)(k - UPD_CELLS / 2) << 36 | 1ULL << 44;
+		span = 1ULL << 36;
+	}
+	switch (r % 3) {
+	case 0:
+		*start = base + (r >> 8) % (span / 2);
+		*size = 1 + (r >> 40) % (span / 2);
+		break;
+	case 1:
+		*start = base + ((r >> 8) % (span / 0x2000)) * 0x1000;
+		*size = (1 + (r >> 40) % (span / 0x2000)) * 0x1000;
+		break;
+	default:
+		*start = base;
+		*size = span;
+		break;
+	}
+}
+
+/* The model of test_random_updates(): what each cell holds. */
+struct upd_model {
+	u64 start[UPD_CELLS];
+	u64 size[UPD_CELLS];
+	u32 index[UPD_CELLS];	/* 0: the cell is free */
+	u32 used[UPD_CELLS + 1];
+};
+
+/*
+ * Rounds of update transactions (and now and then a fresh BEGIN) of
+ * random REMOVEs and ADDs against a model: every index ADD gives, and
+ * every lookup at the edges of every cell and section, as the model says.
+ */
+static void test_random_updates(void)
+{
+	struct upd_model *md = pmt_case_zalloc(1, sizeof(*md));
+	u64 *start, *size, state = 0x9e3779b97f4a7c15ULL;
+	struct pmt_map *map = NULL, *next;
+	unsigned int round, op, k, i, held = 0;
+	u32 *index, *cell_of, got, want;
+	struct pmt_pending *pm;
+
+	PMT_REQUIRE(md);
+	start = md->start;
+	size = md->size;
+	index = md->index;
+	cell_of = md->used;
+	for (round = 0; round < UPD_ROUNDS; round++) {
+		if (!map || round % 50 == 49) {
+			pm = pmt_pending_create(12);
+			PMT_REQUIRE(pm);
+			memset(md->index, 0, sizeof(md->index));
+			held = 0;
+		} else {
+			pm = pmt_pending_update(map, U64_MAX);
+			PMT_REQUIRE(!IS_ERR(pm));
+		}
+		for (op = 0; op < 1 + upd_next(&state) % 8; op++) {
+			k = upd_next(&state) % UPD_CELLS;
+			if (index[k]) {
+				PMT_CHECK_EQ(0, pmt_pending_remove(pm, index[k]));
+				PMT_CHECK_EQ(-ENOENT,
+					     pmt_pending_remove(pm, index[k]));
+				index[k] = 0;
+				held--;
+				continue;
+			}
+			/* The lowest index no cell holds. */
+			memset(md->used, 0, sizeof(md->used));
+			for (i = 0; i < UPD_CELLS; i++)
+				if (index[i])
+					cell_of[index[i]] = 1;
+			for (want = 1; cell_of[want]; want++)
+				;
+			PMT_CHECK_EQ(want, pmt_pending_next_index(pm));
+			upd_section(&state, k, &start[k], &size[k]);
+			add_want(pm, start[k], size[k], want);
+			index[k] = want;
+			held++;
+		}
+		PMT_CHECK_EQ(held, pmt_pending_sections(pm));
+		next = pmt_commit(pm, round + 1, U64_MAX);
+		pmt_pending_free(pm);
+		PMT_REQUIRE(!IS_ERR(next));
+		pmt_map_free(map);
+		map = next;
+		PMT_CHECK_EQ(held, map->nr_held);
+		for (k = 0; k < UPD_CELLS; k++) {
+			if (!index[k]) {
+				upd_section(&state, k, &start[k], &size[k]);
+				check_lookup(map, start[k], 0);
+				check_lookup(map, start[k] + size[k] - 1, 0);
+				continue;
+			}
+			got = pmt_map_lookup(map, start[k]);
+			PMT_CHECK(got == index[k], "round %u cell %u: %u not %u",
+				  round, k, got, index[k]);
+			check_lookup(map, start[k] + size[k] - 1, index[k]);
+			check_lookup(map, start[k] + size[k] / 2, index[k]);
+			if (k % (UPD_CELLS / 2) && start[k] % 0x4000)
+				check_lookup(map, start[k] - 1, 0);
+			PMT_CHECK(pmt_map_section(map, index[k]) &&
+				  pmt_map_section(map, index[k])->start == start[k],
+				  "round %u: section %u", round, index[k]);
+		}
+	}
+	pmt_map_free(map);
+	pmt_case_free(md);
+}
+
 #endif /* _PHYSMAP_TREE_CASES_H */
 
 /*
@@ -1299,4 +1597,8 @@ PMT_CASE_SHARED(lookup_many)
 PMT_CASE_SHARED(lookup_hint)
 PMT_CASE_SHARED(lookup_run)
 PMT_CASE_USER_ONLY(fatal_signal)
+PMT_CASE_SHARED(remove_frees_range_and_index)
+PMT_CASE_SHARED(update_keeps_sections)
+PMT_CASE_SHARED(random_updates)
+PMT_CASE_USER_ONLY(update_allocation_failures)
 #endif

@@ -759,6 +759,12 @@ static int dump_sections(struct dump_parser *dp)
 			*s = (struct pm_dump_section){ .last = ~0ULL };
 			continue;
 		}
+		snprintf(dp->expect, sizeof(dp->expect),
+			 "      #%u (removed)", i);
+		if (!strcmp(dp->line, dp->expect)) {
+			*s = (struct pm_dump_section){ .removed = true };
+			continue;
+		}
 		n = -1;
 		if (sscanf(dp->line, "      #%*u @%llx..%llx cookie=%llu offset=0x%llx%n",
 			   &start, &last, &cookie, &offset, &n) != 4 || n < 0)
@@ -1169,7 +1175,8 @@ int pm_dump_lookup(const struct pm_dump *d, __u64 addr, __u32 *index,
 		return 0;
 	}
 	/* levels may have been skipped: the leaf may not cover addr */
-	if (d->sections[ptr].start <= addr && addr <= d->sections[ptr].last)
+	if (!d->sections[ptr].removed && d->sections[ptr].start <= addr &&
+	    addr <= d->sections[ptr].last)
 		*index = ptr;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #ifndef _PHYSMAP_MAPS_H
 #define _PHYSMAP_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -228,12 +229,16 @@ int pm_shape_read(int fd, struct pm_shape *shape, char *why, size_t why_size);
 #define PM_DUMP_SUBPAGE		0x10U
 #define PM_DUMP_PTR_SHIFT	5
 
-/* struct pm_dump_section - a "#i @start..last cookie=C offset=0xO" line */
+/*
+ * struct pm_dump_section - a "#i @start..last cookie=C offset=0xO" line, or
+ * "#i (removed)" for an index no section holds (@removed, the rest 0)
+ */
 struct pm_dump_section {
 	__u64 start;
 	__u64 last;
 	__u64 cookie;
 	__u64 offset;
+	bool removed;
 };
 
 /* struct pm_dump_subpage - "Si @base..": page number, its pieces */

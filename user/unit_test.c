@@ -289,6 +289,83 @@ static void test_fatal_signal(void)
 	pmt_pending_free(pm);
 }
 
+/*
+ * Every allocation of an update fails in turn: BEGIN's copy of the
+ * published map (pmt_pending_update()) fails cleanly, REMOVE (its holes'
+ * heap) leaves the pending map as it was; and a fatal signal stops the copy.
+ */
+static void test_update_allocation_failures(void)
+{
+	struct pmt_pending *pm = spread_pending(3000, 1ULL << 30), *up;
+	struct pmt_map *ref = pmt_commit(pm, 1, UINT64_MAX), *map;
+	uint64_t want = answers(ref);
+	unsigned long nth, failures;
+	uint32_t index;
+	bool failed;
+	int ret;
+
+	pmt_pending_free(pm);
+	for (nth = 1;; nth++) {
+		physmap_shim_fail_nth(nth);
+		up = pmt_pending_update(ref, UINT64_MAX);
+		failed = physmap_shim_failed();
+		physmap_shim_fail_nth(0);
+		if (!failed)
+			break;
+		PMT_CHECK(PTR_ERR_OR_ZERO(up) == -ENOMEM,
+			  "update with allocation %lu failing", nth);
+	}
+	PMT_CHECK(nth > 5, "the update's copy allocated %lu times", nth - 1);
+	PMT_REQUIRE(!IS_ERR(up));
+	PMT_CHECK_EQ(3000, pmt_pending_sections(up));
+
+	/* The holes' heap grows on the 1st and the 17th REMOVE. */
+	for (nth = 1, failures = 0; nth <= 20; nth++) {
+		struct pmt_section sect = {
+			.start = (nth - 1) * (1ULL << 30) + 0x2000, .size = 10,
+		};
+
+		physmap_shim_fail_nth(1);
+		ret = pmt_pending_remove(up, nth);
+		failed = physmap_shim_failed();
+		physmap_shim_fail_nth(0);
+		if (failed) {
+			failures++;
+			PMT_CHECK_EQ(-ENOMEM, ret);
+			PMT_CHECK_EQ(3000 - nth + 1, pmt_pending_sections(up));
+			PMT_CHECK_EQ(-EEXIST, pmt_pending_add(up, &sect, 1U << 20,
+							      UINT64_MAX, &index));
+			ret = pmt_pending_remove(up, nth);
+		}
+		PMT_CHECK_EQ(0, ret);
+	}
+	PMT_CHECK_EQ(2, failures);
+	map = pmt_commit(up, 2, UINT64_MAX);
+	PMT_REQUIRE(!IS_ERR(map));
+	PMT_CHECK_EQ(3000 - 20, map->nr_held);
+	check_lookup(map, 0x2000, 0);
+	check_lookup(map, (1ULL << 30) * 20 + 0x2000, 21);
+	pmt_map_free(map);
+	pmt_pending_free(up);
+
+	for (nth = 1;; nth++) {
+		physmap_shim_fatal_nth(nth);
+		up = pmt_pending_update(ref, UINT64_MAX);
+		physmap_shim_fatal_nth(0);
+		if (!IS_ERR(up))
+			break;
+		PMT_CHECK_EQ(-EINTR, PTR_ERR(up));
+	}
+	PMT_CHECK(nth > 5, "the update's copy checked for signals %lu times",
+		  nth - 1);
+	map = pmt_commit(up, 2, UINT64_MAX);
+	PMT_CHECK(!IS_ERR(map) && answers(map) == want, "update after signals");
+	if (!IS_ERR(map))
+		pmt_map_free(map);
+	pmt_pending_free(up);
+	pmt_map_free(ref);
+}
+
 /* Every case, shared or not, in the list's order. */
 #define PMT_CASE_SHARED(name)		{ #name, test_##name },
 #define PMT_CASE_USER_ONLY(name)	{ #name, test_##name },
