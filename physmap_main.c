@@ -92,8 +92,8 @@ MODULE_PARM_DESC(max_map_mb,
 
 /**
  * struct physmap_file - one open /dev/physmap: an address space
- * @lock: serializes writers: BEGIN, ADD and COMMIT; and the copies that
- *        the debugfs files take when opened (physmap_debugfs_lock()).
+ * @lock: serializes writers: BEGIN, ADD, REMOVE and COMMIT; and the copies
+ *        that the debugfs files take when opened (physmap_debugfs_lock()).
  *        Never held across an access to user memory.
  * @pending: the map being built; NULL when nothing is pending. Under @lock.
  * @pending_sections: sections of @pending, for fdinfo; written under @lock.
@@ -190,28 +190,65 @@ static bool physmap_writable(const struct file *file)
 	return file->f_mode & FMODE_WRITE;
 }
 
+/*
+ * The pending map an update starts from: the published map's sections, or
+ * an empty map with @page_shift (0: the default) when nothing is published;
+ * the caller holds @pf->lock. The pending map and the published one must
+ * fit in max_map_mb together. An ERR_PTR() on failure: -EINVAL for a
+ * page_shift that is not the published map's.
+ */
+static struct pmt_pending *physmap_update_locked(struct physmap_file *pf,
+						 unsigned int page_shift)
+{
+	u64 max_bytes = physmap_max_map_bytes();
+	const struct pmt_map *map;
+	struct pmt_pending *pm;
+
+	map = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
+	if (!map) {
+		pm = pmt_pending_create(page_shift ?: PHYSMAP_PAGE_SHIFT_DEFAULT);
+		return pm ?: ERR_PTR(-ENOMEM);
+	}
+	if (page_shift && page_shift != map->page_shift)
+		return ERR_PTR(-EINVAL);
+	return pmt_pending_update(map, max_bytes > map->bytes ?
+					   max_bytes - map->bytes : 0);
+}
+
 static long physmap_ioc_begin(struct file *file,
 			      struct physmap_begin __user *ubegin)
 {
 	struct physmap_file *pf = file->private_data;
-	struct pmt_pending *pm, *old;
+	struct pmt_pending *pm = NULL, *old;
 	struct physmap_begin begin;
-	unsigned int page_shift;
+	bool update;
 
 	if (copy_from_user(&begin, ubegin, sizeof(begin)))
 		return -EFAULT;
 	if (!physmap_writable(file))
 		return -EBADF;
-	page_shift = begin.page_shift ?: PHYSMAP_PAGE_SHIFT_DEFAULT;
-	if (begin.flags || !pmt_page_shift_valid(page_shift))
+	if ((begin.flags & ~PHYSMAP_BEGIN_UPDATE) ||
+	    (begin.page_shift && !pmt_page_shift_valid(begin.page_shift)))
 		return -EINVAL;
-	pm = pmt_pending_create(page_shift);
-	if (!pm)
-		return -ENOMEM;
+	update = begin.flags & PHYSMAP_BEGIN_UPDATE;
+	if (!update) {
+		pm = pmt_pending_create(begin.page_shift ?:
+					PHYSMAP_PAGE_SHIFT_DEFAULT);
+		if (!pm)
+			return -ENOMEM;
+	}
 
 	if (mutex_lock_killable(&pf->lock)) {
 		pmt_pending_free(pm);
 		return -EINTR;
+	}
+	/* An update copies the published map, which only the lock holds. */
+	if (update) {
+		pm = physmap_update_locked(pf, begin.page_shift);
+		if (IS_ERR(pm)) {
+			mutex_unlock(&pf->lock);
+			return PTR_ERR(pm);
+		}
 	}
 	old = pf->pending;
 	physmap_set_pending(pf, pm);
@@ -224,7 +261,7 @@ static long physmap_ioc_begin(struct file *file,
 static u32 physmap_next_index(struct physmap_file *pf)
 {
 	lockdep_assert_held(&pf->lock);
-	return pf->pending ? pmt_pending_sections(pf->pending) + 1 : 1;
+	return pf->pending ? pmt_pending_next_index(pf->pending) : 1;
 }
 
 /*
@@ -347,6 +384,28 @@ static long physmap_ioc_commit(struct file *file)
 	pmt_map_retire(old, pf->backlog,
 		       (size_t)READ_ONCE(retire_backlog_mb) << 20);
 	return 0;
+}
+
+static long physmap_ioc_remove(struct file *file,
+			       struct physmap_remove __user *uremove)
+{
+	struct physmap_file *pf = file->private_data;
+	struct physmap_remove remove;
+	int ret;
+
+	if (copy_from_user(&remove, uremove, sizeof(remove)))
+		return -EFAULT;
+	if (!physmap_writable(file))
+		return -EBADF;
+	if (remove.flags)
+		return -EINVAL;
+	if (mutex_lock_killable(&pf->lock))
+		return -EINTR;
+	ret = pf->pending ? pmt_pending_remove(pf->pending, remove.index) :
+			    -EINVAL;
+	physmap_note_pending(pf);
+	mutex_unlock(&pf->lock);
+	return ret;
 }
 
 static void physmap_fill_section(struct physmap_section *s,
@@ -501,7 +560,7 @@ static long physmap_ioc_stats(struct physmap_file *pf,
 	if (map) {
 		stats.generation = map->generation;
 		stats.bytes = map->bytes;
-		stats.sections = map->nr_sections - 1;
+		stats.sections = map->nr_held;
 		stats.page_shift = map->page_shift;
 	}
 	rcu_read_unlock();
@@ -523,6 +582,8 @@ static long physmap_ioctl(struct file *file, unsigned int cmd,
 		return physmap_ioc_add(file, uarg);
 	case PHYSMAP_IOC_COMMIT:
 		return physmap_ioc_commit(file);
+	case PHYSMAP_IOC_REMOVE:
+		return physmap_ioc_remove(file, uarg);
 	case PHYSMAP_IOC_LOOKUP:
 		return physmap_ioc_lookup(pf, uarg);
 	case PHYSMAP_IOC_LOOKUP_BATCH:
@@ -553,7 +614,7 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 	map = rcu_dereference(pf->map);
 	if (map) {
 		generation = map->generation;
-		sections = map->nr_sections - 1;
+		sections = map->nr_held;
 		bytes = map->bytes;
 	}
 	rcu_read_unlock();
