@@ -48,8 +48,8 @@ static inline size_t pmc_probes(const struct pm_map *map, __u64 seed,
 
 /*
  * pmc_check - whether fd publishes exactly map (model built with
- * pm_model_build) as generation gen: STATS, every section by GET_SECTION,
- * and a batch lookup of pmc_probes(). Returns the number of mismatches and
+ * pm_model_build) as generation gen: STATS, every section by GET_SECTION
+ * (ENOENT for the indexes no section holds), and a batch lookup of pmc_probes(). Returns the number of mismatches and
  * describes the first one in why (may be NULL).
  */
 static inline unsigned long pmc_check(int fd, const struct pm_map *map,
@@ -77,9 +77,9 @@ static inline unsigned long pmc_check(int fd, const struct pm_map *map,
 		PMC_BAD("STATS: generation %llu sections %u, want %llu and %zu",
 			(unsigned long long)st.generation, st.sections,
 			(unsigned long long)gen, map->count);
-	for (i = 0; i <= map->count + 1; i++) {
-		const struct pm_range *r = i && i <= map->count ?
-					   &map->ranges[i - 1] : NULL;
+	/* every index up to the highest and one past it; holes ENOENT */
+	for (i = 0; i <= (size_t)map->max_index + 1; i++) {
+		const struct pm_range *r = pm_map_find_index(map, i);
 
 		ret = pm_get_section(fd, i, &s);
 		if (!r) {

@@ -333,7 +333,8 @@ static void check_addrs(struct __test_metadata *_metadata, int fd,
 
 /*
  * The published map is exactly map, with generation gen: STATS, every
- * section by GET_SECTION (a sample of big maps), nothing past the last index,
+ * section by GET_SECTION (a sample of big maps), nothing past the last index
+ * nor at the indexes of removed sections,
  * and lookups at and around every section, some of them one by one.
  */
 static void check_published(struct __test_metadata *_metadata, int fd,
@@ -364,7 +365,12 @@ static void check_published(struct __test_metadata *_metadata, int fd,
 		ASSERT_EQ(r->index, section.index);
 	}
 	ASSERT_EQ(-ENOENT, pm_get_section(fd, 0, &section));
-	ASSERT_EQ(-ENOENT, pm_get_section(fd, map->count + 1, &section));
+	ASSERT_EQ(-ENOENT, pm_get_section(fd, map->max_index + 1, &section));
+	/* the indexes of removed sections, below the highest */
+	for (i = 1; map->max_index != map->count && i < map->max_index; i++)
+		if (!pm_map_find_index(map, i))
+			ASSERT_EQ(-ENOENT, pm_get_section(fd, i, &section))
+				TH_LOG("GET_SECTION %zu, a hole", i);
 
 	addrs_push_edges(_metadata, &list, map);
 	check_addrs(_metadata, fd, map, list.addrs, list.count, gen);

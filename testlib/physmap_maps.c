@@ -76,15 +76,76 @@ static int map_append_named(struct pm_map *map, __u64 start, __u64 last,
 	range->last = last;
 	range->cookie = cookie;
 	range->offset = offset;
-	range->index = map->count + 1;
+	range->index = pm_map_next_index(map);
 	range->line = line;
 	snprintf(range->kind, sizeof(range->kind), "%s", kind);
 	map->count++;
+	if (range->index > map->max_index)
+		map->max_index = range->index;
 
 	/* the model no longer matches the ranges */
 	free(map->sorted);
 	map->sorted = NULL;
 	return 0;
+}
+
+__u32 pm_map_next_index(const struct pm_map *map)
+{
+	unsigned char *held;
+	__u32 index;
+	size_t i;
+
+	if (map->max_index == map->count)
+		return map->count + 1;
+	/* holes below max_index: the lowest one */
+	held = calloc(map->max_index + 1, 1);
+	if (!held)
+		abort();
+	for (i = 0; i < map->count; i++)
+		held[map->ranges[i].index] = 1;
+	for (index = 1; held[index]; index++)
+		;
+	free(held);
+	return index;
+}
+
+int pm_map_remove_index(struct pm_map *map, __u32 index)
+{
+	size_t i;
+
+	for (i = 0; i < map->count && map->ranges[i].index != index; i++)
+		;
+	if (!index || i == map->count) {
+		errno = ENOENT;
+		return -1;
+	}
+	free(map->ranges[i].name);
+	memmove(&map->ranges[i], &map->ranges[i + 1],
+		(map->count - i - 1) * sizeof(*map->ranges));
+	map->count--;
+	if (index == map->max_index) {
+		map->max_index = 0;
+		for (i = 0; i < map->count; i++)
+			if (map->ranges[i].index > map->max_index)
+				map->max_index = map->ranges[i].index;
+	}
+	free(map->sorted);
+	map->sorted = NULL;
+	return 0;
+}
+
+const struct pm_range *pm_map_find_index(const struct pm_map *map,
+					 __u32 index)
+{
+	size_t i;
+
+	if (map->max_index == map->count)
+		return index && index <= map->count ? &map->ranges[index - 1] :
+						      NULL;
+	for (i = 0; i < map->count; i++)
+		if (map->ranges[i].index == index)
+			return &map->ranges[i];
+	return NULL;
 }
 
 int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
@@ -276,6 +337,22 @@ int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 	   __u32 *index)
 {
 	return physmap_add(fd, start, size, cookie, offset, index) ? -errno : 0;
+}
+
+int pm_begin_update(int fd, __u32 page_shift)
+{
+	struct physmap_begin begin = {
+		.page_shift = page_shift, .flags = PHYSMAP_BEGIN_UPDATE,
+	};
+
+	return pm_ioctl(fd, PHYSMAP_IOC_BEGIN, &begin);
+}
+
+int pm_remove(int fd, __u32 index)
+{
+	struct physmap_remove remove = { .index = index };
+
+	return pm_ioctl(fd, PHYSMAP_IOC_REMOVE, &remove);
 }
 
 int pm_commit(int fd)

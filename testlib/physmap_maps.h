@@ -38,7 +38,9 @@
  * @last: last byte, inclusive.
  * @cookie: cookie given to PHYSMAP_IOC_ADD.
  * @offset: offset given to PHYSMAP_IOC_ADD (the line's @offset, or 0).
- * @index: expected section index: position in the map, from 1.
+ * @index: expected section index: the lowest no range of the map held when
+ *         it was appended, as ADD gives it (its position from 1, in a map
+ *         no range was removed from).
  * @line: line number in the file; 0 for a range made up by a test.
  * @kind: the line's kind (ram, rom, romd, i/o); "" when made up.
  * @name: the line's name; "" when made up. Owned by the range.
@@ -55,14 +57,16 @@ struct pm_range {
 };
 
 /**
- * struct pm_map - ranges in order of addition (ranges[i].index == i + 1),
- * and the same ranges sorted by address for the model's lookups
+ * struct pm_map - ranges in order of addition (ranges[i].index == i + 1
+ * until one is removed), the same ranges sorted by address for the model's
+ * lookups, and the highest index a range holds
  */
 struct pm_map {
 	struct pm_range *ranges;
 	size_t count;
 	size_t capacity;
 	const struct pm_range **sorted;
+	__u32 max_index;
 };
 
 void pm_map_init(struct pm_map *map);
@@ -75,6 +79,19 @@ void pm_map_free(struct pm_map *map);
  */
 int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 		  __u64 offset);
+
+/* pm_map_next_index - the index the next range appended gets (lowest free) */
+__u32 pm_map_next_index(const struct pm_map *map);
+
+/*
+ * pm_map_remove_index - take the range with this index out, as REMOVE does:
+ * its index is free for the next range appended. 0, or -1 with errno ENOENT.
+ */
+int pm_map_remove_index(struct pm_map *map, __u32 index);
+
+/* pm_map_find_index - the range with this index, or NULL */
+const struct pm_range *pm_map_find_index(const struct pm_map *map,
+					 __u32 index);
 
 /*
  * pm_map_load - read a map file with mf_load(), appending one range per
@@ -122,11 +139,14 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
  * one ioctl each, as it is: pm_lookup() and pm_get_section() fill every
  * field the kernel must write with PM_POISON first (flags: 0), and
  * pm_lookup_batch() does not split a batch. pm_add() stores the new index
- * in *index when index is not NULL.
+ * in *index when index is not NULL. pm_begin_update() (BEGIN with
+ * PHYSMAP_BEGIN_UPDATE) and pm_remove() issue their ioctl as it is.
  */
 int pm_begin(int fd, __u32 page_shift);
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 	   __u32 *index);
+int pm_begin_update(int fd, __u32 page_shift);
+int pm_remove(int fd, __u32 index);
 int pm_commit(int fd);
 int pm_lookup(int fd, __u64 addr, struct physmap_lookup *lookup);
 int pm_lookup_batch(int fd, const __u64 *addrs, __u32 *indexes, __u32 count,
