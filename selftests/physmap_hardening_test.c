@@ -21,6 +21,11 @@
  *                      nothing; COMMIT succeeds or fails with ENOSPC changing
  *                      nothing; half as many sections commit, and a pending
  *                      map on top of them stops at 64 MiB with them.
+ * update_max_map_bytes an update's copy of the published map counts in
+ *                      max_map_mb with it: past the bound, BEGIN with
+ *                      PHYSMAP_BEGIN_UPDATE fails with ENOSPC and leaves the
+ *                      pending map it would have dropped; under it, the
+ *                      copy holds every section and fits.
  * add_efault_race      ADD fails with EFAULT if and only if it did not add
  *                      its section, while another thread mprotect()s and
  *                      unmaps the argument page and a third opens the fd's
@@ -1059,6 +1064,54 @@ static void *adder_main(void *arg)
 	a->ret = raw_ioctl(a->r->fd, PHYSMAP_IOC_ADD, a->r->io);
 	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+TEST_F_TIMEOUT(hardening, update_max_map_bytes, 300)
+{
+	const unsigned int pairs = 8192;
+	struct pm_fdinfo pub, fi, again;
+	struct physmap_lookup lk;
+	unsigned long mb;
+	int fd;
+
+	ASSERT_TRUE(self->have[KNOB_MAX_MAP]) TH_LOG("no " PM_MAX_MAP_PARAM);
+	ASSERT_EQ(0, knob_set(KNOB_MAX_MAP, 64));
+	fd = pm_open_dev(_metadata, O_RDWR);
+	ASSERT_EQ(0, publish_pairs(fd, pairs, 1ULL << 32));
+	ASSERT_FDINFO(fd, &pub);
+	ASSERT_EQ(2ULL * pairs, pub.sections);
+
+	/* a pending map of one section, which a failed BEGIN must keep */
+	ASSERT_EQ(0, pm_add(fd, 0x1000, 0x1000, 1, 0, NULL));
+	ASSERT_FDINFO(fd, &fi);
+	/* room for the published map, not for a copy of it beside it */
+	mb = (pub.bytes + MIB - 1) / MIB;
+	ASSERT_EQ(0, knob_set(KNOB_MAX_MAP, mb));
+	EXPECT_EQ(-ENOSPC, pm_begin_update(fd, 0))
+		TH_LOG("max_map_mb=%lu, published %llu bytes", mb,
+		       (unsigned long long)pub.bytes);
+	ASSERT_FDINFO(fd, &again);
+	EXPECT_EQ(0, memcmp(&fi, &again, sizeof(fi)));
+	ASSERT_EQ(0, pm_lookup(fd, (1ULL << 32) + 0x3000, &lk));
+	EXPECT_EQ(2U, lk.section.index);
+
+	/* with room, the copy holds every section, within the bound */
+	ASSERT_EQ(0, knob_set(KNOB_MAX_MAP, 64));
+	ASSERT_EQ(0, pm_begin_update(fd, 0));
+	ASSERT_FDINFO(fd, &fi);
+	EXPECT_EQ(2ULL * pairs, fi.pending_sections);
+	EXPECT_GE(64 * MIB, fi.pending_bytes + fi.bytes);
+	TH_LOG("published %llu bytes; an update's copy %llu bytes",
+	       (unsigned long long)fi.bytes,
+	       (unsigned long long)fi.pending_bytes);
+	ASSERT_EQ(0, pm_remove(fd, 2));
+	ASSERT_EQ(0, pm_commit(fd));
+	ASSERT_EQ(0, pm_lookup(fd, (1ULL << 32) + 0x3000, &lk));
+	EXPECT_EQ(0U, lk.section.index);
+	ASSERT_FDINFO(fd, &fi);
+	EXPECT_EQ(2ULL * pairs - 1, fi.sections);
+	close(fd);
+	knob_restore(self, KNOB_MAX_MAP);
 }
 
 TEST_F_TIMEOUT(hardening, add_efault_race, 180)

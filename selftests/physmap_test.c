@@ -155,8 +155,37 @@ static void add_ok(struct __test_metadata *_metadata, int fd,
 		TH_LOG("ADD [%#llx +%#llx]: %s", start, size, strerror(-ret));
 	ASSERT_EQ(0, pm_map_append(map, start, start + size - 1, cookie,
 				   offset));
-	ASSERT_EQ(map->count, index)
+	/* the lowest index no section holds */
+	ASSERT_EQ(map->ranges[map->count - 1].index, index)
 		TH_LOG("ADD [%#llx +%#llx] got index %u", start, size, index);
+}
+
+/* REMOVE index expecting success, and take it out of map */
+static void remove_ok(struct __test_metadata *_metadata, int fd,
+		      struct pm_map *map, __u32 index)
+{
+	int ret = pm_remove(fd, index);
+
+	ASSERT_EQ(0, ret) TH_LOG("REMOVE %u: %s", index, strerror(-ret));
+	ASSERT_EQ(0, pm_map_remove_index(map, index))
+		TH_LOG("test bug: no section %u in the model", index);
+}
+
+/* a copy of map's ranges with their indexes: an update's pending model */
+static void model_copy(struct __test_metadata *_metadata, struct pm_map *dst,
+		       const struct pm_map *src)
+{
+	size_t i;
+
+	pm_map_init(dst);
+	for (i = 0; i < src->count; i++) {
+		const struct pm_range *r = &src->ranges[i];
+
+		ASSERT_EQ(0, pm_map_append(dst, r->start, r->last, r->cookie,
+					   r->offset));
+		dst->ranges[i].index = r->index;
+	}
+	dst->max_index = src->max_index;
 }
 
 /* ADD expecting -err (flags 0) */
@@ -702,7 +731,8 @@ TEST_F(physmap, begin_rejects_bad_arguments)
 	static const __u32 bad_shifts[] = {
 		1, 9, 17, 31, 32, 64, 0x80000000U, 0xffffffffU,
 	};
-	static const __u32 bad_flags[] = { 1, 2, 0x80000000U, 0xffffffffU };
+	/* PHYSMAP_BEGIN_UPDATE (1) is the one flag */
+	static const __u32 bad_flags[] = { 2, 3, 0x80000000U, 0xffffffffU };
 	struct physmap_stats stats;
 	struct pm_map map;
 	size_t i;
@@ -727,7 +757,10 @@ TEST_F(physmap, begin_rejects_bad_arguments)
 
 	/* a failed BEGIN with nothing pending starts nothing */
 	ASSERT_EQ(-EINVAL, pm_begin(self->fd, 9));
-	ASSERT_EQ(-EINVAL, begin_flags(self->fd, 0, 1));
+	ASSERT_EQ(-EINVAL, begin_flags(self->fd, 0, 2));
+	ASSERT_EQ(-EINVAL, begin_flags(self->fd, 9, PHYSMAP_BEGIN_UPDATE));
+	/* an update keeps the published map's page_shift, 16 */
+	ASSERT_EQ(-EINVAL, begin_flags(self->fd, 12, PHYSMAP_BEGIN_UPDATE));
 	check_nothing_pending(_metadata, self->fd, &map, 1);
 	pm_map_free(&map);
 }
@@ -862,6 +895,8 @@ TEST_F_TIMEOUT(physmap, add_efault, 60)
 TEST_F_TIMEOUT(physmap, efault_on_every_pointer, 60)
 {
 	struct physmap_begin begin = { .page_shift = 12 };
+	struct physmap_begin begin_update = { .flags = PHYSMAP_BEGIN_UPDATE };
+	struct physmap_remove remove = { .index = 1 };
 	struct physmap_lookup lookup = { .addr = 0x10000 };
 	struct physmap_section section = { .index = 1 };
 	struct physmap_stats stats;
@@ -886,6 +921,11 @@ TEST_F_TIMEOUT(physmap, efault_on_every_pointer, 60)
 
 	check_efault(_metadata, self->fd, &bm, "BEGIN", PHYSMAP_IOC_BEGIN,
 		     &begin, sizeof(begin), false);
+	check_efault(_metadata, self->fd, &bm, "BEGIN update",
+		     PHYSMAP_IOC_BEGIN, &begin_update, sizeof(begin_update),
+		     false);
+	check_efault(_metadata, self->fd, &bm, "REMOVE", PHYSMAP_IOC_REMOVE,
+		     &remove, sizeof(remove), false);
 	check_efault(_metadata, self->fd, &bm, "LOOKUP", PHYSMAP_IOC_LOOKUP,
 		     &lookup, sizeof(lookup), true);
 	check_efault(_metadata, self->fd, &bm, "LOOKUP_BATCH",
@@ -1051,6 +1091,238 @@ TEST_F(physmap, get_section)
 	pm_map_free(&second);
 }
 
+/* an O_RDWR-less fd of the device, for EBADF */
+static int open_read_only(struct __test_metadata *_metadata)
+{
+	int fd = open(PHYSMAP_DEV, O_RDONLY | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("open %s O_RDONLY: %s", PHYSMAP_DEV,
+				strerror(errno));
+	return fd;
+}
+
+/* REMOVE's errors in their order; none changes either map */
+TEST_F(physmap, remove_error_order)
+{
+	struct physmap_remove bad_flags = { .index = 1, .flags = 1 };
+	struct pm_map published, pending;
+	int ro = open_read_only(_metadata);
+
+	pm_map_init(&published);
+	pm_map_init(&pending);
+	/* nothing pending: EINVAL, after EFAULT and EBADF */
+	ASSERT_EQ(-EFAULT, raw_ioctl(self->fd, PHYSMAP_IOC_REMOVE, NULL));
+	ASSERT_EQ(-EINVAL, pm_remove(self->fd, 1));
+	ASSERT_EQ(-EINVAL, pm_remove(self->fd, 0));
+	add_ok(_metadata, self->fd, &published, 0x10000, 0x1000);
+	add_ok(_metadata, self->fd, &published, 0x20010, 0x10);
+	commit_ok(_metadata, self->fd);
+	ASSERT_EQ(-EINVAL, pm_remove(self->fd, 1));
+
+	add_ok(_metadata, self->fd, &pending, 0x30000, 0x1000);
+	add_ok(_metadata, self->fd, &pending, 0x40000, 0x2000);
+	ASSERT_EQ(-EFAULT, raw_ioctl(ro, PHYSMAP_IOC_REMOVE, NULL));
+	ASSERT_EQ(-EBADF, pm_remove(ro, 1));
+	ASSERT_EQ(-EBADF, raw_ioctl(ro, PHYSMAP_IOC_REMOVE, &bad_flags));
+	ASSERT_EQ(-EINVAL, raw_ioctl(self->fd, PHYSMAP_IOC_REMOVE, &bad_flags));
+	bad_flags.flags = 0x80000000U;
+	ASSERT_EQ(-EINVAL, raw_ioctl(self->fd, PHYSMAP_IOC_REMOVE, &bad_flags));
+	ASSERT_EQ(-ENOENT, pm_remove(self->fd, 0));
+	ASSERT_EQ(-ENOENT, pm_remove(self->fd, 3));
+	ASSERT_EQ(-ENOENT, pm_remove(self->fd, 0xffffffffU));
+	remove_ok(_metadata, self->fd, &pending, 1);
+	ASSERT_EQ(-ENOENT, pm_remove(self->fd, 1));
+	/* the read-only fd's own map: EBADF before EINVAL (nothing pending) */
+	ASSERT_EQ(-EBADF, pm_remove(ro, 0));
+
+	/* both maps as they were: the pending one holds section 2 alone */
+	check_published(_metadata, self->fd, &published, 1);
+	add_ok(_metadata, self->fd, &pending, 0x30800, 0x800);
+	ASSERT_EQ(1U, pending.ranges[pending.count - 1].index);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &pending, 2);
+	close(ro);
+	pm_map_free(&published);
+	pm_map_free(&pending);
+}
+
+/*
+ * BEGIN with PHYSMAP_BEGIN_UPDATE: the published map's sections, indexes and
+ * page_shift; with nothing published, an empty map of the given page_shift;
+ * like any BEGIN it drops a pending map.
+ */
+TEST_F(physmap, begin_update)
+{
+	struct physmap_stats stats;
+	struct pm_map published, pending, dropped;
+	int ro = open_read_only(_metadata);
+
+	pm_map_init(&published);
+	pm_map_init(&dropped);
+	ASSERT_EQ(-EBADF, pm_begin_update(ro, 0));
+	close(ro);
+
+	/* nothing published: an empty map, page_shift 16 */
+	add_ok(_metadata, self->fd, &dropped, 0x50000, 0x1000);
+	ASSERT_EQ(0, pm_begin_update(self->fd, 16));
+	add_ok(_metadata, self->fd, &published, 0x100000, 0x10000);
+	add_ok(_metadata, self->fd, &published, 0x1ff0, 0x20);
+	add_ok(_metadata, self->fd, &published, 0x8000, 0x100);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &published, 1);
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_EQ(16U, stats.page_shift);
+
+	/* an update committed unchanged publishes the same map */
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &published, 2);
+
+	/* another page_shift: EINVAL, the pending map stays */
+	ASSERT_EQ(0, pm_begin_update(self->fd, 16));
+	model_copy(_metadata, &pending, &published);
+	remove_ok(_metadata, self->fd, &pending, 2);
+	ASSERT_EQ(-EINVAL, pm_begin_update(self->fd, 12));
+	ASSERT_EQ(-EINVAL, pm_begin_update(self->fd, 10));
+	add_ok(_metadata, self->fd, &pending, 0x1ff8, 0x10);
+	ASSERT_EQ(2U, pending.ranges[pending.count - 1].index);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &pending, 3);
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_EQ(16U, stats.page_shift);
+
+	/* BEGIN_UPDATE drops what was pending, a plain BEGIN starts empty */
+	pm_map_free(&dropped);
+	add_ok(_metadata, self->fd, &dropped, 0x60000, 0x1000);
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &pending, 4);
+	ASSERT_EQ(0, pm_begin(self->fd, 12));
+	ASSERT_EQ(-ENOENT, pm_remove(self->fd, 1));
+	commit_ok(_metadata, self->fd);
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_EQ(0U, stats.sections);
+	pm_map_free(&published);
+	pm_map_free(&pending);
+	pm_map_free(&dropped);
+}
+
+/*
+ * In an update, ADD takes the indexes REMOVE freed, lowest first, then
+ * grows the map; a removed section's range is free at once; after COMMIT
+ * the holes answer ENOENT and STATS counts the sections held.
+ */
+TEST_F(physmap, update_reuses_lowest_indexes)
+{
+	struct physmap_section section;
+	struct physmap_stats stats;
+	struct pm_map map, next;
+	__u32 i;
+
+	pm_map_init(&map);
+	for (i = 0; i < 8; i++)
+		add_ok(_metadata, self->fd, &map, 0x100000 * (i + 1),
+		       0x1000 << i);
+	commit_ok(_metadata, self->fd);
+
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	model_copy(_metadata, &next, &map);
+	/* taken: EEXIST until its section goes */
+	add_fails(_metadata, self->fd, 0x300000, 0x10, EEXIST);
+	remove_ok(_metadata, self->fd, &next, 6);
+	remove_ok(_metadata, self->fd, &next, 3);
+	remove_ok(_metadata, self->fd, &next, 8);
+	remove_ok(_metadata, self->fd, &next, 4);
+	add_ok(_metadata, self->fd, &next, 0x300000, 0x10);	/* in old #3 */
+	ASSERT_EQ(3U, next.ranges[next.count - 1].index);
+	add_ok(_metadata, self->fd, &next, 0x300010, 0x10);
+	ASSERT_EQ(4U, next.ranges[next.count - 1].index);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &next, 2);
+	ASSERT_EQ(-ENOENT, pm_get_section(self->fd, 6, &section));
+	ASSERT_EQ(-ENOENT, pm_get_section(self->fd, 8, &section));
+	ASSERT_EQ(0, pm_get_section(self->fd, 7, &section));
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_EQ(6U, stats.sections);
+
+	/* the next update starts with those holes: 6, then 8, then 9 */
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	pm_map_free(&map);
+	model_copy(_metadata, &map, &next);
+	add_ok(_metadata, self->fd, &map, 0x600000, 0x1000);
+	ASSERT_EQ(6U, map.ranges[map.count - 1].index);
+	add_ok(_metadata, self->fd, &map, 0x800000, 0x1000);
+	ASSERT_EQ(8U, map.ranges[map.count - 1].index);
+	add_ok(_metadata, self->fd, &map, 0x900000, 0x1000);
+	ASSERT_EQ(9U, map.ranges[map.count - 1].index);
+	remove_ok(_metadata, self->fd, &map, 9);
+	add_ok(_metadata, self->fd, &map, 0x900000, 0x2000);
+	ASSERT_EQ(9U, map.ranges[map.count - 1].index);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &map, 3);
+
+	/* every section removed: an empty map */
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	for (i = 1; i <= 9; i++)
+		remove_ok(_metadata, self->fd, &map, i);
+	commit_ok(_metadata, self->fd);
+	check_published(_metadata, self->fd, &map, 4);
+	pm_map_free(&map);
+	pm_map_free(&next);
+}
+
+/*
+ * Updates of real QEMU maps under every page_shift: rounds of REMOVEs and
+ * ADDs (sections removed, put back, and cut in two in their place), each
+ * published map checked in full against the model.
+ */
+TEST_F_TIMEOUT(physmap_ps, update_real_maps, 180)
+{
+	static const char *const files[] = {
+		"q35_big.booted.memory.txt", "q35_big.booted.io.txt",
+		"pc.booted.memory.txt",
+	};
+	struct pm_map map, next;
+	__u64 seed = 0x5eed;
+	size_t f, round, k;
+
+	for (f = 0; f < ARRAY_SIZE(files); f++) {
+		load_map(_metadata, &map, maps_dir(), files[f]);
+		publish(_metadata, self->fd, &map, variant->page_shift);
+		for (round = 0; round < 8; round++) {
+			ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+			model_copy(_metadata, &next, &map);
+			for (k = 0; k < 6 && next.count; k++) {
+				const struct pm_range *r =
+					&next.ranges[pm_rand64(&seed) % next.count];
+				__u64 start = r->start, last = r->last;
+
+				remove_ok(_metadata, self->fd, &next, r->index);
+				switch (pm_rand64(&seed) % 3) {
+				case 0:		/* gone */
+					break;
+				case 1:		/* back, with a new index */
+					add_ok(_metadata, self->fd, &next,
+					       start, last - start + 1);
+					break;
+				default:	/* its first half */
+					add_ok(_metadata, self->fd, &next,
+					       start, (last - start) / 2 + 1);
+					break;
+				}
+			}
+			commit_ok(_metadata, self->fd);
+			check_published(_metadata, self->fd, &next,
+					round + 2 + f * 10);
+			pm_map_free(&map);
+			map = next;
+		}
+		ASSERT_EQ(0, pm_begin(self->fd, variant->page_shift));
+		commit_ok(_metadata, self->fd);
+		pm_map_free(&map);
+	}
+}
+
 /*
  * Numbers of the UAPI before the tree's shape left it: STATS was 56 bytes
  * and PHYSMAP_IOC_GET_TREE copied the tree out. Neither is a command now.
@@ -1089,11 +1361,15 @@ TEST_F(physmap, unknown_ioctl)
 		_IOR(PHYSMAP_IOC_TYPE, 0x03, struct physmap_lookup),
 		_IOW(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats),
 		_IOWR(PHYSMAP_IOC_TYPE, 0x06, struct physmap_stats),
+		_IOWR(PHYSMAP_IOC_TYPE, 0x08, struct physmap_remove),
+		_IOR(PHYSMAP_IOC_TYPE, 0x08, struct physmap_remove),
+		_IOW(PHYSMAP_IOC_TYPE, 0x08, __u32),
+		_IOW(PHYSMAP_IOC_TYPE, 0x09, struct physmap_remove),
 	};
 	const unsigned long known[] = {
 		PHYSMAP_IOC_BEGIN, PHYSMAP_IOC_ADD, PHYSMAP_IOC_COMMIT,
 		PHYSMAP_IOC_LOOKUP, PHYSMAP_IOC_LOOKUP_BATCH,
-		PHYSMAP_IOC_GET_SECTION, PHYSMAP_IOC_STATS,
+		PHYSMAP_IOC_GET_SECTION, PHYSMAP_IOC_STATS, PHYSMAP_IOC_REMOVE,
 	};
 	__u64 arg[64];
 	struct pm_map map;
@@ -2157,6 +2433,19 @@ TEST_F_TIMEOUT(physmap_limit, add_past_max_sections, 600)
 	addrs_push(_metadata, &list, TOP);
 	model_build(_metadata, &map);
 	check_addrs(_metadata, self->fd, &map, list.addrs, list.count, 1);
+
+	/* an update holds max_sections too: REMOVE makes room for one ADD */
+	ASSERT_EQ(0, pm_begin_update(self->fd, 0));
+	add_fails(_metadata, self->fd, next, 0x1000, ENOSPC);
+	ASSERT_EQ(0, pm_remove(self->fd, 5));
+	ASSERT_EQ(0, pm_add(self->fd, next, 0x1000, 7, 0, &index));
+	ASSERT_EQ(5U, index);
+	add_fails(_metadata, self->fd, next + 0x1000, 0x1000, ENOSPC);
+	commit_ok(_metadata, self->fd);
+	get_stats(_metadata, self->fd, &stats);
+	ASSERT_EQ(self->limit, stats.sections);
+	ASSERT_EQ(0, pm_get_section(self->fd, 5, &section));
+	ASSERT_EQ(next, section.start);
 
 	/* a new map starts empty again */
 	ASSERT_EQ(0, pm_add(self->fd, next, 0x1000, 1, 0, &index));
