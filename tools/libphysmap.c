@@ -38,6 +38,16 @@ int physmap_begin(int fd, unsigned int page_shift)
 	return ioctl(fd, PHYSMAP_IOC_BEGIN, &begin) ? -1 : 0;
 }
 
+int physmap_begin_update(int fd, unsigned int page_shift)
+{
+	struct physmap_begin begin = {
+		.page_shift = page_shift,
+		.flags = PHYSMAP_BEGIN_UPDATE,
+	};
+
+	return ioctl(fd, PHYSMAP_IOC_BEGIN, &begin) ? -1 : 0;
+}
+
 int physmap_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 		__u32 *index)
 {
@@ -53,6 +63,13 @@ int physmap_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 	if (index)
 		*index = section.index;
 	return 0;
+}
+
+int physmap_remove(int fd, __u32 index)
+{
+	struct physmap_remove rm = { .index = index };
+
+	return ioctl(fd, PHYSMAP_IOC_REMOVE, &rm) ? -1 : 0;
 }
 
 int physmap_commit(int fd)

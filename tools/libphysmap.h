@@ -61,19 +61,51 @@ int physmap_close(int fd);
 int physmap_begin(int fd, unsigned int page_shift);
 
 /**
+ * physmap_begin_update() - drop any pending map and start one from the
+ * published map
+ * @fd: an open address space.
+ * @page_shift: 0, or the published map's page_shift, which the pending map
+ *              keeps.
+ *
+ * The pending map holds every section of the published map, each with its
+ * index, start, size, cookie and offset: physmap_remove() takes sections
+ * out, physmap_add() puts new ones in, physmap_commit() publishes the
+ * result. With nothing published the pending map starts empty.
+ *
+ * Return: 0, or -1 with errno set (EINVAL: @page_shift is another, ENOMEM).
+ */
+int physmap_begin_update(int fd, unsigned int page_shift);
+
+/**
  * physmap_add() - add a section to the pending map
  * @fd: an open address space.
  * @start: first byte.
  * @size: bytes; not 0, and the section must not pass 2^64 - 1.
  * @cookie: the caller's value, returned by lookups.
  * @offset: the caller's offset of @start within its region.
- * @index: if not NULL, receives the section's index (1, 2, 3, ...).
+ * @index: if not NULL, receives the section's index: the lowest one no
+ *         section of the pending map holds (1, 2, 3, ... in a map begun
+ *         empty; in an update, those physmap_remove() freed, lowest first).
  *
  * Return: 0, or -1 with errno set (EINVAL, EEXIST: overlaps a section of
  * the pending map, ENOSPC: past the module's max_sections, ENOMEM).
  */
 int physmap_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 		__u32 *index);
+
+/**
+ * physmap_remove() - take a section out of the pending map
+ * @fd: an open address space.
+ * @index: the section's index in the pending map.
+ *
+ * Its range is free for physmap_add() in the same transaction, and its
+ * index for the next section added. A failed call changes nothing.
+ *
+ * Return: 0, or -1 with errno set (EBADF: @fd is not open for writing,
+ * EINVAL: nothing pending, ENOENT: index 0 or no section of the pending map
+ * holds @index).
+ */
+int physmap_remove(int fd, __u32 index);
 
 /**
  * physmap_commit() - compact the pending map and publish it
@@ -121,14 +153,20 @@ int physmap_lookup_batch(int fd, const __u64 *addrs, __u32 *indexes,
  * @index: the section's index, from 1.
  * @section: receives the section.
  *
- * Return: 0, or -1 with errno set (ENOENT: index 0 or past the last).
+ * Indexes of removed sections may lie below the highest: the published map
+ * holds as many sections as physmap_stats() counts, not always every index
+ * up to that number.
+ *
+ * Return: 0, or -1 with errno set (ENOENT: index 0, or no section of the
+ * published map holds @index).
  */
 int physmap_get_section(int fd, __u32 index, struct physmap_section *section);
 
 /**
  * physmap_stats() - generation and size of the published map
  * @fd: an open address space.
- * @stats: receives the figures (all 0 before a commit).
+ * @stats: receives the figures (all 0 before a commit); sections counts the
+ *         sections held, whatever their indexes.
  *
  * Return: 0, or -1 with errno set.
  */

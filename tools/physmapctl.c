@@ -13,7 +13,8 @@
  * becomes a section of a new address space of /dev/physmap with its line
  * number as cookie. An address space lives as long as its file descriptor,
  * so a map stays loaded for as long as physmapctl runs: "load" keeps it and
- * answers commands from stdin, the other commands load, answer and exit.
+ * answers commands from stdin, updates of the map included; the other
+ * commands load, answer and exit.
  * See "physmapctl --help".
  */
 #define _GNU_SOURCE
@@ -22,6 +23,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@
 #define EXIT_FILE	2	/* FILE unreadable, malformed or overlapping */
 #define EXIT_NODEV	3	/* /dev/physmap cannot be opened */
 #define EXIT_DEVICE	4	/* an ioctl failed */
-#define EXIT_INPUT	5	/* load: a command read from stdin was bad */
+#define EXIT_INPUT	5	/* load: a command read from stdin was bad or refused */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -92,7 +94,7 @@ static const char exit_help[] =
 	"Exit status: 0 ok; 1 usage error; 2 bad FILE (the message gives the\n"
 	"line and what is wrong); 3 " PHYSMAP_DEVICE " cannot be opened (module\n"
 	"not loaded, no permission); 4 the device refused an operation; 5 (load)\n"
-	"some command read from stdin was bad.\n";
+	"some command read from stdin was bad, or the device refused it.\n";
 
 static const struct command commands[] = {
 	{ "load", CMD_LOAD, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
@@ -104,7 +106,23 @@ static const struct command commands[] = {
 	  "  dump                          the compacted tree\n"
 	  "  reload                        read FILE again and commit it: lookups\n"
 	  "                                see the old map or the new one\n"
+	  "  begin                         start an update of the loaded map,\n"
+	  "                                dropping one not committed\n"
+	  "  remove INDEX                  take section #INDEX out of the update\n"
+	  "  add START SIZE [COOKIE [OFFSET]]\n"
+	  "                                add a section to the update: START and\n"
+	  "                                SIZE hex, COOKIE and OFFSET decimal or\n"
+	  "                                0x hex, 0 if not given; prints its index,\n"
+	  "                                the lowest one free\n"
+	  "  commit                        publish the update: lookups see the old\n"
+	  "                                map or the new one\n"
 	  "  help, quit\n"
+	  "remove, add and commit begin an update when none is open (commit alone\n"
+	  "publishes the map unchanged, as a new generation). Until commit,\n"
+	  "lookups, stats and dump answer from the published map; reload drops\n"
+	  "the update. Added sections have no line in FILE: lookups show their\n"
+	  "range, cookie and offset, no kind or name. A line's first word \"add\"\n"
+	  "is the command: write the address 0xadd with its 0x.\n"
 	  "Each answer is flushed at once, so physmapctl load can run as a\n"
 	  "coprocess of a script. A map lives as long as the process that\n"
 	  "loaded it: /dev/physmap keeps one address space per open file.\n" },
@@ -145,6 +163,11 @@ struct ctl {
 	bool quiet;
 	struct mf_map map;
 	int fd;
+	/* load: the update read from stdin */
+	bool updating;		/* begun, not committed */
+	bool *in_file;		/* [i - 1]: the published #i is FILE's line */
+	bool *pending_in_file;	/* the same in the update */
+	__u32 max_index;	/* no section of the map has a higher index */
 };
 
 struct progress {
@@ -395,21 +418,55 @@ static int publish(struct ctl *ctl, const struct mf_map *map)
 	return EXIT_OK;
 }
 
+/*
+ * Marks of which sections are FILE's, in the published map and in an
+ * update: every one of @map's, as published.
+ */
+static bool *file_marks(const struct mf_map *map)
+{
+	bool *marks = malloc((2 * map->count + 1) * sizeof(*marks));
+	size_t i;
+
+	if (!marks) {
+		fputs("physmapctl: out of memory\n", stderr);
+		return NULL;
+	}
+	for (i = 0; i < 2 * map->count; i++)
+		marks[i] = true;
+	return marks;
+}
+
+/* ctl->map was just published, with no update open */
+static void set_file_marks(struct ctl *ctl, bool *marks)
+{
+	free(ctl->in_file);
+	ctl->in_file = marks;
+	ctl->pending_in_file = marks + ctl->map.count;
+	ctl->max_index = ctl->map.count;
+	ctl->updating = false;
+}
+
 /* read FILE, open the device, publish; on failure nothing is left open */
 static int load(struct ctl *ctl)
 {
+	bool *marks;
 	int ret = read_map(ctl, &ctl->map);
 
 	if (ret)
 		return ret;
-	ret = open_device(ctl);
+	marks = file_marks(&ctl->map);
+	ret = marks ? open_device(ctl) : EXIT_FILE;
 	if (!ret) {
 		ret = publish(ctl, &ctl->map);
 		if (ret)
 			physmap_close(ctl->fd);
 	}
-	if (ret)
+	if (ret) {
+		free(marks);
 		mf_map_free(&ctl->map);
+	} else {
+		set_file_marks(ctl, marks);
+	}
 	return ret;
 }
 
@@ -431,13 +488,14 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-/* the map file's section of a device section, or NULL */
+/* the map file's section of a published section, or NULL (added on stdin) */
 static const struct mf_section *file_section(const struct ctl *ctl,
 					     const struct physmap_section *s)
 {
 	const struct mf_section *fs;
 
-	if (s->index == PHYSMAP_UNASSIGNED || s->index > ctl->map.count)
+	if (s->index == PHYSMAP_UNASSIGNED || s->index > ctl->map.count ||
+	    !ctl->in_file[s->index - 1])
 		return NULL;
 	fs = &ctl->map.sections[s->index - 1];
 	return fs->line == s->cookie ? fs : NULL;
@@ -459,12 +517,16 @@ static int lookup_one(struct ctl *ctl, __u64 addr)
 		       (unsigned long long)addr,
 		       (unsigned long long)generation, s.index);
 		if (s.index != PHYSMAP_UNASSIGNED) {
-			printf(",\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"kind\":",
+			printf(",\"start\":\"0x%llx\",\"last\":\"0x%llx\"",
 			       (unsigned long long)s.start,
 			       (unsigned long long)(s.start + s.size - 1));
-			json_string(fs ? fs->kind : "?");
-			fputs(",\"name\":", stdout);
-			json_string(fs ? fs->name : "?");
+			/* a section added on stdin has no kind and no name */
+			if (fs) {
+				fputs(",\"kind\":", stdout);
+				json_string(fs->kind);
+				fputs(",\"name\":", stdout);
+				json_string(fs->name);
+			}
 			printf(",\"cookie\":%llu,\"offset\":\"0x%llx\"",
 			       (unsigned long long)s.cookie,
 			       (unsigned long long)(s.offset + (addr - s.start)));
@@ -473,11 +535,12 @@ static int lookup_one(struct ctl *ctl, __u64 addr)
 	} else if (s.index == PHYSMAP_UNASSIGNED) {
 		printf("0x%llx  unassigned\n", (unsigned long long)addr);
 	} else {
-		printf("0x%llx  #%u [0x%llx-0x%llx] %s %s  cookie=%llu offset=0x%llx\n",
-		       (unsigned long long)addr, s.index,
-		       (unsigned long long)s.start,
-		       (unsigned long long)(s.start + s.size - 1),
-		       fs ? fs->kind : "?", fs ? fs->name : "?",
+		printf("0x%llx  #%u [0x%llx-0x%llx]", (unsigned long long)addr,
+		       s.index, (unsigned long long)s.start,
+		       (unsigned long long)(s.start + s.size - 1));
+		if (fs)
+			printf(" %s %s", fs->kind, fs->name);
+		printf("  cookie=%llu offset=0x%llx\n",
 		       (unsigned long long)s.cookie,
 		       (unsigned long long)(s.offset + (addr - s.start)));
 	}
@@ -554,9 +617,13 @@ static int print_stats(struct ctl *ctl)
 	return EXIT_OK;
 }
 
+/*
+ * The published sections by index. After an update the indexes of removed
+ * sections may lie below the highest: GET_SECTION has none there.
+ */
 static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
 {
-	__u32 i;
+	__u32 i, n = 0;
 
 	if (ctl->json) {
 		fputs("\"sections\":[", stdout);
@@ -564,31 +631,45 @@ static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
 		puts("    Physical sections");
 		puts("      #0 @0000000000000000..ffffffffffffffff (noname) [unassigned]");
 	}
-	for (i = 1; i <= st->sections; i++) {
+	for (i = 1; i <= ctl->max_index && n < st->sections; i++) {
 		const struct mf_section *fs;
 		struct physmap_section s;
 
-		if (physmap_get_section(ctl->fd, i, &s))
+		if (physmap_get_section(ctl->fd, i, &s)) {
+			if (errno == ENOENT)
+				continue;
 			memset(&s, 0, sizeof(s));
+		}
 		fs = file_section(ctl, &s);
 		if (ctl->json) {
-			printf("%s{\"index\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"cookie\":%llu,\"offset\":\"0x%llx\",\"kind\":",
-			       i > 1 ? "," : "", i,
+			printf("%s{\"index\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"cookie\":%llu,\"offset\":\"0x%llx\"",
+			       n ? "," : "", i,
 			       (unsigned long long)s.start,
 			       (unsigned long long)(s.start + s.size - 1),
 			       (unsigned long long)s.cookie,
 			       (unsigned long long)s.offset);
-			json_string(fs ? fs->kind : "?");
-			fputs(",\"name\":", stdout);
-			json_string(fs ? fs->name : "?");
+			/* a section added on stdin has no kind and no name */
+			if (fs) {
+				fputs(",\"kind\":", stdout);
+				json_string(fs->kind);
+				fputs(",\"name\":", stdout);
+				json_string(fs->name);
+			}
 			putchar('}');
-		} else {
+		} else if (fs || s.index != i) {
 			printf("      #%u @%016llx..%016llx %s [%s] line %llu\n",
 			       i, (unsigned long long)s.start,
 			       (unsigned long long)(s.start + s.size - 1),
 			       fs ? fs->name : "?", fs ? fs->kind : "?",
 			       (unsigned long long)s.cookie);
+		} else {
+			printf("      #%u @%016llx..%016llx (added) cookie=%llu offset=0x%llx\n",
+			       i, (unsigned long long)s.start,
+			       (unsigned long long)(s.start + s.size - 1),
+			       (unsigned long long)s.cookie,
+			       (unsigned long long)s.offset);
 		}
+		n++;
 	}
 	if (ctl->json)
 		fputs("],", stdout);
@@ -735,21 +816,231 @@ static int reload(struct ctl *ctl)
 {
 	struct mf_map map;
 	struct physmap_stats st;
+	bool *marks;
 	int ret = read_map(ctl, &map);
 
 	if (ret)
 		return ret;
+	marks = file_marks(&map);
+	if (!marks) {
+		mf_map_free(&map);
+		return EXIT_FILE;
+	}
+	/* publish() begins an empty map: an update open is dropped */
+	ctl->updating = false;
 	ret = publish(ctl, &map);
 	if (ret) {
+		free(marks);
 		mf_map_free(&map);
 		return ret;
 	}
 	mf_map_free(&ctl->map);
 	ctl->map = map;
+	set_file_marks(ctl, marks);
 	if (!physmap_stats(ctl->fd, &st))
 		fprintf(stderr, "physmapctl: reloaded %s: %u sections, generation %llu\n",
 			ctl->path, st.sections, (unsigned long long)st.generation);
 	return EXIT_OK;
+}
+
+/* --- load: updates from stdin ----------------------------------------- */
+
+/* decimal, or hex after 0x; at most 64 bits */
+static int parse_number(const char *s, __u64 *value)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	char *end;
+
+	if (!*digits || strspn(digits, hex ? "0123456789abcdefABCDEF" :
+				"0123456789") != strlen(digits))
+		return -1;
+	errno = 0;
+	*value = strtoull(digits, &end, hex ? 16 : 10);
+	return errno || *end ? -1 : 0;
+}
+
+/* A refused update command: what, the errno's text and, if any, why. */
+static int update_error(const struct ctl *ctl, unsigned int line_nr,
+			const char *what, int err, const char *why)
+{
+	fprintf(stderr, "physmapctl: stdin:%u: %s: %s%s%s%s\n", line_nr, what,
+		strerror(err), why ? " (" : "", why ? why : "", why ? ")" : "");
+	if (err == ENOTTY)
+		fprintf(stderr, "physmapctl: is %s a physmap device of this version?\n",
+			ctl->device);
+	return EXIT_INPUT;
+}
+
+/*
+ * "@text generation G, N sections" of the published map, or in JSON
+ * {"@key":true,"generation":G,"sections":N}
+ */
+static void print_generation(const struct ctl *ctl, const char *key,
+			     const char *text)
+{
+	struct physmap_stats st = { 0 };
+
+	physmap_stats(ctl->fd, &st);
+	if (ctl->json)
+		printf("{\"%s\":true,\"generation\":%llu,\"sections\":%u}\n",
+		       key, (unsigned long long)st.generation, st.sections);
+	else
+		printf("%s generation %llu, %u sections\n", text,
+		       (unsigned long long)st.generation, st.sections);
+}
+
+/*
+ * Begin an update of the published map: if @always, or if none is open.
+ * page_shift 0 keeps the published map's.
+ */
+static int update_begin(struct ctl *ctl, unsigned int line_nr, bool always)
+{
+	if (ctl->updating && !always)
+		return EXIT_OK;
+	if (physmap_begin_update(ctl->fd, 0))
+		return update_error(ctl, line_nr, "cannot begin an update", errno,
+				    errno == EINVAL ?
+				    "does the module know PHYSMAP_BEGIN_UPDATE?" :
+				    NULL);
+	memcpy(ctl->pending_in_file, ctl->in_file,
+	       ctl->map.count * sizeof(*ctl->in_file));
+	ctl->updating = true;
+	return EXIT_OK;
+}
+
+/* begin: an update of the published map, dropping one open */
+static int cmd_begin(struct ctl *ctl, unsigned int line_nr)
+{
+	int ret = update_begin(ctl, line_nr, true);
+
+	if (!ret)
+		print_generation(ctl, "begun", "begun update of");
+	return ret;
+}
+
+/* add START SIZE [COOKIE [OFFSET]] */
+static int cmd_add(struct ctl *ctl, unsigned int line_nr, char **args,
+		   int nargs)
+{
+	static const char * const names[] = { "START", "SIZE", "COOKIE",
+					       "OFFSET" };
+	__u64 v[4] = { 0, 0, 0, 0 };
+	char what[96];
+	__u32 index;
+	int i, ret;
+
+	if (nargs < 2 || nargs > 4) {
+		fprintf(stderr, "physmapctl: stdin:%u: usage: add START SIZE [COOKIE [OFFSET]]\n",
+			line_nr);
+		return EXIT_INPUT;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (i < 2 ? parse_addr(args[i], &v[i]) :
+		    parse_number(args[i], &v[i])) {
+			fprintf(stderr, "physmapctl: stdin:%u: add: bad %s '%s': want %s\n",
+				line_nr, names[i], args[i],
+				i < 2 ? "hex" : "decimal or 0x hex");
+			return EXIT_INPUT;
+		}
+	}
+	ret = update_begin(ctl, line_nr, false);
+	if (ret)
+		return ret;
+	if (physmap_add(ctl->fd, v[0], v[1], v[2], v[3], &index)) {
+		int err = errno;
+
+		snprintf(what, sizeof(what), "cannot add [0x%llx+0x%llx]",
+			 (unsigned long long)v[0], (unsigned long long)v[1]);
+		return update_error(ctl, line_nr, what, err,
+				    err == EEXIST ? "it overlaps a section of the update" :
+				    err == EINVAL ? "size 0, or past 2^64 - 1" :
+				    err == ENOSPC ? "past max_sections" : NULL);
+	}
+	if (index <= ctl->map.count)
+		ctl->pending_in_file[index - 1] = false;
+	if (index > ctl->max_index)
+		ctl->max_index = index;
+	if (ctl->json)
+		printf("{\"added\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"cookie\":%llu,\"offset\":\"0x%llx\"}\n",
+		       index, (unsigned long long)v[0],
+		       (unsigned long long)(v[0] + v[1] - 1),
+		       (unsigned long long)v[2], (unsigned long long)v[3]);
+	else
+		printf("added #%u [0x%llx-0x%llx]\n", index,
+		       (unsigned long long)v[0],
+		       (unsigned long long)(v[0] + v[1] - 1));
+	return EXIT_OK;
+}
+
+/* remove INDEX, the index decimal or 0x hex, "#" before it allowed */
+static int cmd_remove(struct ctl *ctl, unsigned int line_nr, char **args,
+		      int nargs)
+{
+	char what[48];
+	__u64 index;
+	int ret;
+
+	if (nargs != 1 || parse_number(args[0] + (args[0][0] == '#'), &index) ||
+	    index > UINT32_MAX) {
+		fprintf(stderr, "physmapctl: stdin:%u: usage: remove INDEX\n",
+			line_nr);
+		return EXIT_INPUT;
+	}
+	ret = update_begin(ctl, line_nr, false);
+	if (ret)
+		return ret;
+	if (physmap_remove(ctl->fd, index)) {
+		int err = errno;
+
+		snprintf(what, sizeof(what), "cannot remove #%llu",
+			 (unsigned long long)index);
+		return update_error(ctl, line_nr, what, err,
+				    err == ENOENT ? "no section of the update has that index" :
+				    NULL);
+	}
+	if (index <= ctl->map.count)
+		ctl->pending_in_file[index - 1] = false;
+	if (ctl->json)
+		printf("{\"removed\":%llu}\n", (unsigned long long)index);
+	else
+		printf("removed #%llu\n", (unsigned long long)index);
+	return EXIT_OK;
+}
+
+/* commit: publish the update (one begun now if none is open) */
+static int cmd_commit(struct ctl *ctl, unsigned int line_nr)
+{
+	int ret = update_begin(ctl, line_nr, false);
+
+	if (ret)
+		return ret;
+	if (physmap_commit(ctl->fd))
+		return update_error(ctl, line_nr, "cannot commit", errno,
+				    NULL);
+	memcpy(ctl->in_file, ctl->pending_in_file,
+	       ctl->map.count * sizeof(*ctl->in_file));
+	ctl->updating = false;
+	print_generation(ctl, "committed", "committed");
+	return EXIT_OK;
+}
+
+/*
+ * The words left on the line into @args, at most @max of them: their
+ * number, or @max + 1 if there are more.
+ */
+static int rest_of_line(char **args, int max, char **save)
+{
+	int n = 0;
+	char *word;
+
+	while ((word = strtok_r(NULL, " \t\r\n", save))) {
+		if (n < max)
+			args[n] = word;
+		if (n <= max)
+			n++;
+	}
+	return n;
 }
 
 static int serve(struct ctl *ctl)
@@ -760,8 +1051,8 @@ static int serve(struct ctl *ctl)
 	int status = EXIT_OK;
 
 	while (getline(&line, &size, stdin) >= 0) {
-		char *word, *save = NULL;
-		int ret = EXIT_OK;
+		char *word, *save = NULL, *args[4];
+		int nargs, ret = EXIT_OK;
 		bool lookup = false;
 
 		line_nr++;
@@ -778,6 +1069,22 @@ static int serve(struct ctl *ctl)
 			ret = reload(ctl);
 		} else if (!strcmp(word, "help")) {
 			fputs(find_command("load")->help, stdout);
+		} else if (!strcmp(word, "begin") || !strcmp(word, "commit")) {
+			if (rest_of_line(args, 0, &save)) {
+				fprintf(stderr, "physmapctl: stdin:%u: %s takes no argument\n",
+					line_nr, word);
+				ret = EXIT_INPUT;
+			} else if (word[0] == 'b') {
+				ret = cmd_begin(ctl, line_nr);
+			} else {
+				ret = cmd_commit(ctl, line_nr);
+			}
+		} else if (!strcmp(word, "add")) {
+			nargs = rest_of_line(args, ARRAY_SIZE(args), &save);
+			ret = cmd_add(ctl, line_nr, args, nargs);
+		} else if (!strcmp(word, "remove")) {
+			nargs = rest_of_line(args, ARRAY_SIZE(args), &save);
+			ret = cmd_remove(ctl, line_nr, args, nargs);
 		} else if (!strcmp(word, "lookup")) {
 			lookup = true;
 			word = strtok_r(NULL, " \t\r\n", &save);
@@ -969,6 +1276,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	physmap_close(ctl.fd);
+	free(ctl.in_file);
 	mf_map_free(&ctl.map);
 	return ret;
 }

@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libphysmap_test - libphysmap against /dev/physmap: every function, its
- * results and its errno-style errors. Prints TAP; needs the module loaded.
+ * results and its errno-style errors, and an update of a published map
+ * (physmap_begin_update(), physmap_remove()). Prints TAP; needs the module
+ * loaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "libphysmap.h"
 
 #define NR_SECTIONS	64
 #define NR_BATCH	10000	/* more than PHYSMAP_BATCH_MAX: split */
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int test_nr, failed;
 
@@ -68,6 +75,213 @@ static __u32 model(__u64 addr)
 		if (addr - sect_start(i) < sect_size(i))
 			return i + 1;
 	return PHYSMAP_UNASSIGNED;
+}
+
+/*
+ * The update: sections removed from the published map of NR_SECTIONS, in
+ * this order, then sections added in their ranges, which get the lowest
+ * indexes freed (3, 5, 10; 20 stays free).
+ */
+static const __u32 removed[] = { 10, 5, 3, 20 };
+
+static const struct {
+	__u64 start, size, cookie, offset;
+	__u32 index;
+} added[] = {
+	{ 0x801000, 0x800, 2001, 0x77, 3 },	/* in #10's 0x800800..0x8037ff */
+	{ 0x201000, 0x1000, 2002, 0, 5 },	/* in #3's 0x200000..0x202fff */
+	{ 0x400020, 0x10, 2003, 0x5, 10 },	/* in #5's 0x400010..0x40002f */
+};
+
+/* expected index of addr after the update */
+static __u32 model_updated(__u64 addr)
+{
+	__u32 index = model(addr);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(added); i++)
+		if (addr - added[i].start < added[i].size)
+			return added[i].index;
+	for (i = 0; i < ARRAY_SIZE(removed); i++)
+		if (index == removed[i])
+			return PHYSMAP_UNASSIGNED;
+	return index;
+}
+
+/* Addresses of removed sections that no added section covers. */
+static const __u64 holes[] = {
+	0x1300000, 0x1305fff,			/* #20, all of it */
+	0x800800, 0x800fff, 0x801800, 0x8037ff,	/* #10 around the new #3 */
+	0x200000, 0x202fff,			/* #3 around the new #5 */
+	0x400010, 0x40001f,			/* #5 before the new #10 */
+};
+
+/* BEGIN and REMOVE with flags libphysmap never passes */
+static int begin_flags(int fd, __u32 flags)
+{
+	struct physmap_begin begin = { .flags = flags };
+
+	return ioctl(fd, PHYSMAP_IOC_BEGIN, &begin) ? -1 : 0;
+}
+
+static int remove_flags(int fd, __u32 index, __u32 flags)
+{
+	struct physmap_remove rm = { .index = index, .flags = flags };
+
+	return ioctl(fd, PHYSMAP_IOC_REMOVE, &rm) ? -1 : 0;
+}
+
+/*
+ * Update the published map of NR_SECTIONS sections (generation 1) on @fd:
+ * the errors of physmap_begin_update() and physmap_remove(), indexes
+ * freed and reused lowest first, GET_SECTION, STATS and lookups after the
+ * commit; and an update with nothing published, on a new descriptor.
+ */
+static void test_update(int fd, __u64 *addrs, __u32 *indexes)
+{
+	struct physmap_section s;
+	struct physmap_stats st;
+	unsigned int i, bad;
+	__u32 index, got[ARRAY_SIZE(added)];
+	__u64 gen = 99;
+	bool all;
+	int fd2;
+
+	ok(fails(physmap_remove(fd, 1), EINVAL),
+	   "remove with nothing pending: EINVAL");
+	fd2 = open(PHYSMAP_DEVICE, O_RDONLY | O_CLOEXEC);
+	ok(fd2 >= 0 && fails(physmap_remove(fd2, 1), EBADF) &&
+	   fails(physmap_begin_update(fd2, 0), EBADF),
+	   "remove and begin_update on an O_RDONLY descriptor: EBADF");
+	if (fd2 >= 0)
+		close(fd2);
+	ok(fails(begin_flags(fd, 2), EINVAL) &&
+	   fails(begin_flags(fd, PHYSMAP_BEGIN_UPDATE | 2), EINVAL) &&
+	   fails(begin_flags(fd, ~0U), EINVAL),
+	   "begin with flags other than PHYSMAP_BEGIN_UPDATE: EINVAL");
+	ok(fails(physmap_begin_update(fd, 13), EINVAL) &&
+	   fails(physmap_begin_update(fd, PHYSMAP_PAGE_SHIFT_MIN), EINVAL),
+	   "begin_update with a page_shift not the published map's (12): EINVAL");
+	ok(!physmap_begin_update(fd, 12) && !physmap_begin_update(fd, 0),
+	   "begin_update with page_shift 12, then 0");
+
+	ok(fails(remove_flags(fd, 1, 1), EINVAL),
+	   "remove with flags 1: EINVAL");
+	ok(fails(physmap_remove(fd, 0), ENOENT) &&
+	   fails(physmap_remove(fd, NR_SECTIONS + 1), ENOENT) &&
+	   fails(physmap_remove(fd, ~0U), ENOENT),
+	   "remove of index 0, %u and 0x%x, held by no section: ENOENT",
+	   NR_SECTIONS + 1, ~0U);
+	all = true;
+	for (i = 0; i < ARRAY_SIZE(removed); i++)
+		if (physmap_remove(fd, removed[i]))
+			all = false;
+	ok(all, "remove #%u, #%u, #%u and #%u", removed[0], removed[1],
+	   removed[2], removed[3]);
+	ok(fails(physmap_remove(fd, removed[0]), ENOENT),
+	   "remove #%u again: ENOENT", removed[0]);
+	ok(fails(physmap_add(fd, sect_start(3) + 0x100, 0x100, 0, 0, NULL),
+		 EEXIST),
+	   "add over #4, which the update kept: EEXIST");
+
+	all = true;
+	for (i = 0; i < ARRAY_SIZE(added); i++) {
+		got[i] = 0;
+		if (physmap_add(fd, added[i].start, added[i].size,
+				added[i].cookie, added[i].offset, &got[i]) ||
+		    got[i] != added[i].index)
+			all = false;
+	}
+	ok(all, "add 3 in freed ranges: #%u, #%u, #%u (want %u, %u, %u: lowest first)",
+	   got[0], got[1], got[2], added[0].index, added[1].index,
+	   added[2].index);
+	ok(!physmap_commit(fd), "commit the update");
+
+	all = !physmap_stats(fd, &st);
+	ok(all && st.generation == 2 && st.page_shift == 12 &&
+	   st.sections == NR_SECTIONS - ARRAY_SIZE(removed) + ARRAY_SIZE(added),
+	   "stats: generation %llu, %u sections (want 2, %zu)",
+	   (unsigned long long)st.generation, st.sections,
+	   NR_SECTIONS - ARRAY_SIZE(removed) + ARRAY_SIZE(added));
+	ok(fails(physmap_get_section(fd, 20, &s), ENOENT) &&
+	   !physmap_get_section(fd, NR_SECTIONS, &s) &&
+	   s.start == sect_start(NR_SECTIONS - 1),
+	   "get_section of #20, removed, below the highest #%u: ENOENT",
+	   NR_SECTIONS);
+	ok(!physmap_get_section(fd, added[0].index, &s) &&
+	   s.index == added[0].index && s.start == added[0].start &&
+	   s.size == added[0].size && s.cookie == added[0].cookie &&
+	   s.offset == added[0].offset,
+	   "get_section of #%u: the section added in its place",
+	   added[0].index);
+
+	for (bad = 0, i = 0; i < ARRAY_SIZE(holes); i++)
+		if (physmap_lookup(fd, holes[i], &s, NULL) ||
+		    s.index != PHYSMAP_UNASSIGNED ||
+		    model_updated(holes[i]) != PHYSMAP_UNASSIGNED)
+			bad++;
+	ok(!bad, "lookups in removed ranges no added section covers: unassigned (%u wrong of %zu)",
+	   bad, ARRAY_SIZE(holes));
+	for (bad = 0, i = 0; i < ARRAY_SIZE(added); i++) {
+		__u64 last = added[i].start + added[i].size - 1;
+
+		if (physmap_lookup(fd, added[i].start, &s, &gen) ||
+		    s.index != added[i].index || s.start != added[i].start ||
+		    s.size != added[i].size || s.cookie != added[i].cookie ||
+		    s.offset != added[i].offset || gen != 2 ||
+		    physmap_lookup(fd, last, &s, NULL) ||
+		    s.index != added[i].index)
+			bad++;
+	}
+	ok(!bad, "lookups of added sections' first, last bytes: fields, generation 2 (%u wrong)",
+	   bad);
+	ok(!physmap_lookup(fd, sect_start(3), &s, NULL) && s.index == 4 &&
+	   s.cookie == 1003 &&
+	   !physmap_lookup(fd, sect_start(10), &s, NULL) && s.index == 11 &&
+	   s.cookie == 1010,
+	   "lookups of sections the update kept (#4, #11): theirs");
+	gen = 99;
+	all = !physmap_lookup_batch(fd, addrs, indexes, NR_BATCH, &gen);
+	for (bad = 0, i = 0; all && i < NR_BATCH; i++)
+		if (indexes[i] != model_updated(addrs[i]))
+			bad++;
+	ok(all && !bad && gen == 2,
+	   "batch after the update answers as the updated model: %u wrong",
+	   bad);
+
+	/* a second update: a BEGIN drops the pending map and its removal */
+	all = !physmap_begin_update(fd, 0) && !physmap_remove(fd, 1) &&
+	      !physmap_begin_update(fd, 0);
+	index = 0;
+	all = all && !physmap_add(fd, 0x7000000000ULL, 0x1000, 3001, 0, &index);
+	ok(all && index == 20,
+	   "begin_update drops an update begun: the next add gets #%u (want 20, not 1)",
+	   index);
+	index = 0;
+	all = !physmap_add(fd, 0x7000001000ULL, 0x1000, 3002, 0, &index);
+	ok(all && index == NR_SECTIONS + 1,
+	   "then an add gets #%u (want %u): no index is free",
+	   index, NR_SECTIONS + 1);
+	all = !physmap_commit(fd) && !physmap_stats(fd, &st);
+	ok(all && st.generation == 3 &&
+	   st.sections == NR_SECTIONS - ARRAY_SIZE(removed) +
+			  ARRAY_SIZE(added) + 2 &&
+	   !physmap_get_section(fd, 1, &s) && s.start == sect_start(0) &&
+	   !physmap_lookup(fd, 0x7000000fffULL, &s, NULL) && s.index == 20 &&
+	   s.cookie == 3001,
+	   "commit: generation %llu, %u sections, #1 kept, #20 the new one",
+	   (unsigned long long)st.generation, st.sections);
+
+	fd2 = physmap_open(NULL);
+	index = 0;
+	all = fd2 >= 0 && !physmap_begin_update(fd2, 0) &&
+	      !physmap_add(fd2, 0x1000, 0x1000, 7, 0, &index) && index == 1 &&
+	      !physmap_commit(fd2) && !physmap_stats(fd2, &st);
+	ok(all && st.generation == 1 && st.sections == 1 &&
+	   st.page_shift == PHYSMAP_PAGE_SHIFT_DEFAULT,
+	   "begin_update with nothing published: an empty map, #1 the first added");
+	if (fd2 >= 0)
+		physmap_close(fd2);
 }
 
 static FILE *debugfs_open(const char *dir, const char *name)
@@ -148,7 +362,7 @@ int main(void)
 	bool all;
 	int fd;
 
-	printf("TAP version 13\n1..22\n");
+	printf("TAP version 13\n1..45\n");
 
 	ok(fails(physmap_open("/nonexistent/physmap"), ENOENT) &&
 	   physmap_open_hint(ENOENT) &&
@@ -235,6 +449,8 @@ int main(void)
 	bad = dump_subpages_wrong(dir, &i);
 	ok(!bad && i == NR_SECTIONS / 4,
 	   "debugfs dump: %u sub-pages, each one's first piece its section's", i);
+
+	test_update(fd, addrs, indexes);
 
 	ok(!physmap_close(fd), "close");
 	ok(fails(physmap_lookup(fd, 0, &s, NULL), EBADF) &&

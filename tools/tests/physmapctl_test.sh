@@ -4,7 +4,8 @@
 # tools/tests/physmapctl_test.sh - physmapctl against /dev/physmap in the
 # test guest (kselftest collection physmap_tools): lookups on real QEMU maps
 # (map files and raw "info mtree -f" output) held against the map files,
-# --json, stats, dump, the stdin commands of "load", device-side errors.
+# --json, stats, dump, the stdin commands of "load" (an update of the map
+# included), device-side errors.
 # TAP, busybox sh. PHYSMAPCTL (physmapctl on PATH), PHYSMAP_MAPS (the QEMU
 # maps, /physmap/testdata/qemu-7.2).
 
@@ -57,7 +58,7 @@ got_of() {
 }
 
 echo "TAP version 13"
-echo "1..17"
+echo "1..21"
 
 expect_of "$MEM" >"$T/mem.expect"
 cut -d' ' -f1 "$T/mem.expect" >"$T/mem.addrs"
@@ -163,6 +164,78 @@ printf '%s\n' "$a1" | "$CTL" --json load --quiet "$MEM" >"$T/out" 2>"$T/err"
 rc=$?
 [ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && grep -q "^{\"addr\":\"$a1\"" "$T/out"
 ok $? "load --json --quiet: answers until end of input, exit 0, nothing on stderr"
+
+# load: an update on stdin. The HPET's section (1 KiB) is removed; two
+# sections in its range take its index and the next one; the rest of the
+# range and the rest of the map are as before.
+line=$(grep -n ' hpet$' "$MEM" | head -n 1)
+ln=${line%%:*}
+set -- ${line#*:}
+hs=$((0x$1))
+hl=$((0x$2))
+x() { printf '0x%x' "$1"; }
+a0=$(x "$hs")
+a1ff=$(x $((hs + 0x1ff)))
+a200=$(x $((hs + 0x200)))
+a280=$(x $((hs + 0x280)))
+a2ff=$(x $((hs + 0x2ff)))
+a300=$(x $((hs + 0x300)))
+alast=$(x "$hl")
+first=$(sed -n 1p "$T/mem.addrs")
+first_line=$(grep "^$first  #" "$T/mem.out")
+printf '%s\n' "$a0" "remove $ln" "add $a0 200 4242" "add $a200 0x100 4243 0x10" \
+	"$a0" "commit" "$a0 $a1ff $a280 $a300 $alast" "$first" "stats" |
+	"$CTL" load --quiet "$MEM" >"$T/out" 2>"$T/err"
+rc=$?
+{
+	echo "$a0  #$ln [$a0-$alast] $3 $4  cookie=$ln offset=0x0"
+	echo "removed #$ln"
+	echo "added #$ln [$a0-$a1ff]"
+	echo "added #$((nsec + 1)) [$a200-$a2ff]"
+	echo "$a0  #$ln [$a0-$alast] $3 $4  cookie=$ln offset=0x0"
+	echo "committed generation 2, $((nsec + 1)) sections"
+	echo "$a0  #$ln [$a0-$a1ff]  cookie=4242 offset=0x0"
+	echo "$a1ff  #$ln [$a0-$a1ff]  cookie=4242 offset=0x1ff"
+	echo "$a280  #$((nsec + 1)) [$a200-$a2ff]  cookie=4243 offset=0x90"
+	echo "$a300  unassigned"
+	echo "$alast  unassigned"
+	echo "$first_line"
+} >"$T/want"
+head -n "$(wc -l <"$T/want")" "$T/out" | cmp -s - "$T/want"
+ok $(( rc != 0 || $? != 0 )) "load: remove #$ln, add two sections in its range (#$ln, #$((nsec + 1))), commit: lookups before and after, exit 0"
+[ $? -eq 0 ] || { echo "# rc=$rc; want:"; note "$T/want"; echo "# got:"; note "$T/out" "$T/err"; }
+[ "$(sed -n 's/^sections: *//p' "$T/out")" = $((nsec + 1)) ] &&
+	[ "$(sed -n 's/^generation: *//p' "$T/out")" = 2 ] && [ ! -s "$T/err" ]
+ok $? "load: stats after the update: generation 2, $((nsec + 1)) sections"
+
+printf '%s\n' "remove $ln" "add $a0 0x200 7" "commit" "$a0 $a300" |
+	"$CTL" --json load --quiet "$MEM" >"$T/out" 2>"$T/err"
+rc=$?
+{
+	echo "{\"removed\":$ln}"
+	echo "{\"added\":$ln,\"start\":\"$a0\",\"last\":\"$a1ff\",\"cookie\":7,\"offset\":\"0x0\"}"
+	echo "{\"committed\":true,\"generation\":2,\"sections\":$nsec}"
+	echo "{\"addr\":\"$a0\",\"generation\":2,\"index\":$ln,\"start\":\"$a0\",\"last\":\"$a1ff\",\"cookie\":7,\"offset\":\"0x0\"}"
+	echo "{\"addr\":\"$a300\",\"generation\":2,\"index\":0}"
+} >"$T/want"
+cmp -s "$T/out" "$T/want"
+ok $(( rc != 0 || $? != 0 )) "load --json: remove, add, commit and a lookup of the added section (no kind, no name)"
+[ $? -eq 0 ] || { echo "# rc=$rc"; note "$T/out" "$T/err"; }
+
+printf '%s\n' "remove 0" "remove 99999" "add $a0 0x10" "remove $ln" "remove $ln" \
+	"add" "$a0" | "$CTL" load --quiet "$MEM" >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 5 ] &&
+	grep -q '^physmapctl: stdin:1: cannot remove #0: No such file or directory' "$T/err" &&
+	grep -q '^physmapctl: stdin:2: cannot remove #99999: No such file or directory' "$T/err" &&
+	grep -q "^physmapctl: stdin:3: cannot add \[$a0+0x10\]: File exists" "$T/err" &&
+	grep -q "^physmapctl: stdin:5: cannot remove #$ln: No such file or directory" "$T/err" &&
+	grep -q '^physmapctl: stdin:6: usage: add START SIZE' "$T/err" &&
+	[ "$(grep -c . "$T/err")" -eq 5 ] &&
+	[ "$(cat "$T/out")" = "removed #$ln
+$a0  #$ln [$a0-$alast] $3 $4  cookie=$ln offset=0x0" ]
+ok $? "load: a bad remove (index 0, none, removed twice) or add reported with its line, exit 5; reads on"
+[ $? -eq 0 ] || { echo "# rc=$rc"; note "$T/out" "$T/err"; }
 
 # device-side error: past max_sections
 old=$(cat "$PARAM")
