@@ -341,18 +341,12 @@ int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
 
 int pm_begin_update(int fd, __u32 page_shift)
 {
-	struct physmap_begin begin = {
-		.page_shift = page_shift, .flags = PHYSMAP_BEGIN_UPDATE,
-	};
-
-	return pm_ioctl(fd, PHYSMAP_IOC_BEGIN, &begin);
+	return physmap_begin_update(fd, page_shift) ? -errno : 0;
 }
 
 int pm_remove(int fd, __u32 index)
 {
-	struct physmap_remove remove = { .index = index };
-
-	return pm_ioctl(fd, PHYSMAP_IOC_REMOVE, &remove);
+	return physmap_remove(fd, index) ? -errno : 0;
 }
 
 int pm_commit(int fd)

@@ -134,13 +134,13 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
 
 /*
  * ioctl wrappers: 0 on success, -errno on failure. pm_begin(), pm_add(),
- * pm_commit() and pm_stats() are libphysmap's (tools/libphysmap.c) with the
+ * pm_begin_update(), pm_remove(), pm_commit() and pm_stats() are
+ * libphysmap's (tools/libphysmap.c) with the
  * errno returned. pm_lookup(), pm_lookup_batch() and pm_get_section() issue
  * one ioctl each, as it is: pm_lookup() and pm_get_section() fill every
  * field the kernel must write with PM_POISON first (flags: 0), and
  * pm_lookup_batch() does not split a batch. pm_add() stores the new index
- * in *index when index is not NULL. pm_begin_update() (BEGIN with
- * PHYSMAP_BEGIN_UPDATE) and pm_remove() issue their ioctl as it is.
+ * in *index when index is not NULL.
  */
 int pm_begin(int fd, __u32 page_shift);
 int pm_add(int fd, __u64 start, __u64 size, __u64 cookie, __u64 offset,
