@@ -135,8 +135,7 @@ int pm_map_generate(struct pm_map *map, __u64 seed, size_t count, __u64 base,
 /*
  * ioctl wrappers: 0 on success, -errno on failure. pm_begin(), pm_add(),
  * pm_begin_update(), pm_remove(), pm_commit() and pm_stats() are
- * libphysmap's (tools/libphysmap.c) with the
- * errno returned. pm_lookup(), pm_lookup_batch() and pm_get_section() issue
+ * libphysmap's (tools/libphysmap.c) with the errno returned. pm_lookup(), pm_lookup_batch() and pm_get_section() issue
  * one ioctl each, as it is: pm_lookup() and pm_get_section() fill every
  * field the kernel must write with PM_POISON first (flags: 0), and
  * pm_lookup_batch() does not split a batch. pm_add() stores the new index
