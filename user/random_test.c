@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Differential test of the tree core: random section sets under every
- * page_shift, each ADD and each lookup held against a sorted-array model.
+ * page_shift, each ADD and each lookup held against a sorted-array model;
+ * then update transactions of each map (pmt_pending_update(), random
+ * REMOVEs and ADDs, COMMIT), each index and lookup held against the model.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <linux/err.h>
 
@@ -124,48 +127,125 @@ static void check_map(const struct pmt_map *map, const struct range *r,
 	}
 }
 
+#define MAX_RANGES	400
+
+/* The lowest index no range of the model holds: the next ADD's. */
+static uint32_t model_next_index(const struct range *r, int n)
+{
+	static unsigned char held[MAX_RANGES + 2];
+	uint32_t index;
+
+	memset(held, 0, sizeof(held));
+	for (int i = 0; i < n; i++)
+		held[r[i].index] = 1;
+	for (index = 1; held[index]; index++)
+		;
+	return index;
+}
+
+/*
+ * Add random sections to @pm until @n reaches @want (or enough tries),
+ * each ADD's result and index held against the model. Returns the new
+ * number of ranges, or -1 after printing what went wrong.
+ */
+static int add_random(struct pmt_pending *pm, struct range *r, int n,
+		      int want, unsigned int shift, int round)
+{
+	for (int tries = 0; n < want && tries < 3 * want; tries++) {
+		struct pmt_section s = { .cookie = tries, .offset = 0 };
+		uint32_t index, expect_index = model_next_index(r, n);
+		int ret, expect;
+
+		s.start = pick_start(r, n, shift);
+		s.size = pick_size(shift);
+		if (!pmt_range_valid(s.start, s.size))
+			expect = -EINVAL;
+		else
+			expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
+				 -EEXIST : 0;
+		ret = pmt_pending_add(pm, &s, PM_MAX_SECTIONS_DEFAULT,
+				      UINT64_MAX, &index);
+		if (ret != expect) {
+			fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
+				round, s.start, s.size, ret, expect);
+			return -1;
+		}
+		if (!ret) {
+			if (index != expect_index) {
+				fprintf(stderr, "round %d: index %u, want %u\n",
+					round, index, expect_index);
+				return -1;
+			}
+			r[n].start = s.start;
+			r[n].last = s.start + s.size - 1;
+			r[n].index = index;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * An update transaction of @map: REMOVE up to @removes random sections
+ * (and one that was removed already: ENOENT), ADD up to @adds. Returns the
+ * new map and updates the model, or NULL after printing what went wrong.
+ */
+static struct pmt_map *update_random(const struct pmt_map *map,
+				     struct range *r, int *n, int removes,
+				     int adds, int round)
+{
+	struct pmt_pending *pm = pmt_pending_update(map, UINT64_MAX);
+	struct pmt_map *next;
+	uint32_t gone = 0;
+
+	if (IS_ERR(pm) || pmt_pending_sections(pm) != (uint32_t)*n) {
+		fprintf(stderr, "round %d: update of %d sections failed\n",
+			round, *n);
+		return NULL;
+	}
+	for (int k = 0; k < removes && *n; k++) {
+		int i = rnd() % *n;
+
+		gone = r[i].index;
+		if (pmt_pending_remove(pm, gone)) {
+			fprintf(stderr, "round %d: REMOVE %u failed\n", round,
+				gone);
+			return NULL;
+		}
+		r[i] = r[--*n];
+	}
+	if (gone && pmt_pending_remove(pm, gone) != -ENOENT) {
+		fprintf(stderr, "round %d: REMOVE %u twice\n", round, gone);
+		return NULL;
+	}
+	*n = add_random(pm, r, *n, *n + adds < MAX_RANGES ? *n + adds :
+				   MAX_RANGES, map->page_shift, round);
+	if (*n < 0)
+		return NULL;
+	next = pmt_commit(pm, map->generation + 1, UINT64_MAX);
+	pmt_pending_free(pm);
+	if (IS_ERR(next) || next->nr_held != (uint32_t)*n) {
+		fprintf(stderr, "round %d: update commit failed\n", round);
+		return NULL;
+	}
+	return next;
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 2000;
-	static struct range r[400];
-	int mixed = 0;
+	static struct range r[MAX_RANGES];
+	int mixed = 0, updates = 0;
 
 	for (int round = 0; round < rounds; round++) {
 		unsigned int shift = 10 + rnd() % 7;
 		struct pmt_pending *pm = pmt_pending_create(shift);
 		int n = 0, want_sections = 1 + rnd() % 300;
-		struct pmt_map *map;
+		struct pmt_map *map, *next;
 
-		for (int tries = 0; n < want_sections && tries < 3 * want_sections; tries++) {
-			struct pmt_section s = { .cookie = tries, .offset = 0 };
-			uint32_t index;
-			int ret, expect;
-
-			s.start = pick_start(r, n, shift);
-			s.size = pick_size(shift);
-			if (!pmt_range_valid(s.start, s.size))
-				expect = -EINVAL;
-			else
-				expect = model_overlaps(r, n, s.start, s.start + s.size - 1) ?
-					 -EEXIST : 0;
-			ret = pmt_pending_add(pm, &s, PM_MAX_SECTIONS_DEFAULT,
-					      UINT64_MAX, &index);
-			if (ret != expect) {
-				fprintf(stderr, "round %d: add %#" PRIx64 "+%#" PRIx64 " got %d want %d\n",
-					round, s.start, s.size, ret, expect);
-				return 1;
-			}
-			if (!ret) {
-				if (index != (uint32_t)n + 1) {
-					fprintf(stderr, "bad index %u\n", index);
-					return 1;
-				}
-				r[n].start = s.start;
-				r[n].last = s.start + s.size - 1;
-				r[n].index = index;
-				n++;
-			}
-		}
+		n = add_random(pm, r, 0, want_sections, shift, round);
+		if (n < 0)
+			return 1;
 		map = pmt_commit(pm, round + 1, UINT64_MAX);
 		if (IS_ERR(map)) {
 			fprintf(stderr, "commit failed\n");
@@ -173,10 +253,20 @@ int main(int argc, char **argv)
 		}
 		check_map(map, r, n, round);
 		mixed += map->mixed;
-		pmt_map_free(map);
 		pmt_pending_free(pm);
+		/* every fourth round, update transactions of the map */
+		for (int u = 0; round % 4 == 0 && u < 3; u++, updates++) {
+			next = update_random(map, r, &n, 1 + rnd() % 8,
+					     rnd() % 8, round);
+			if (!next)
+				return 1;
+			pmt_map_free(map);
+			map = next;
+			check_map(map, r, n, round);
+		}
+		pmt_map_free(map);
 	}
-	printf("random_test: %d rounds ok (%d of the maps mixed)\n", rounds,
-	       mixed);
+	printf("random_test: %d rounds ok (%d of the maps mixed; %d update transactions)\n",
+	       rounds, mixed, updates);
 	return 0;
 }

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cost of live updates (issue 14), natively (make bench-user), on the
+ * benchmark's synthetic maps (bench/physmap_bench_gen.h):
+ * - a full build of n sections: every ADD, then COMMIT; its time, the
+ *   published map's bytes and the peak (the pending map and the new map
+ *   held together at COMMIT);
+ * - one update transaction on that map: BEGIN with PHYSMAP_BEGIN_UPDATE
+ *   (pmt_pending_update()), one REMOVE, one ADD in the freed range, COMMIT;
+ *   its time and the bytes it allocates, against the full build's;
+ * - a run of such transactions on a 65,536-section map, each replacing a
+ *   random section by one of another shape in its slot; then lookups on the
+ *   two uniform streams (inside the sections, over their span) and bytes,
+ *   against a map freshly built from the same sections.
+ *
+ *	bench_update [-q] [TRANSACTIONS]   (-q: small maps, for a smoke run)
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/err.h>
+
+#include "../physmap_tree.h"
+#include "../bench/physmap_bench_gen.h"
+#include "physmap_params.h"
+
+#define SEED		0x5eedULL
+#define STREAM		(1U << 20)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void add_or_die(struct pmt_pending *pm, u64 start, u64 size, u64 cookie)
+{
+	struct pmt_section sect = { .start = start, .size = size,
+				    .cookie = cookie };
+	uint32_t index;
+
+	if (pmt_pending_add(pm, &sect, UINT32_MAX, UINT64_MAX, &index)) {
+		fprintf(stderr, "bench_update: ADD %#" PRIx64 " failed\n", start);
+		exit(1);
+	}
+}
+
+static struct pmt_map *commit_or_die(struct pmt_pending *pm, u64 gen)
+{
+	struct pmt_map *map = pmt_commit(pm, gen, UINT64_MAX);
+
+	if (IS_ERR(map)) {
+		fprintf(stderr, "bench_update: COMMIT failed\n");
+		exit(1);
+	}
+	return map;
+}
+
+/* A full build of the synthetic map of @n sections; its peak bytes. */
+static struct pmt_map *full_build(u64 n, double *secs, size_t *peak)
+{
+	struct pmt_pending *pm = pmt_pending_create(12);
+	struct pmt_map *map;
+	u64 i, start, size;
+	double t = now_s();
+
+	for (i = 0; i < n; i++) {
+		pmb_synth_section(n, i, SEED, &start, &size);
+		add_or_die(pm, start, size, i);
+	}
+	map = commit_or_die(pm, 1);
+	*secs = now_s() - t;
+	*peak = pmt_pending_bytes(pm) + map->bytes;
+	pmt_pending_free(pm);
+	return map;
+}
+
+/*
+ * One update transaction on @map: section @index goes, a section of
+ * another shape takes its slot. Returns the new map; *@bytes is what the
+ * transaction allocated (the pending map and the new map).
+ */
+static struct pmt_map *update_one(struct pmt_map *map, u64 n, u32 index,
+				  u64 *state, size_t *bytes)
+{
+	const struct pmt_section *old = pmt_map_section(map, index);
+	struct pmt_pending *pm = pmt_pending_update(map, UINT64_MAX);
+	u64 start, size, room;
+	struct pmt_map *next;
+
+	if (IS_ERR(pm) || !old || pmt_pending_remove(pm, index)) {
+		fprintf(stderr, "bench_update: update of #%u failed\n", index);
+		exit(1);
+	}
+	/* another section in the first half of the old one's slot */
+	pmb_synth_section(n, index - 1, SEED, &start, &size);
+	room = ((1ULL << PMB_SPAN_BITS) / n) / 2;
+	start = start - start % 4096 + pmb_below(state, 4096);
+	size = 1 + pmb_below(state, room - (start % room) - 1);
+	add_or_die(pm, start, size, index);
+	next = commit_or_die(pm, map->generation + 1);
+	*bytes = pmt_pending_bytes(pm) + next->bytes;
+	pmt_pending_free(pm);
+	return next;
+}
+
+/* The best of 3 mean ns per lookup of @addrs. */
+static double lookup_ns(const struct pmt_map *map, const u64 *addrs)
+{
+	double best = 1e9, t;
+	u32 sink = 0, i;
+	int run;
+
+	for (run = 0; run < 3; run++) {
+		t = now_s();
+		for (i = 0; i < STREAM; i++)
+			sink += pmt_map_lookup(map, addrs[i]);
+		t = (now_s() - t) * 1e9 / STREAM;
+		best = t < best ? t : best;
+	}
+	if (sink == 0xdeadbeef)
+		printf("#\n");
+	return best;
+}
+
+/* Uniform streams of @map's sections: inside them, over their span. */
+static void streams(const struct pmt_map *map, u64 *inside, u64 *span)
+{
+	u64 state = SEED, first = UINT64_MAX, last = 0;
+	const struct pmt_section *s;
+	u32 i, k;
+
+	for (i = 1; i < map->nr_sections; i++) {
+		s = pmt_map_section(map, i);
+		if (!s)
+			continue;
+		first = s->start < first ? s->start : first;
+		last = s->start + s->size - 1 > last ? s->start + s->size - 1 :
+						       last;
+	}
+	for (i = 0; i < STREAM; i++) {
+		do {
+			k = 1 + pmb_below(&state, map->nr_sections - 1);
+			s = pmt_map_section(map, k);
+		} while (!s);
+		inside[i] = s->start + pmb_below(&state, s->size);
+		span[i] = first + pmb_below(&state, last - first + 1);
+	}
+}
+
+/* A map built from nothing from @map's sections, in index order. */
+static struct pmt_map *fresh_copy(const struct pmt_map *map)
+{
+	struct pmt_pending *pm = pmt_pending_create(map->page_shift);
+	const struct pmt_section *s;
+	struct pmt_map *fresh;
+	u32 i;
+
+	for (i = 1; i < map->nr_sections; i++) {
+		s = pmt_map_section(map, i);
+		if (s)
+			add_or_die(pm, s->start, s->size, s->cookie);
+	}
+	fresh = commit_or_die(pm, 1);
+	pmt_pending_free(pm);
+	return fresh;
+}
+
+static void many_updates(u64 n, unsigned long transactions)
+{
+	u64 *inside = malloc(STREAM * sizeof(u64));
+	u64 *span = malloc(STREAM * sizeof(u64));
+	struct pmt_map *map, *next, *fresh;
+	u64 state = SEED + 1;
+	double secs, t, ns[4];
+	size_t peak, bytes;
+	unsigned long k;
+
+	if (!inside || !span)
+		exit(1);
+	map = full_build(n, &secs, &peak);
+	t = now_s();
+	for (k = 0; k < transactions; k++) {
+		next = update_one(map, n, 1 + pmb_below(&state, n), &state,
+				  &bytes);
+		pmt_map_free(map);
+		map = next;
+	}
+	t = now_s() - t;
+	fresh = fresh_copy(map);
+	streams(map, inside, span);
+	/* each stream once untimed first, then both maps on it in turn */
+	lookup_ns(map, inside);
+	ns[0] = lookup_ns(map, inside);
+	ns[1] = lookup_ns(fresh, inside);
+	lookup_ns(map, span);
+	ns[2] = lookup_ns(map, span);
+	ns[3] = lookup_ns(fresh, span);
+	printf("after %lu update transactions on %" PRIu64 " sections (%.3f s, %.3f ms each): inside %.1f ns (fresh %.1f ns, %.2fx), span %.1f ns (fresh %.1f ns, %.2fx), bytes %zu (fresh %zu, %.2fx)\n",
+	       transactions, n, t, t * 1e3 / transactions, ns[0], ns[1],
+	       ns[0] / ns[1], ns[2], ns[3], ns[2] / ns[3], map->bytes,
+	       fresh->bytes, (double)map->bytes / fresh->bytes);
+	pmt_map_free(fresh);
+	pmt_map_free(map);
+	free(inside);
+	free(span);
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = argc > 1 && !strcmp(argv[1], "-q");
+	unsigned long transactions = argc > 1 + quick ?
+				     strtoul(argv[1 + quick], NULL, 0) : 200;
+	u64 n = quick ? 65536 : 1000000;
+	struct pmt_map *map, *next;
+	double build, update;
+	size_t peak, bytes;
+	u64 state = SEED;
+
+	map = full_build(n, &build, &peak);
+	printf("full build of %" PRIu64 " sections (every ADD, COMMIT): %.3f s; map %zu bytes, peak %zu bytes (%.1fx the map)\n",
+	       n, build, map->bytes, peak, (double)peak / map->bytes);
+	update = now_s();
+	next = update_one(map, n, 1 + pmb_below(&state, n), &state, &bytes);
+	update = now_s() - update;
+	printf("one update transaction (BEGIN_UPDATE, REMOVE, ADD, COMMIT) on it: %.3f s (%.3fx the full build), %zu bytes allocated (%.2fx the full build's peak)\n",
+	       update, update / build, bytes, (double)bytes / peak);
+	pmt_map_free(next);
+	pmt_map_free(map);
+	many_updates(quick ? 4096 : 65536, quick ? 100 : transactions);
+	return 0;
+}
