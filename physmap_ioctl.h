@@ -34,7 +34,7 @@
  * PHYSMAP_BEGIN_UPDATE - struct physmap_begin.flags: start the pending map
  * from the published one, every section with its index, rather than empty
  */
-#define PHYSMAP_BEGIN_UPDATE		(1U << 0)
+#define PHYSMAP_BEGIN_UPDATE		0x1U	/* bit 0 */
 
 /**
  * struct physmap_begin - argument of PHYSMAP_IOC_BEGIN
