@@ -139,9 +139,16 @@ const struct pm_range *pm_map_find_index(const struct pm_map *map,
 {
 	size_t i;
 
-	if (map->max_index == map->count)
-		return index && index <= map->count ? &map->ranges[index - 1] :
-						      NULL;
+	/*
+	 * Indexes 1..count, all held: ranges[index - 1] is the one unless a
+	 * range was removed and its index given again to one appended later
+	 */
+	if (map->max_index == map->count) {
+		if (!index || index > map->count)
+			return NULL;
+		if (map->ranges[index - 1].index == index)
+			return &map->ranges[index - 1];
+	}
 	for (i = 0; i < map->count; i++)
 		if (map->ranges[i].index == index)
 			return &map->ranges[i];
