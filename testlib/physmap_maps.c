@@ -161,6 +161,31 @@ int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 	return map_append_named(map, start, last, cookie, offset, 0, "", "");
 }
 
+int pm_map_copy(struct pm_map *dst, const struct pm_map *src)
+{
+	size_t i;
+
+	pm_map_init(dst);
+	if (grow((void **)&dst->ranges, &dst->capacity, src->count,
+		 sizeof(*dst->ranges)))
+		goto fail;
+	for (i = 0; i < src->count; i++) {
+		dst->ranges[i] = src->ranges[i];
+		dst->ranges[i].name = strdup(src->ranges[i].name);
+		if (!dst->ranges[i].name)
+			goto fail;
+		dst->count++;
+	}
+	dst->max_index = src->max_index;
+	if (src->sorted && pm_model_build(dst, NULL))
+		goto fail;
+	return 0;
+fail:
+	pm_map_free(dst);
+	errno = ENOMEM;
+	return -1;
+}
+
 int pm_map_load(struct pm_map *map, const char *path, __u64 cookie_base,
 		char *err, size_t err_size)
 {

@@ -80,6 +80,14 @@ void pm_map_free(struct pm_map *map);
 int pm_map_append(struct pm_map *map, __u64 start, __u64 last, __u64 cookie,
 		  __u64 offset);
 
+/*
+ * pm_map_copy - a deep copy of src in dst (the ranges, their names, their
+ * indexes; the sorted model too if src has one), to change one and keep
+ * the other. dst is initialized here. Returns 0, or -1 with errno ENOMEM
+ * (dst then empty).
+ */
+int pm_map_copy(struct pm_map *dst, const struct pm_map *src);
+
 /* pm_map_next_index - the index the next range appended gets (lowest free) */
 __u32 pm_map_next_index(const struct pm_map *map);
 
