@@ -2,10 +2,16 @@
 /*
  * physmap_fuzz_test.c - a bounded random ioctl fuzzer with an oracle
  *
- * Threads share two fds. On each fd one writer thread issues BEGIN, ADD and
- * COMMIT with random fields (flags, page_shift, overlapping, empty, wrapping
- * and top-of-space ranges) and random argument pointers, and keeps a model
- * of the pending and published maps. Fuzzer threads issue random command
+ * Threads share two fds. On each fd one writer thread issues BEGIN, ADD,
+ * REMOVE and COMMIT with random fields (flags, page_shift, overlapping,
+ * empty, wrapping and top-of-space ranges) and random argument pointers,
+ * and keeps a model of the pending and published maps. Its transactions
+ * are new maps (BEGIN, or an ADD with nothing pending) and updates (BEGIN
+ * with PHYSMAP_BEGIN_UPDATE: the model of the pending map starts as a copy
+ * of the published one), interleaved: a BEGIN of either kind drops what
+ * was pending. REMOVE takes held indexes, indexes removed already, never
+ * held and 0, with nothing pending too; ADD reuses the lowest free index
+ * and often lands in a range a REMOVE just freed. Fuzzer threads issue random command
  * numbers (valid ones, the driver's type with other numbers, sizes and
  * directions, and other types) with random pointers: NULL, inaccessible,
  * read-only pages, structures straddling the end of a mapping, and valid
@@ -16,7 +22,9 @@
  * the model: the exact errno, or success with the answer the map of the
  * returned generation gives. After each round (all threads stopped at a
  * barrier) each fd's published map is checked in full against the last
- * successful commit. Counts are printed; unexpected results must be 0.
+ * successful commit. Counts are printed (a second line for the updates:
+ * commits, updates begun and committed, REMOVEs by outcome, ADDs that
+ * reused an index); unexpected results must be 0.
  *
  * Environment: PHYSMAP_FUZZ_SEED (default fixed), PHYSMAP_FUZZ_ROUNDS
  * (default 150), PHYSMAP_FUZZ_SECONDS (default 90: rounds stop after it).
@@ -60,15 +68,26 @@ enum ptr_kind { P_GOOD, P_RO, P_NONE, P_NULL, P_EDGE, NR_PTR_KINDS };
 
 static const char *const cmd_names[] = {
 	"BEGIN", "ADD", "COMMIT", "LOOKUP", "LOOKUP_BATCH", "GET_SECTION",
-	"STATS", "other",
+	"STATS", "REMOVE", "other",
 };
-#define NR_CMD_KINDS 8
+#define K_REMOVE	7
+#define K_OTHER		8
+#define NR_CMD_KINDS	9
 
 struct counts {
 	unsigned long calls[NR_CMD_KINDS];
 	unsigned long ok[NR_CMD_KINDS];
 	unsigned long efault, einval, eexist, enotty, enoent, other_err;
 	unsigned long commits, unexpected;
+	/* update transactions */
+	unsigned long updates_begun, updates_committed, reused;
+	unsigned long removed, remove_enoent, remove_einval, remove_efault;
+};
+
+/* a range a REMOVE freed */
+struct freed_range {
+	__u64 start;
+	__u64 last;
 };
 
 struct fdstate {
@@ -76,9 +95,15 @@ struct fdstate {
 	/* written by the writer only */
 	struct pm_map pending;
 	int has_pending;
+	int pending_update;	/* begun with PHYSMAP_BEGIN_UPDATE */
+	__u32 pending_shift;
+	/* ranges REMOVE freed in the pending map, for ADD to reuse */
+	struct freed_range freed[8];
+	unsigned int nr_freed;
 	__u64 gen;
-	/* published models by generation; readers load them */
+	/* published models by generation, and their page_shift; readers load them */
 	struct pm_map *hist[MAX_GENS];
+	__u32 shift[MAX_GENS];
 };
 
 struct thread {
@@ -134,6 +159,12 @@ static const struct pm_map *model_at(struct fdstate *fs, __u64 gen)
 	if (gen >= MAX_GENS)
 		return NULL;
 	return __atomic_load_n(&fs->hist[gen], __ATOMIC_ACQUIRE);
+}
+
+/* page_shift of the published map (the writer's view) */
+static __u32 published_shift(const struct fdstate *fs)
+{
+	return fs->gen < MAX_GENS ? fs->shift[fs->gen] : 0;
 }
 
 /*
@@ -296,7 +327,25 @@ static int overlaps(const struct pm_map *m, __u64 start, __u64 last)
 	return 0;
 }
 
-/* ---- the writer: BEGIN, ADD, COMMIT, with a model ---- */
+/* ---- the writer: BEGIN, ADD, REMOVE, COMMIT, with a model ---- */
+
+/* a flags word with a bit BEGIN does not know, and maybe the one it knows */
+static __u32 bad_begin_flags(struct thread *t)
+{
+	return ((__u32)rnd(t) & ~PHYSMAP_BEGIN_UPDATE) |
+	       (1U << (1 + rnd(t) % 31)) | (chance(t, 50) ? PHYSMAP_BEGIN_UPDATE : 0);
+}
+
+/* the pending map is new: nothing freed in it yet */
+static void writer_new_pending(struct fdstate *fs, int update, __u32 shift)
+{
+	pm_map_free(&fs->pending);
+	pm_map_init(&fs->pending);
+	fs->has_pending = 1;
+	fs->pending_update = update;
+	fs->pending_shift = shift;
+	fs->nr_freed = 0;
+}
 
 static void writer_begin(struct thread *t, struct fdstate *fs)
 {
@@ -305,27 +354,59 @@ static void writer_begin(struct thread *t, struct fdstate *fs)
 	struct physmap_begin b = {
 		.page_shift = chance(t, 5) ? (__u32)rnd(t) :
 			      shifts[rnd(t) % ARRAY_SIZE(shifts)],
-		.flags = chance(t, 5) ? (__u32)rnd(t) | 1 : 0,
 	};
+	__u64 r = rnd(t) % 100;
+	const struct pm_map *published;
 	size_t rd, wr;
-	enum ptr_kind k = mostly_good(t);
-	void *p = place(t, k, &b, sizeof(b), &rd, &wr);
-	__u32 ps = b.page_shift ? b.page_shift : 12;
-	int want, ret;
+	enum ptr_kind k;
+	void *p;
+	__u32 ps;
+	int want, ret, update;
 
+	/* updates: mostly page_shift 0 or the published map's */
+	if (r < 55) {
+		b.flags = PHYSMAP_BEGIN_UPDATE;
+		if (fs->gen && chance(t, 70))
+			b.page_shift = chance(t, 50) ? 0 : published_shift(fs);
+	} else if (r < 95) {
+		b.flags = 0;
+	} else {
+		b.flags = bad_begin_flags(t);
+	}
+	update = b.flags == PHYSMAP_BEGIN_UPDATE;
+	ps = b.page_shift ? b.page_shift : 12;
+	k = mostly_good(t);
+	p = place(t, k, &b, sizeof(b), &rd, &wr);
 	if (rd < sizeof(b))
 		want = -EFAULT;
-	else if (b.flags || ps < 10 || ps > 16)
+	else if ((b.flags & ~PHYSMAP_BEGIN_UPDATE) || ps < 10 || ps > 16)
 		want = -EINVAL;
+	else if (update && fs->gen && b.page_shift &&
+		 b.page_shift != published_shift(fs))
+		want = -EINVAL;	/* not the published map's page_shift */
 	else
 		want = 0;
 	ret = do_ioctl(fs->fd, PHYSMAP_IOC_BEGIN, p);
-	expect(t, 0, ret, want, "writer");
-	if (!ret) {
+	expect(t, 0, ret, want, update ? "writer, update" : "writer");
+	if (ret)
+		return;
+	if (!update || !fs->gen) {
+		/* an update of nothing is an empty map with that page_shift */
+		writer_new_pending(fs, update, ps);
+	} else {
+		writer_new_pending(fs, 1, published_shift(fs));
+		published = model_at(fs, fs->gen);
+		if (!published) {
+			unexpected(t, "no model of generation %llu",
+				   (unsigned long long)fs->gen);
+			return;
+		}
 		pm_map_free(&fs->pending);
-		pm_map_init(&fs->pending);
-		fs->has_pending = 1;
+		if (pm_map_copy(&fs->pending, published))
+			abort();
 	}
+	if (update)
+		t->c.updates_begun++;
 }
 
 static void writer_add(struct thread *t, struct fdstate *fs)
@@ -333,10 +414,22 @@ static void writer_add(struct thread *t, struct fdstate *fs)
 	struct physmap_section s;
 	enum ptr_kind k = mostly_good(t);
 	size_t rd, wr;
+	__u32 index;
 	void *p;
 	int want, ret;
 
 	random_section(t, fs, &s);
+	if (fs->nr_freed && chance(t, 35)) {
+		/* inside a range a REMOVE of this transaction freed */
+		unsigned int f = rnd(t) % fs->nr_freed;
+		__u64 span = fs->freed[f].last - fs->freed[f].start;
+
+		s.start = fs->freed[f].start + (chance(t, 50) ? 0 :
+						rnd(t) % (span + 1));
+		s.size = chance(t, 50) ? fs->freed[f].last - s.start + 1 :
+			 1 + rnd(t) % (fs->freed[f].last - s.start + 1);
+		s.flags = 0;
+	}
 	p = place(t, k, &s, sizeof(s), &rd, &wr);
 	if (rd < sizeof(s) || wr < sizeof(s))
 		want = -EFAULT;
@@ -351,17 +444,77 @@ static void writer_add(struct thread *t, struct fdstate *fs)
 	expect(t, 1, ret, want, "writer");
 	if (ret)
 		return;
-	if (!fs->has_pending) {
-		pm_map_init(&fs->pending);
-		fs->has_pending = 1;
-	}
+	/* an ADD with nothing pending begins a new map, page_shift 12 */
+	if (!fs->has_pending)
+		writer_new_pending(fs, 0, 12);
 	if (pm_map_append(&fs->pending, s.start, s.start + s.size - 1,
 			  s.cookie, s.offset))
 		abort();
-	if (((struct physmap_section *)p)->index != fs->pending.count)
-		unexpected(t, "ADD: index %u, want %zu",
-			   ((struct physmap_section *)p)->index,
-			   fs->pending.count);
+	index = fs->pending.ranges[fs->pending.count - 1].index;
+	if (index < fs->pending.max_index)
+		t->c.reused++;
+	if (((struct physmap_section *)p)->index != index)
+		unexpected(t, "ADD: index %u, want %u",
+			   ((struct physmap_section *)p)->index, index);
+}
+
+static void writer_remove(struct thread *t, struct fdstate *fs)
+{
+	struct physmap_remove rm = { 0 };
+	const struct pm_range *held;
+	__u64 r = rnd(t) % 100;
+	size_t rd, wr;
+	void *p;
+	int want, ret;
+
+	if (r < 60 && fs->pending.count)	/* a section of the pending map */
+		rm.index = fs->pending.ranges[rnd(t) %
+					      fs->pending.count].index;
+	else if (r < 80)	/* held, removed already or never held */
+		rm.index = rnd(t) % (fs->pending.max_index + 3);
+	else if (r < 95)	/* one past the highest, or 0 */
+		rm.index = chance(t, 50) ? fs->pending.max_index + 1 : 0;
+	else
+		rm.index = (__u32)rnd(t);
+	if (chance(t, 4))
+		rm.flags = 1U << (rnd(t) % 32);
+	held = fs->has_pending ? pm_map_find_index(&fs->pending, rm.index) :
+				 NULL;
+	p = place(t, mostly_good(t), &rm, sizeof(rm), &rd, &wr);
+	if (rd < sizeof(rm))
+		want = -EFAULT;
+	else if (rm.flags || !fs->has_pending)
+		want = -EINVAL;
+	else if (!held)
+		want = -ENOENT;
+	else
+		want = 0;
+	ret = do_ioctl(fs->fd, PHYSMAP_IOC_REMOVE, p);
+	expect(t, K_REMOVE, ret, want, fs->has_pending ?
+	       (fs->pending_update ? "writer, update" : "writer, new map") :
+	       "writer, nothing pending");
+	if (want == -EFAULT)
+		t->c.remove_efault++;
+	else if (want == -EINVAL)
+		t->c.remove_einval++;
+	else if (want == -ENOENT)
+		t->c.remove_enoent++;
+	if (ret)
+		return;
+	if (!held) {
+		/* the model is lost: not what the kernel did */
+		unexpected(t, "REMOVE %u: no such section in the model",
+			   rm.index);
+		return;
+	}
+	t->c.removed++;
+	if (fs->nr_freed < ARRAY_SIZE(fs->freed)) {
+		fs->freed[fs->nr_freed].start = held->start;
+		fs->freed[fs->nr_freed].last = held->last;
+		fs->nr_freed++;
+	}
+	if (pm_map_remove_index(&fs->pending, rm.index))
+		abort();
 }
 
 static void writer_commit(struct thread *t, struct fdstate *fs)
@@ -378,17 +531,23 @@ static void writer_commit(struct thread *t, struct fdstate *fs)
 		*m = fs->pending;
 		if (pm_model_build(m, &overlap))
 			unexpected(t, "model: pending sections overlap");
-		if (fs->gen + 1 < MAX_GENS)
+		if (fs->gen + 1 < MAX_GENS) {
+			fs->shift[fs->gen + 1] = fs->pending_shift;
 			__atomic_store_n(&fs->hist[fs->gen + 1], m,
 					 __ATOMIC_RELEASE);
+		}
 	}
 	ret = do_ioctl(fs->fd, PHYSMAP_IOC_COMMIT, NULL);
 	expect(t, 2, ret, fs->has_pending ? 0 : -EINVAL, "writer");
 	if (!ret) {
 		fs->gen++;
 		t->c.commits++;
+		if (fs->pending_update)
+			t->c.updates_committed++;
 		pm_map_init(&fs->pending);	/* now owned by m */
 		fs->has_pending = 0;
+		fs->pending_update = 0;
+		fs->nr_freed = 0;
 	} else if (m) {
 		free(m->sorted);
 		m->sorted = NULL;
@@ -570,6 +729,41 @@ static void do_stats(struct thread *t, struct fdstate *fs, enum ptr_kind k)
 		unexpected(t, "STATS gen %llu: %u sections, want %zd",
 			   (unsigned long long)out->generation, out->sections,
 			   m ? (ssize_t)m->count : -1);
+	else if (out->generation && out->page_shift != fs->shift[out->generation])
+		unexpected(t, "STATS gen %llu: page_shift %u, want %u",
+			   (unsigned long long)out->generation,
+			   out->page_shift, fs->shift[out->generation]);
+}
+
+/*
+ * GET_SECTION from the writer of fs: only it commits there, so the
+ * published map is the model of fs->gen, holes (ENOENT) and all
+ */
+static void writer_get_section(struct thread *t, struct fdstate *fs)
+{
+	const struct pm_map *m = model_at(fs, fs->gen);
+	const struct pm_range *r;
+	struct physmap_section s;
+	__u32 index;
+	int ret;
+
+	if (!m)
+		return;
+	index = rnd(t) % (m->max_index + 2);
+	r = pm_map_find_index(m, index);
+	ret = pm_get_section(fs->fd, index, &s);
+	expect(t, 5, ret, r ? 0 : -ENOENT, "writer");
+	if (!ret && r && (s.index != index || s.start != r->start ||
+			  s.size != section_size(r) || s.cookie != r->cookie ||
+			  s.offset != r->offset || s.flags))
+		unexpected(t, "GET_SECTION %u gen %llu: [%llx+%llx] cookie %llx, want [%llx+%llx] cookie %llx",
+			   index, (unsigned long long)fs->gen,
+			   (unsigned long long)s.start,
+			   (unsigned long long)s.size,
+			   (unsigned long long)s.cookie,
+			   (unsigned long long)r->start,
+			   (unsigned long long)section_size(r),
+			   (unsigned long long)r->cookie);
 }
 
 static unsigned long random_cmd(struct thread *t)
@@ -578,6 +772,7 @@ static unsigned long random_cmd(struct thread *t)
 		PHYSMAP_IOC_BEGIN, PHYSMAP_IOC_ADD, PHYSMAP_IOC_COMMIT,
 		PHYSMAP_IOC_LOOKUP, PHYSMAP_IOC_LOOKUP_BATCH,
 		PHYSMAP_IOC_GET_SECTION, PHYSMAP_IOC_STATS,
+		PHYSMAP_IOC_REMOVE,
 	};
 	unsigned long cmd;
 	unsigned int i, type;
@@ -591,7 +786,8 @@ static unsigned long random_cmd(struct thread *t)
 				   r >> 24 & 0x3fff);
 			break;
 		case 1:	/* a valid command with its direction changed */
-			cmd = valid[(r >> 8) % 7] ^ ((r >> 16 & 3) << _IOC_DIRSHIFT);
+			cmd = valid[(r >> 8) % ARRAY_SIZE(valid)] ^
+			      ((r >> 16 & 3) << _IOC_DIRSHIFT);
 			break;
 		default:
 			cmd = (__u32)(r >> 8);
@@ -602,10 +798,10 @@ static unsigned long random_cmd(struct thread *t)
 		if (type == 'T' || type == 'X' || type == 'f' || type == 0 ||
 		    type == 0x94)
 			continue;
-		for (i = 0; i < 7; i++)
+		for (i = 0; i < ARRAY_SIZE(valid); i++)
 			if (cmd == valid[i])
 				break;
-		if (i == 7)
+		if (i == ARRAY_SIZE(valid))
 			return cmd;
 	}
 }
@@ -643,14 +839,35 @@ static void fuzz_one(struct thread *t, struct fdstate *fs)
 		want = rd < sizeof(s) || wr < sizeof(s) ? -EFAULT : -EINVAL;
 		expect(t, 1, do_ioctl(fs->fd, PHYSMAP_IOC_ADD, p), want,
 		       "fuzzer");
-	} else if (r < 70) {
-		/* BEGIN that must fail */
+	} else if (r < 66) {
+		/* BEGIN that must fail: a flag it does not know */
 		struct physmap_begin b = { .page_shift = (__u32)rnd(t),
-					   .flags = (__u32)rnd(t) | 1 };
+					   .flags = bad_begin_flags(t) };
 		void *p = place(t, k, &b, sizeof(b), &rd, &wr);
 
 		expect(t, 0, do_ioctl(fs->fd, PHYSMAP_IOC_BEGIN, p),
 		       rd < sizeof(b) ? -EFAULT : -EINVAL, "fuzzer");
+	} else if (r < 72) {
+		/*
+		 * REMOVE that must fail: a bad pointer, flags, or an index
+		 * no pending map can hold (EINVAL when nothing is pending)
+		 */
+		struct physmap_remove rm = { .index = (__u32)rnd(t) };
+		int ret, bad_flags = chance(t, 50);
+		void *p;
+
+		if (bad_flags)
+			rm.flags = 1U << (rnd(t) % 32);
+		else if (rm.index <= MAX_PENDING)
+			rm.index = chance(t, 50) ? 0 : MAX_PENDING + 1;
+		p = place(t, k, &rm, sizeof(rm), &rd, &wr);
+		ret = do_ioctl(fs->fd, PHYSMAP_IOC_REMOVE, p);
+		if (rd < sizeof(rm) || bad_flags)
+			expect(t, K_REMOVE, ret, rd < sizeof(rm) ? -EFAULT :
+			       -EINVAL, "fuzzer");
+		else
+			expect(t, K_REMOVE, ret, ret == -EINVAL ? -EINVAL :
+			       -ENOENT, "fuzzer, no such index");
 	} else {
 		/* anything else: not the driver's */
 		char junk[64];
@@ -658,7 +875,8 @@ static void fuzz_one(struct thread *t, struct fdstate *fs)
 
 		memset(junk, (int)rnd(t), sizeof(junk));
 		p = place(t, k, junk, 1 + rnd(t) % sizeof(junk), &rd, &wr);
-		expect(t, 7, do_ioctl(fs->fd, random_cmd(t), p), -ENOTTY, "");
+		expect(t, K_OTHER, do_ioctl(fs->fd, random_cmd(t), p), -ENOTTY,
+		       "");
 	}
 }
 
@@ -666,16 +884,20 @@ static void writer_one(struct thread *t, struct fdstate *fs)
 {
 	__u64 r = rnd(t) % 100;
 
-	if (r < 6)
+	if (r < 9)
 		writer_begin(t, fs);
+	else if (r < 22)
+		writer_remove(t, fs);
 	else if (r < 70 && fs->pending.count < MAX_PENDING)
 		writer_add(t, fs);
-	else if (r < 85 || fs->pending.count >= MAX_PENDING)
+	else if (r < 84 || fs->pending.count >= MAX_PENDING)
 		writer_commit(t, fs);
-	else if (r < 90)
+	else if (r < 88)
 		do_lookup(t, fs, P_GOOD);
-	else if (r < 95)
+	else if (r < 92)
 		do_batch(t, fs, P_GOOD);
+	else if (r < 96)
+		writer_get_section(t, fs);
 	else
 		do_stats(t, fs, P_GOOD);
 }
@@ -829,6 +1051,13 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 		total.other_err += t->c.other_err;
 		total.commits += t->c.commits;
 		total.unexpected += t->c.unexpected;
+		total.updates_begun += t->c.updates_begun;
+		total.updates_committed += t->c.updates_committed;
+		total.reused += t->c.reused;
+		total.removed += t->c.removed;
+		total.remove_enoent += t->c.remove_enoent;
+		total.remove_einval += t->c.remove_einval;
+		total.remove_efault += t->c.remove_efault;
 		if (t->c.unexpected)
 			TH_LOG("thread %u: %lu unexpected, first: %s", i,
 			       t->c.unexpected, t->first);
@@ -842,6 +1071,11 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	       total.efault, total.einval, total.eexist, total.enotty,
 	       total.enoent, total.other_err, total.commits, checks,
 	       mismatches, total.unexpected);
+	printf("# physmap-fuzz updates: %lu commits, %lu updates begun, %lu committed; writers' REMOVEs: %lu removed, %lu ENOENT, %lu EINVAL, %lu EFAULT; %lu ADDs reused an index; %lu unexpected results\n",
+	       total.commits, total.updates_begun, total.updates_committed,
+	       total.removed, total.remove_enoent, total.remove_einval,
+	       total.remove_efault, total.reused, total.unexpected);
+	fflush(stdout);
 	for (i = 0; i < NR_FDS; i++)
 		close(fds[i].fd);
 	ASSERT_EQ(0UL, total.unexpected);
@@ -852,6 +1086,11 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	ASSERT_LT(0UL, total.eexist);
 	ASSERT_LT(0UL, total.enotty);
 	ASSERT_LT(0UL, checks);
+	ASSERT_LT(0UL, total.updates_committed);
+	ASSERT_LT(0UL, total.removed);
+	ASSERT_LT(0UL, total.remove_enoent);
+	ASSERT_LT(0UL, total.remove_einval);
+	ASSERT_LT(0UL, total.reused);
 }
 
 TEST_HARNESS_MAIN
