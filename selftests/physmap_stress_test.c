@@ -18,7 +18,11 @@
  *	given) from several threads with
  *	retire_backlog_mb lowered, memory (the test's memory cgroup, else
  *	MemAvailable) sampled: replaced maps waiting for RCU grace periods
- *	stay within the backlog bound.
+ *	stay within the backlog bound. Every other commit ends an update
+ *	transaction (BEGIN with PHYSMAP_BEGIN_UPDATE, REMOVE of one or two
+ *	sections, ADD of their ranges with new cookies, which must get the
+ *	freed indexes, lowest first), the others a full rebuild; each thread
+ *	keeps a model of its fd's map, checked in full after the storm.
  * memcg: in a cgroup v2 with a small memory.max, ADD fails with ENOMEM
  *	(no OOM kill), the fd stays usable, and outside the cgroup the
  *	pending map commits with exactly the sections added.
@@ -521,12 +525,26 @@ static long long mem_available_kib(void)
 /*
  * A map whose nodes outweigh its sections: pairs of one-page sections in
  * separate 2 MiB regions keep a level-0 node each (2 KiB) after compaction.
+ * Its model in model (section 2i + 1 and 2i + 2: pair i), if not NULL.
  */
-static int publish_storm_map(int fd, unsigned int pairs, __u64 base)
+static int publish_storm_map(int fd, unsigned int pairs, __u64 base,
+			     struct pm_map *model)
 {
 	unsigned int i;
 	int ret = pm_begin(fd, 12);
 
+	if (model) {
+		pm_map_free(model);
+		for (i = 0; i < pairs; i++)
+			if (pm_map_append(model, base + (__u64)i * 0x200000,
+					  base + (__u64)i * 0x200000 + 0xfff,
+					  i, 0) ||
+			    pm_map_append(model,
+					  base + (__u64)i * 0x200000 + 0x3000,
+					  base + (__u64)i * 0x200000 + 0x3fff,
+					  i, 1))
+				return -ENOMEM;
+	}
 	for (i = 0; i < pairs && !ret; i++) {
 		ret = pm_add(fd, base + (__u64)i * 0x200000, 0x1000, i, 0, NULL);
 		if (!ret)
@@ -538,16 +556,81 @@ static int publish_storm_map(int fd, unsigned int pairs, __u64 base)
 
 #define STORM_THREADS	3
 #define STORM_PAIRS	8
+#define STORM_BASE	(1ULL << 40)
 
 struct storm {
 	pthread_t thread;
 	int fd;
 	unsigned int commits;
+	unsigned long updates;	/* commits that ended an update */
+	__u64 gen;		/* the fd's generation */
+	__u64 seed;
+	struct pm_map model;	/* what the fd publishes */
 	int error;
+	char what[96];		/* the call that failed */
 };
 
 static volatile unsigned long storm_done;
 static double storm_deadline;
+
+/*
+ * An update transaction of the storm map: REMOVE one section, or two in
+ * either order, and ADD their ranges again with new cookies and offsets;
+ * the ADDs take the freed indexes, lowest first, as the model says.
+ */
+static int storm_update(struct storm *s)
+{
+	__u32 removed[2], index;
+	struct pm_range again[2];
+	unsigned int i, n = 1 + pm_rand64(&s->seed) % 2;
+	int ret;
+
+	ret = pm_begin_update(s->fd, pm_rand64(&s->seed) & 1 ? 0 : 12);
+	if (ret) {
+		snprintf(s->what, sizeof(s->what), "BEGIN_UPDATE");
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		const struct pm_range *r = &s->model.ranges[pm_rand64(&s->seed) %
+							    s->model.count];
+
+		again[i] = *r;
+		removed[i] = r->index;
+		ret = pm_remove(s->fd, removed[i]);
+		if (ret) {
+			snprintf(s->what, sizeof(s->what), "REMOVE %u",
+				 removed[i]);
+			return ret;
+		}
+		if (pm_map_remove_index(&s->model, removed[i]))
+			return -EPROTO;
+	}
+	/* the second range first: it gets the lower of the two indexes */
+	for (i = n; i-- > 0;) {
+		const struct pm_range *r = &again[i];
+		__u64 cookie = pm_rand64(&s->seed);
+
+		ret = pm_add(s->fd, r->start, r->last - r->start + 1, cookie,
+			     s->gen, &index);
+		if (!ret && pm_map_append(&s->model, r->start, r->last, cookie,
+					  s->gen))
+			ret = -ENOMEM;
+		if (!ret &&
+		    index != s->model.ranges[s->model.count - 1].index)
+			ret = -EPROTO;
+		if (ret) {
+			snprintf(s->what, sizeof(s->what),
+				 "ADD after REMOVE %u: index %u, want %u",
+				 removed[i], index,
+				 s->model.ranges[s->model.count - 1].index);
+			return ret;
+		}
+	}
+	ret = pm_commit(s->fd);
+	if (ret)
+		snprintf(s->what, sizeof(s->what), "COMMIT of an update");
+	return ret;
+}
 
 static void *storm_main(void *arg)
 {
@@ -556,7 +639,17 @@ static void *storm_main(void *arg)
 
 	for (i = 0; i < s->commits && !s->error && now() < storm_deadline;
 	     i++) {
-		s->error = publish_storm_map(s->fd, STORM_PAIRS, 1ULL << 40);
+		if (i & 1) {
+			s->error = storm_update(s);
+			s->updates += !s->error;
+		} else {
+			s->error = publish_storm_map(s->fd, STORM_PAIRS,
+						     STORM_BASE, &s->model);
+			if (s->error)
+				snprintf(s->what, sizeof(s->what),
+					 "full commit");
+		}
+		s->gen += !s->error;
 		__atomic_fetch_add(&storm_done, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
@@ -564,6 +657,7 @@ static void *storm_main(void *arg)
 
 struct storm_result {
 	unsigned long commits;
+	unsigned long updates;
 	unsigned long samples;
 	long long peak;		/* bytes over the baseline */
 	long long map_bytes;
@@ -590,15 +684,18 @@ static int run_storm(const char *backlog, unsigned int commits,
 	memset(res, 0, sizeof(*res));
 	if (pm_write_str(PM_BACKLOG_PARAM, backlog))
 		return -EIO;
+	memset(s, 0, sizeof(s));
 	for (i = 0; i < STORM_THREADS; i++) {
 		s[i].fd = open(PHYSMAP_DEV, O_RDWR | O_CLOEXEC);
 		if (s[i].fd < 0)
 			return -errno;
-		ret = publish_storm_map(s[i].fd, STORM_PAIRS, 1ULL << 40);
+		ret = publish_storm_map(s[i].fd, STORM_PAIRS, STORM_BASE,
+					&s[i].model);
 		if (ret)
 			return ret;
+		s[i].gen = 1;
+		s[i].seed = 0x570e3ULL + i;
 		s[i].commits = commits / STORM_THREADS;
-		s[i].error = 0;
 	}
 	ret = pm_stats(s[0].fd, &st);
 	if (ret)
@@ -623,11 +720,26 @@ static int run_storm(const char *backlog, unsigned int commits,
 			res->peak = cur - base;
 	}
 	for (i = 0; i < STORM_THREADS; i++) {
+		char why[256] = "";
+
 		pthread_join(s[i].thread, NULL);
-		if (s[i].error)
+		res->updates += s[i].updates;
+		if (s[i].error) {
+			printf("# physmap-storm thread %d: %s: %s\n", i,
+			       s[i].what, strerror(-s[i].error));
 			ret = s[i].error;
+		} else if (pm_model_build(&s[i].model, NULL) ||
+			   pmc_check(s[i].fd, &s[i].model, s[i].gen, i, why,
+				     sizeof(why))) {
+			/* what the fd publishes is not the model */
+			printf("# physmap-storm thread %d, generation %llu: %s\n",
+			       i, (unsigned long long)s[i].gen, why);
+			ret = -EPROTO;
+		}
 		close(s[i].fd);
+		pm_map_free(&s[i].model);
 	}
+	fflush(stdout);
 	res->commits = storm_done;
 	res->seconds = now() - t0;
 	/* let the RCU callbacks of this storm run before the next one */
@@ -638,8 +750,9 @@ static int run_storm(const char *backlog, unsigned int commits,
 static void print_storm(const char *what, unsigned int backlog_mb,
 			const struct storm_result *r, int use_cg)
 {
-	printf("# physmap-storm %s: %lu commits in %.1f s from %d threads, map %lld bytes (%.1f MiB replaced in all), retire_backlog_mb %u: peak growth %lld KiB over %lu samples (%s)\n",
-	       what, r->commits, r->seconds, STORM_THREADS, r->map_bytes,
+	printf("# physmap-storm %s: %lu commits (%lu of them updates) in %.1f s from %d threads, map %lld bytes (%.1f MiB replaced in all), retire_backlog_mb %u: peak growth %lld KiB over %lu samples (%s)\n",
+	       what, r->commits, r->updates, r->seconds, STORM_THREADS,
+	       r->map_bytes,
 	       (double)r->commits * r->map_bytes / MIB, backlog_mb,
 	       r->peak / 1024, r->samples,
 	       use_cg ? "memcg memory.current" : "MemAvailable");
@@ -686,6 +799,7 @@ TEST_F_TIMEOUT(stress, storm, 600)
 	}
 	/* the debug kernel may not get that far in the time given */
 	ASSERT_LE(1000UL, bounded.commits);
+	ASSERT_LE(bounded.commits / 2 - STORM_THREADS, bounded.updates);
 	ASSERT_GT(limit, bounded.peak);
 }
 
