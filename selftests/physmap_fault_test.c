@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * physmap_fault_test.c - every allocation of ADD, BEGIN, COMMIT and open()
+ * physmap_fault_test.c - every allocation of ADD, BEGIN, COMMIT and open(),
+ * and of an update (BEGIN with PHYSMAP_BEGIN_UPDATE, REMOVE, ADD, COMMIT),
  * made to fail, one at a time
  *
  * With the kernel's fault injection (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC,
@@ -13,6 +14,16 @@
  *     ADD tried is added again and gets the next index (a half-done ADD
  *     would answer EEXIST), then COMMIT publishes exactly the sections
  *     added before, checked against the model.
+ * Updates: BEGIN with PHYSMAP_BEGIN_UPDATE over a published map without
+ * holes, one with more than 16 (the holes' heap grows) and the 3,000-section
+ * one, with and without a pending map: a failure leaves the published map
+ * and the pending one as they were, a success holds the published map
+ * (committed as it is, after an ADD that must take the lowest hole). Each
+ * step of an update transaction (REMOVEs past 16 holes, ADDs into the
+ * freed ranges that take their indexes, an ADD far away, COMMIT): after a
+ * failed REMOVE or ADD, COMMIT publishes the pending map as it was before
+ * the call; then the rest of the transaction, begun again from it,
+ * publishes exactly the model.
  * A failure the call absorbs (kvmalloc falling back from kmalloc to
  * vmalloc, kmemleak's own metadata falling back to its pool) must leave the
  * call successful with the result it would have had anyway.
@@ -69,10 +80,31 @@
 #define HUGE_STRIDE	37
 
 enum op { OP_OPEN, OP_BEGIN, OP_ADD, OP_ADD_FIRST, OP_COMMIT, OP_COMMIT_BIG,
-	  NR_OPS };
+	  OP_BEGIN_UPDATE, OP_REMOVE, OP_ADD_UPDATE, OP_COMMIT_UPDATE, NR_OPS };
 
 static const char *const op_name[NR_OPS] = {
 	"open", "BEGIN", "ADD", "ADD-nothing-pending", "COMMIT", "COMMIT-big",
+	"BEGIN_UPDATE", "REMOVE", "ADD-update", "COMMIT-update",
+};
+
+/* sections an update script removes: past the holes' heap's first 16 */
+#define NR_UPDATE_REMOVES	20
+#define NR_BIG_REMOVES		3
+#define MAX_STEPS		64
+
+/* one call of an update transaction, after BEGIN with PHYSMAP_BEGIN_UPDATE */
+struct step {
+	enum op op;		/* OP_REMOVE, OP_ADD_UPDATE or OP_COMMIT_UPDATE */
+	__u32 index;		/* REMOVE */
+	__u64 start;		/* ADD */
+	__u64 last;
+	__u64 cookie;
+	__u64 offset;
+};
+
+struct script {
+	struct step steps[MAX_STEPS];
+	unsigned int count;
 };
 
 struct tally {
@@ -515,6 +547,324 @@ static void report(const char *mode,
 	fflush(stdout);
 }
 
+/* ---- updates ---- */
+
+/* a deep copy of map, sorted, in *out */
+static void copy_model(struct __test_metadata *_metadata,
+		       const struct pm_map *map, struct pm_map *out)
+{
+	ASSERT_EQ(0, pm_map_copy(out, map));
+	ASSERT_EQ(0, pm_model_build(out, NULL));
+}
+
+/*
+ * An update of base: REMOVE nr_removes of its sections (a shuffled choice),
+ * ADD the first half of each freed range with a new cookie (and the second
+ * half of every third), ADD a section far from the others, COMMIT.
+ */
+static void make_script(struct __test_metadata *_metadata,
+			const struct pm_map *base, unsigned int nr_removes,
+			__u64 seed, struct script *sc)
+{
+	__u32 order[NR_UPDATE_REMOVES];
+	const struct pm_range *r;
+	unsigned int i;
+	size_t j;
+
+	ASSERT_GE(base->count, (size_t)nr_removes);
+	ASSERT_GE((unsigned int)NR_UPDATE_REMOVES, nr_removes);
+	memset(sc, 0, sizeof(*sc));
+	/* distinct indexes: a partial Fisher-Yates over 1..count */
+	for (i = 0; i < nr_removes; i++) {
+		__u32 pick;
+
+		do {
+			pick = 1 + pm_rand64(&seed) % base->count;
+			for (j = 0; j < i && order[j] != pick; j++)
+				;
+		} while (j < i);
+		order[i] = pick;
+		sc->steps[sc->count].op = OP_REMOVE;
+		sc->steps[sc->count++].index = pick;
+	}
+	for (i = 0; i < nr_removes; i++) {
+		__u64 half;
+
+		r = pm_map_find_index(base, order[i]);
+		ASSERT_NE(NULL, r);
+		half = (r->last - r->start) / 2;
+		sc->steps[sc->count++] = (struct step){
+			.op = OP_ADD_UPDATE, .start = r->start,
+			.last = r->start + half, .cookie = pm_rand64(&seed),
+			.offset = i,
+		};
+		if (i % 3 == 0 && r->last > r->start)
+			sc->steps[sc->count++] = (struct step){
+				.op = OP_ADD_UPDATE, .start = r->start + half + 1,
+				.last = r->last, .cookie = pm_rand64(&seed),
+				.offset = 100 + i,
+			};
+	}
+	sc->steps[sc->count++] = (struct step){
+		.op = OP_ADD_UPDATE, .start = 1ULL << 50,
+		.last = (1ULL << 50) + 0x5123, .cookie = 7, .offset = 7,
+	};
+	sc->steps[sc->count++].op = OP_COMMIT_UPDATE;
+	ASSERT_GE((unsigned int)MAX_STEPS, sc->count);
+}
+
+/* the model of a step; for an ADD, the index it must give */
+static void model_step(struct __test_metadata *_metadata,
+		       struct pm_map *model, const struct step *st,
+		       __u32 *index)
+{
+	if (st->op == OP_REMOVE) {
+		ASSERT_EQ(0, pm_map_remove_index(model, st->index));
+	} else if (st->op == OP_ADD_UPDATE) {
+		*index = pm_map_next_index(model);
+		ASSERT_EQ(0, pm_map_append(model, st->start, st->last,
+					   st->cookie, st->offset));
+	}
+	ASSERT_EQ(0, pm_model_build(model, NULL));
+}
+
+static int do_step(int fd, const struct step *st, __u32 *index)
+{
+	switch (st->op) {
+	case OP_REMOVE:
+		return pm_remove(fd, st->index);
+	case OP_ADD_UPDATE:
+		return pm_add(fd, st->start, st->last - st->start + 1,
+			      st->cookie, st->offset, index);
+	default:
+		return pm_commit(fd);
+	}
+}
+
+/* steps from..to - 1 of sc on fd, each as its model says; model follows */
+static void run_steps(struct __test_metadata *_metadata, int fd,
+		      const struct script *sc, unsigned int from,
+		      unsigned int to, struct pm_map *model)
+{
+	__u32 index = 0, want = 0;
+	unsigned int i;
+
+	for (i = from; i < to; i++) {
+		const struct step *st = &sc->steps[i];
+
+		ASSERT_EQ(0, do_step(fd, st, &index))
+			TH_LOG("step %u (%s)", i, op_name[st->op]);
+		model_step(_metadata, model, st, &want);
+		if (st->op == OP_ADD_UPDATE)
+			ASSERT_EQ(want, index) TH_LOG("step %u", i);
+	}
+}
+
+/* the base map published on a fresh fd: generation 1, or 2 with holes */
+static int publish_base(struct __test_metadata *_metadata,
+			const struct pm_map *base, const struct script *holes,
+			__u64 *gen)
+{
+	const struct pm_range *failed;
+	struct pm_map model;
+	int fd = open_physmap(_metadata);
+
+	ASSERT_EQ(0, pm_map_publish(fd, base, 12, &failed));
+	*gen = 1;
+	if (holes) {
+		/* the REMOVEs of the script alone, committed */
+		unsigned int n = 0;
+
+		while (holes->steps[n].op == OP_REMOVE)
+			n++;
+		copy_model(_metadata, base, &model);
+		ASSERT_EQ(0, pm_begin_update(fd, 0));
+		run_steps(_metadata, fd, holes, 0, n, &model);
+		ASSERT_EQ(0, pm_commit(fd));
+		pm_map_free(&model);
+		*gen = 2;
+	}
+	return fd;
+}
+
+static void tally(struct tally *t, int injected, int ret, unsigned long n)
+{
+	t->calls++;
+	if (!injected)
+		return;
+	t->injected++;
+	if (n > t->max_nth)
+		t->max_nth = n;
+	if (ret == -ENOMEM)
+		t->enomem++;
+	else if (!ret)
+		t->absorbed++;
+}
+
+/*
+ * BEGIN with PHYSMAP_BEGIN_UPDATE, its nth allocation failing, on a fresh
+ * fd publishing base (with the REMOVEs of holes committed, if not NULL) and
+ * with the first k sections of self->pending pending (nothing if k is 0).
+ * Returns whether a fault was injected.
+ */
+static int one_fault_begin_update(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(fault) *self,
+				  const struct pm_map *base,
+				  const struct script *holes, size_t k,
+				  unsigned long n, struct tally *t)
+{
+	struct pm_map published, before;
+	int fd, injected, ret;
+	__u32 index, want;
+	__u64 gen;
+	unsigned int i;
+
+	fd = publish_base(_metadata, base, holes, &gen);
+	copy_model(_metadata, base, &published);
+	for (i = 0; holes && holes->steps[i].op == OP_REMOVE; i++)
+		ASSERT_EQ(0, pm_map_remove_index(&published,
+						 holes->steps[i].index));
+	ASSERT_EQ(0, pm_model_build(&published, NULL));
+	if (k) {
+		ASSERT_EQ(0, pm_begin(fd, 16));
+		add_ranges(_metadata, fd, &self->pending, 0, k);
+	}
+	prefix_model(_metadata, &self->pending, k, &before);
+
+	arm(_metadata, self->nth_fd, n);
+	ret = pm_begin_update(fd, 0);
+	injected = disarm(_metadata, self->nth_fd);
+	tally(t, injected, ret, n);
+	ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
+		TH_LOG("BEGIN_UPDATE, fault %lu (%s): %s", n,
+		       injected ? "injected" : "not reached", strerror(-ret));
+	expect_map(_metadata, fd, &published, gen, "BEGIN_UPDATE", n);
+
+	if (ret && !k) {
+		/* nothing was pending: nothing is */
+		ASSERT_EQ(-EINVAL, pm_commit(fd));
+	} else if (ret) {
+		/* the plain pending map as it was */
+		ASSERT_EQ(0, pm_commit(fd));
+		expect_map(_metadata, fd, &before, gen + 1, "BEGIN_UPDATE", n);
+	} else {
+		/* the published map, holes and all: ADD takes the lowest */
+		want = pm_map_next_index(&published);
+		ASSERT_EQ(0, pm_add(fd, 1ULL << 52, 0x1000, 5, 5, &index));
+		ASSERT_EQ(want, index);
+		ASSERT_EQ(0, pm_map_append(&published, 1ULL << 52,
+					   (1ULL << 52) + 0xfff, 5, 5));
+		ASSERT_EQ(0, pm_model_build(&published, NULL));
+		ASSERT_EQ(0, pm_commit(fd));
+		expect_map(_metadata, fd, &published, gen + 1, "BEGIN_UPDATE",
+			   n);
+	}
+	close(fd);
+	pm_map_free(&published);
+	pm_map_free(&before);
+	return injected;
+}
+
+static void faults_in_begin_update(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(fault) *self,
+			       const struct pm_map *base,
+			       const struct script *holes, size_t k,
+			       struct tally *t)
+{
+	unsigned long n;
+
+	for (n = 1; n <= MAX_NTH; n++)
+		if (!one_fault_begin_update(_metadata, self, base, holes, k, n,
+					    t))
+			return;
+	ASSERT_TRUE(0) TH_LOG("BEGIN_UPDATE: still allocating after %d faults",
+			      MAX_NTH);
+}
+
+/*
+ * Step j of the update script sc of base, its nth allocation failing, on a
+ * fresh fd publishing base (generation 1) with steps 0..j - 1 done. Returns
+ * whether a fault was injected; counts it in t[the step's op].
+ */
+static int one_fault_update(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fault) *self,
+			    const struct pm_map *base, const struct script *sc,
+			    unsigned int j, unsigned long n, struct tally *t)
+{
+	const struct step *st = &sc->steps[j];
+	struct pm_map before, after;
+	int fd, injected, ret;
+	__u32 index = 0, want = 0;
+	__u64 gen;
+
+	fd = publish_base(_metadata, base, NULL, &gen);
+	copy_model(_metadata, base, &before);
+	ASSERT_EQ(0, pm_begin_update(fd, 12));
+	run_steps(_metadata, fd, sc, 0, j, &before);
+	/* after: the model of the whole transaction */
+	copy_model(_metadata, &before, &after);
+
+	arm(_metadata, self->nth_fd, n);
+	ret = do_step(fd, st, &index);
+	injected = disarm(_metadata, self->nth_fd);
+	tally(&t[st->op], injected, ret, n);
+	ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
+		TH_LOG("%s (step %u), fault %lu (%s): %s", op_name[st->op], j,
+		       n, injected ? "injected" : "not reached", strerror(-ret));
+
+	if (st->op == OP_COMMIT_UPDATE) {
+		if (ret) {
+			/* the pending map as it was: COMMIT again */
+			expect_map(_metadata, fd, base, 1, op_name[st->op], n);
+			ASSERT_EQ(0, pm_commit(fd));
+		} else {
+			ASSERT_EQ(-EINVAL, pm_commit(fd));
+		}
+		expect_map(_metadata, fd, &before, 2, op_name[st->op], n);
+		goto out;
+	}
+	/* the published map is untouched */
+	expect_map(_metadata, fd, base, 1, op_name[st->op], n);
+	if (ret) {
+		/* the pending map as before the call, then the rest again */
+		ASSERT_EQ(0, pm_commit(fd));
+		expect_map(_metadata, fd, &before, 2, op_name[st->op], n);
+		ASSERT_EQ(0, pm_begin_update(fd, 0));
+		gen = 3;
+		run_steps(_metadata, fd, sc, j, sc->count, &after);
+	} else {
+		model_step(_metadata, &after, st, &want);
+		if (st->op == OP_ADD_UPDATE)
+			ASSERT_EQ(want, index);
+		gen = 2;
+		run_steps(_metadata, fd, sc, j + 1, sc->count, &after);
+	}
+	expect_map(_metadata, fd, &after, gen, op_name[st->op], n);
+out:
+	close(fd);
+	pm_map_free(&before);
+	pm_map_free(&after);
+	return injected;
+}
+
+/* every step of sc, each with its nth allocation failing, N = 1, 2, ... */
+static void faults_in_update(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fault) *self, const struct pm_map *base,
+			 const struct script *sc, struct tally *t)
+{
+	unsigned int j;
+	unsigned long n;
+
+	for (j = 0; j < sc->count; j++) {
+		for (n = 1; n <= MAX_NTH; n++)
+			if (!one_fault_update(_metadata, self, base, sc, j, n,
+					      t))
+				break;
+		ASSERT_GE((unsigned long)MAX_NTH, n) TH_LOG("%s (step %u): still allocating",
+					     op_name[sc->steps[j].op], j);
+	}
+}
+
 TEST_F_TIMEOUT(fault, open, 300)
 {
 	struct tally t = { 0 };
@@ -585,6 +935,74 @@ TEST_F_TIMEOUT(fault, commit, 600)
 		ASSERT_LT(0UL, t.enomem);
 	} else {
 		ASSERT_LT(0UL, big.injected);
+	}
+}
+
+TEST_F_TIMEOUT(fault, begin_update, 600)
+{
+	struct tally t = { 0 }, holes = { 0 }, big = { 0 };
+	struct script sc;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	make_script(_metadata, &self->published, NR_UPDATE_REMOVES, 41, &sc);
+	faults_in_begin_update(_metadata, self, &self->published, NULL, 0, &t);
+	faults_in_begin_update(_metadata, self, &self->published, NULL, 8, &t);
+	report(variant->mode, OP_BEGIN_UPDATE, &t);
+	faults_in_begin_update(_metadata, self, &self->published, &sc, 0, &holes);
+	faults_in_begin_update(_metadata, self, &self->published, &sc, 8, &holes);
+	printf("# physmap-fault %s BEGIN_UPDATE with %d holes: %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, at most %lu allocations per call\n",
+	       variant->mode, NR_UPDATE_REMOVES, holes.calls, holes.injected,
+	       holes.enomem, holes.absorbed, holes.max_nth);
+	faults_in_begin_update(_metadata, self, &self->big, NULL, 0, &big);
+	printf("# physmap-fault %s BEGIN_UPDATE of %d sections: %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, at most %lu allocations per call\n",
+	       variant->mode, NR_BIG, big.calls, big.injected, big.enomem,
+	       big.absorbed, big.max_nth);
+	fflush(stdout);
+	/* the copy allocates from slabs, the big one's arrays from pages */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_LT(0UL, t.enomem);
+		ASSERT_LT(0UL, holes.enomem);
+	} else {
+		ASSERT_LT(0UL, big.injected);
+	}
+}
+
+TEST_F_TIMEOUT(fault, update, 600)
+{
+	struct tally t[NR_OPS], big[NR_OPS];
+	struct script sc, big_sc;
+	enum op op;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	memset(t, 0, sizeof(t));
+	memset(big, 0, sizeof(big));
+	make_script(_metadata, &self->published, NR_UPDATE_REMOVES, 42, &sc);
+	faults_in_update(_metadata, self, &self->published, &sc, t);
+	for (op = OP_REMOVE; op <= OP_COMMIT_UPDATE; op++)
+		report(variant->mode, op, &t[op]);
+	make_script(_metadata, &self->big, NR_BIG_REMOVES, 43, &big_sc);
+	faults_in_update(_metadata, self, &self->big, &big_sc, big);
+	for (op = OP_REMOVE; op <= OP_COMMIT_UPDATE; op++) {
+		printf("# physmap-fault %s %s of %d sections: %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, at most %lu allocations per call\n",
+		       variant->mode, op_name[op], NR_BIG, big[op].calls,
+		       big[op].injected, big[op].enomem, big[op].absorbed,
+		       big[op].max_nth);
+	}
+	fflush(stdout);
+	/*
+	 * REMOVE allocates the holes' heap (16, then 32 entries), ADD and
+	 * COMMIT what they do in any map; the big map's arrays are pages
+	 */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_LT(0UL, t[OP_REMOVE].enomem);
+		ASSERT_LT(0UL, t[OP_ADD_UPDATE].enomem);
+		ASSERT_LT(0UL, t[OP_COMMIT_UPDATE].enomem);
+	} else {
+		ASSERT_LT(0UL, big[OP_COMMIT_UPDATE].injected);
 	}
 }
 
