@@ -387,14 +387,25 @@ struct updater {
 	char first_error[200];
 };
 
+/* what went wrong first; got is an index the kernel gave (ret 0) */
 static void updater_error(struct updater *u, const char *what, int ret,
 			  __u32 got, __u32 want)
 {
-	if (!u->errors++)
+	if (u->errors++)
+		return;
+	if (ret && !want)
 		snprintf(u->first_error, sizeof(u->first_error),
-			 "generation %llu: %s: %s (index %u, want %u)",
-			 (unsigned long long)u->gen + 1, what,
-			 ret ? strerror(-ret) : "success", got, want);
+			 "generation %llu: %s: %s",
+			 (unsigned long long)u->gen + 1, what, strerror(-ret));
+	else if (ret)
+		snprintf(u->first_error, sizeof(u->first_error),
+			 "generation %llu: %s of index %u: %s",
+			 (unsigned long long)u->gen + 1, what, want,
+			 strerror(-ret));
+	else
+		snprintf(u->first_error, sizeof(u->first_error),
+			 "generation %llu: %s: index %u, want %u",
+			 (unsigned long long)u->gen + 1, what, got, want);
 }
 
 /*
@@ -468,7 +479,7 @@ static void update_fd(struct updater *u, int fd, const struct pm_map *next,
 		      unsigned int nr_removed)
 {
 	unsigned int i;
-	__u32 index;
+	__u32 index = 0;
 	size_t j;
 	int ret;
 
@@ -481,7 +492,7 @@ static void update_fd(struct updater *u, int fd, const struct pm_map *next,
 		ret = pm_remove(fd, removed[i]);
 		u->removes++;
 		if (ret)
-			updater_error(u, "REMOVE", ret, removed[i], removed[i]);
+			updater_error(u, "REMOVE", ret, 0, removed[i]);
 	}
 	for (j = added_from; j < next->count; j++) {
 		const struct pm_range *r = &next->ranges[j];
