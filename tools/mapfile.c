@@ -554,8 +554,11 @@ static int check_end(struct loader *l)
 	return 0;
 }
 
-int mf_load(struct mf_map *map, const char *path, const char *view,
-	    mf_progress_fn progress, void *arg, char *err, size_t err_size)
+/* read f (named path in messages) into map; total: its size, or 0 */
+static int load_stream(struct mf_map *map, FILE *f, size_t total,
+		       const char *path, const char *view,
+		       mf_progress_fn progress, void *arg, char *err,
+		       size_t err_size)
 {
 	struct loader l = {
 		.r = { .path = path, .err = err, .err_size = err_size },
@@ -565,17 +568,10 @@ int mf_load(struct mf_map *map, const char *path, const char *view,
 	};
 	unsigned int line_nr = 0;
 	char *line = NULL;
-	size_t line_size = 0, total = 0, done = 0;
-	struct stat st;
+	size_t line_size = 0, done = 0;
 	ssize_t len;
-	FILE *f;
 	int ret = 0;
 
-	f = fopen(path, "r");
-	if (!f)
-		return fail(&l.r, 0, "%s", strerror(errno));
-	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode))
-		total = st.st_size;
 	while ((len = getline(&line, &line_size, f)) >= 0) {
 		line_nr++;
 		done += len;
@@ -615,12 +611,51 @@ int mf_load(struct mf_map *map, const char *path, const char *view,
 	else if (!ret && ferror(f))
 		ret = fail(&l.r, 0, "read error: %s", strerror(errno));
 	free(line);
-	fclose(f);
 	if (progress)
 		progress(arg, total, total);
 	if (!ret)
 		ret = check_end(&l);
 	if (!ret)
 		ret = check_overlaps(&l.r, map);
+	return ret;
+}
+
+int mf_load(struct mf_map *map, const char *path, const char *view,
+	    mf_progress_fn progress, void *arg, char *err, size_t err_size)
+{
+	struct reader r = { .path = path, .err = err, .err_size = err_size };
+	size_t total = 0;
+	struct stat st;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f)
+		return fail(&r, 0, "%s", strerror(errno));
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode))
+		total = st.st_size;
+	ret = load_stream(map, f, total, path, view, progress, arg, err,
+			  err_size);
+	fclose(f);
+	return ret;
+}
+
+int mf_load_text(struct mf_map *map, const char *text, size_t len,
+		 const char *name, const char *view, char *err,
+		 size_t err_size)
+{
+	struct reader r = { .path = name, .err = err, .err_size = err_size };
+	FILE *f;
+	int ret;
+
+	if (!len) {	/* fmemopen() of nothing: EINVAL in older C libraries */
+		text = "\n";
+		len = 1;
+	}
+	f = fmemopen((void *)text, len, "r");
+	if (!f)
+		return fail(&r, 0, "%s", strerror(errno));
+	ret = load_stream(map, f, 0, name, view, NULL, NULL, err, err_size);
+	fclose(f);
 	return ret;
 }

@@ -62,4 +62,12 @@ void mf_map_free(struct mf_map *map);
 int mf_load(struct mf_map *map, const char *path, const char *view,
 	    mf_progress_fn progress, void *arg, char *err, size_t err_size);
 
+/*
+ * mf_load_text - the same for text[0..len) held in memory (what QEMU's
+ * monitor answered, say); name stands for the path in messages.
+ */
+int mf_load_text(struct mf_map *map, const char *text, size_t len,
+		 const char *name, const char *view, char *err,
+		 size_t err_size);
+
 #endif /* _PHYSMAPCTL_MAPFILE_H */
