@@ -7,6 +7,8 @@
  *	physmapctl [OPTIONS] stats FILE
  *	physmapctl [OPTIONS] dump FILE
  *	physmapctl [OPTIONS] parse FILE		check and print, no device
+ *	physmapctl [OPTIONS] follow --qmp PATH	a running QEMU's map, as it
+ *						changes (follow.c)
  *
  * FILE is a map in the format of testdata/, the raw output of QEMU's
  * "info mtree -f", or a monitor transcript holding it. Every section
@@ -32,14 +34,7 @@
 
 #include "libphysmap.h"
 #include "mapfile.h"
-
-/* exit statuses */
-#define EXIT_OK		0
-#define EXIT_USAGE	1	/* bad command line */
-#define EXIT_FILE	2	/* FILE unreadable, malformed or overlapping */
-#define EXIT_NODEV	3	/* /dev/physmap cannot be opened */
-#define EXIT_DEVICE	4	/* an ioctl failed */
-#define EXIT_INPUT	5	/* load: a command read from stdin was bad or refused */
+#include "physmapctl.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -52,13 +47,16 @@
 #define PROGRESS_EVERY_MS	100
 
 enum cmd { CMD_NONE, CMD_LOAD, CMD_LOOKUP, CMD_STATS, CMD_DUMP, CMD_PARSE,
-	   CMD_HELP };
+	   CMD_FOLLOW, CMD_HELP };
 
 /* which options a command takes */
 #define OPT_PAGE_SHIFT	0x1
 #define OPT_VIEW	0x2
 #define OPT_DEVICE	0x4
 #define OPT_QUIET	0x8
+#define OPT_FOLLOW	0x10	/* --qmp, --interval, --count, --check, --dry-run,
+				 * --list
+				 */
 
 struct command {
 	const char *name;
@@ -94,7 +92,9 @@ static const char exit_help[] =
 	"Exit status: 0 ok; 1 usage error; 2 bad FILE (the message gives the\n"
 	"line and what is wrong); 3 " PHYSMAP_DEVICE " cannot be opened (module\n"
 	"not loaded, no permission); 4 the device refused an operation; 5 (load)\n"
-	"some command read from stdin was bad, or the device refused it.\n";
+	"some command read from stdin was bad, or the device refused it; 6\n"
+	"(follow) QMP failed: no connection, an error reply, no reply in 30 s;\n"
+	"7 (follow --check) the device's answers differ from QEMU's view.\n";
 
 static const struct command commands[] = {
 	{ "load", CMD_LOAD, OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET,
@@ -148,6 +148,53 @@ static const struct command commands[] = {
 	  "Read and check FILE without the device, and print its sections in the\n"
 	  "format of testdata/ (with --view, this turns \"info mtree -f\" output\n"
 	  "into a map file).\n" },
+	{ "follow", CMD_FOLLOW,
+	  OPT_PAGE_SHIFT | OPT_VIEW | OPT_DEVICE | OPT_QUIET | OPT_FOLLOW,
+	  "physmapctl follow --qmp PATH [--view VIEW] [--interval MS] [--check]\n"
+	  "                    [--count N] [--list] [--dry-run] [--page-shift N] [--json]",
+	  "Keep the flat view of a running QEMU loaded as it changes. PATH is\n"
+	  "QEMU's QMP socket (-qmp unix:PATH,server=on,wait=off), or a character\n"
+	  "device that reaches one: a virtio-serial port (/dev/vport0p1) whose\n"
+	  "chardev on the host is QMP's socket, a serial line, a pty. QEMU serves\n"
+	  "one client per QMP socket: give follow one of its own (-qmp can be\n"
+	  "given more than once).\n"
+	  "follow reads \"info mtree -f\" (QMP's human-monitor-command), takes\n"
+	  "VIEW from it as FILE is read (see below), and commits it as a new map.\n"
+	  "Then it reads the view again on the events DEVICE_ADDED,\n"
+	  "DEVICE_DELETED, MEMORY_DEVICE_SIZE_CHANGE and RESET, and every MS\n"
+	  "milliseconds, and applies what changed as one update (BEGIN with\n"
+	  "PHYSMAP_BEGIN_UPDATE, REMOVE, ADD, COMMIT): a section the same in\n"
+	  "start, last byte, kind, name and offset stays; every other one that\n"
+	  "went is removed, every one that came is added. A hot-plugged device's\n"
+	  "BARs appear when the guest's OS assigns and enables them, seconds\n"
+	  "after DEVICE_ADDED: hence the timer.\n"
+	  "A section's cookie is the number of its region's name, 1, 2, ... in\n"
+	  "the order follow first met the names: a region keeps its cookie for as\n"
+	  "long as follow runs, and all sections of one name share it.\n"
+	  "Output, a line each, flushed at once:\n"
+	  "  generation 1: 224 sections loaded\n"
+	  "  event DEVICE_ADDED nvme1              an event that brings a read\n"
+	  "  - #31 fe800000 fe803fff i/o nvme-bar0 a section removed, then\n"
+	  "  + #31 fe600000 fe603fff i/o nvme-bar0 one added: its index, and the\n"
+	  "                                        section as \"parse\" prints it\n"
+	  "  generation 2: 1 removed, 3 added, 226 sections\n"
+	  "A read that changes nothing prints nothing. follow ends, with status 0,\n"
+	  "when QEMU closes the connection, on SIGINT or SIGTERM, and after N\n"
+	  "updates with --count N (0: load, check, and stop).\n"
+	  "  --qmp PATH       QMP socket or device (required)\n"
+	  "  --interval MS    read the view every MS ms too (default 1000; 0: on\n"
+	  "                   events only)\n"
+	  "  --check          after every commit, look up each section's first\n"
+	  "                   and last byte and each hole's (LOOKUP and\n"
+	  "                   LOOKUP_BATCH), GET_SECTION each section, STATS, and\n"
+	  "                   hold the answers against the view: the summary line\n"
+	  "                   adds \"; check: A addresses, M mismatches\"; the first\n"
+	  "                   mismatches go to stderr, and follow stops (status 7)\n"
+	  "  --count N        stop after N updates\n"
+	  "  --list           print the sections of the first map too, as + lines\n"
+	  "                   (what follow prints then tells what it loaded)\n"
+	  "  --dry-run        no device: print what would be removed and added,\n"
+	  "                   with the indexes the device would give (no --check)\n" },
 	{ "help", CMD_HELP, 0,
 	  "physmapctl help [COMMAND]",
 	  "Print the help of physmapctl, or of COMMAND.\n" },
@@ -240,6 +287,22 @@ static int parse_addr(const char *s, __u64 *addr)
 	if (errno || *end || end == s ||
 	    ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) && !s[2]))
 		return -1;
+	return 0;
+}
+
+/* decimal, 0..max */
+static int parse_count(const char *s, long max, long *value)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*value = v;
 	return 0;
 }
 
@@ -1130,8 +1193,15 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "qmp", required_argument, NULL, 'Q' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "count", required_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, 'K' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "list", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct follow_opts fo = { .interval_ms = 1000, .count = -1 };
 	struct ctl ctl = { .fd = -1 };
 	const struct command *cmd;
 	unsigned int given = 0;
@@ -1176,6 +1246,34 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("physmapctl %s\n", LIBPHYSMAP_VERSION);
 			return EXIT_OK;
+		case 'Q':
+			if (!*optarg)
+				return usage_error("empty --qmp");
+			fo.qmp = optarg;
+			given |= OPT_FOLLOW;
+			break;
+		case 'I':
+		case 'C':
+			if (parse_count(optarg, opt == 'I' ? 3600000 : LONG_MAX,
+					opt == 'I' ? &fo.interval_ms : &fo.count))
+				return usage_error("bad %s '%s': want a number, %s",
+						   opt == 'I' ? "--interval" : "--count",
+						   optarg, opt == 'I' ?
+						   "0..3600000 ms" : "0 or more");
+			given |= OPT_FOLLOW;
+			break;
+		case 'K':
+			fo.check = true;
+			given |= OPT_FOLLOW;
+			break;
+		case 'D':
+			fo.dry_run = true;
+			given |= OPT_FOLLOW;
+			break;
+		case 'L':
+			fo.list = true;
+			given |= OPT_FOLLOW;
+			break;
 		case ':':
 			return usage_error("option '%s' needs a value",
 					   argv[optind - 1]);
@@ -1209,14 +1307,31 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!cmd)
-		return usage_error("missing command (load, lookup, stats, dump, parse)");
+		return usage_error("missing command (load, lookup, stats, dump, parse, follow)");
 	if (given & ~cmd->opts) {
 		unsigned int bad = given & ~cmd->opts;
 
 		return usage_error("%s takes no %s option", cmd->name,
 				   bad & OPT_PAGE_SHIFT ? "--page-shift" :
 				   bad & OPT_VIEW ? "--view" :
-				   bad & OPT_DEVICE ? "--device" : "--quiet");
+				   bad & OPT_DEVICE ? "--device" :
+				   bad & OPT_QUIET ? "--quiet" :
+				   "--qmp, --interval, --count, --check, --dry-run or --list");
+	}
+	if (cmd->cmd == CMD_FOLLOW) {
+		if (!fo.qmp)
+			return usage_error("follow: missing --qmp PATH");
+		if (nargs)
+			return usage_error("follow: unexpected argument '%s'",
+					   args[0]);
+		if (fo.check && fo.dry_run)
+			return usage_error("follow: --check needs the device, --dry-run has none");
+		fo.view = ctl.view;
+		fo.device = ctl.device;
+		fo.page_shift = ctl.page_shift;
+		fo.json = ctl.json;
+		fo.quiet = ctl.quiet;
+		return follow(&fo);
 	}
 	if (!nargs)
 		return usage_error("%s: missing FILE", cmd->name);
