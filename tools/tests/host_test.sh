@@ -6,8 +6,10 @@
 # status and message, the missing-module message (the host has no
 # /dev/physmap), the map readers against testdata/ (map files, "info mtree
 # -f" dumps, monitor transcripts, files in no format), progress on a terminal,
-# and tools/tests/install_test.sh ("make tools" without a kernel, "make
-# install" against KDIR). TAP; make check counts every result.
+# follow --dry-run against a fake QEMU (tools/tests/fake_qmp.py: QMP on a
+# unix socket and on a pty), and tools/tests/install_test.sh ("make tools"
+# without a kernel, "make install" against KDIR). TAP; make check counts
+# every result.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -182,6 +184,157 @@ printf 'qemu-system-x86_64: -M nosuch: unsupported machine type\n' >"$T/unk"
 err_is 2 "^physmapctl: $T/unk: $unknown \(line 1: \"qemu-system-x86_64: -M nosuch: unsupport" "no known format: only QEMU's error" parse "$T/unk"
 printf '1000 1fff ram\n' >"$T/unk"
 err_is 2 "^physmapctl: $T/unk:1: missing kind or name" "a map file's bad first line: its line" parse "$T/unk"
+
+# --- follow against a fake QEMU (tools/tests/fake_qmp.py) -------------------
+# The fake answers "info mtree -f" with its files in turn and sends an
+# event after each but the last; follow --dry-run prints the updates
+# without /dev/physmap (the guest runs follow against a real QEMU:
+# scripts/qemu-follow.sh). T1 is a real dump (CRLF line ends); T2 is T1
+# with, in the memory view, hpet gone, ioapic shrunk and a section added
+# whose name needs JSON's escapes (\u00e9, a surrogate pair, \", \\).
+FAKE=$TOP/tools/tests/fake_qmp.py
+T1=$MON/q35_nodefaults.qmp.txt
+sed -e '/^FlatView #1/,/^FlatView #2/{/: hpet\r$/d' \
+    -e 's/^  00000000fec00000-00000000fec00fff \(.*\)$/  00000000fec00000-00000000fec007ff \1/' \
+    -e 's/^\(  00000000fffc0000-.*\)$/  00000000fe000000-00000000fe003fff (prio 1, i\/o): virtio-pci-common-r\xc3\xa9seau \xf0\x9f\x98\x80 "q" \\\\x @0000000000001000\r\n\1/}' \
+    "$T1" >"$T/t2.txt"
+# fake ARGS...: the fake in the background, once its socket or pty is there
+fake() {
+	rm -f "$T/ready"
+	python3 "$FAKE" --ready "$T/ready" "$@" 2>"$T/fake.err" &
+	FAKE_PID=$!
+	for _ in $(seq 100); do [ -e "$T/ready" ] && return; sleep 0.05; done
+}
+# follow_run WANT-RC ARGS...: physmapctl follow ARGS exits WANT-RC, under a
+# time limit; the fake is gone after it (killed if it stays)
+follow_run() {
+	local want=$1 rc
+	shift
+	timeout 20 "$CTL" follow "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	kill "$FAKE_PID" 2>/dev/null
+	wait "$FAKE_PID" 2>/dev/null
+	[ "$rc" -eq "$want" ]
+}
+e_acute=$(printf '\303\251') smiley=$(printf '\360\237\230\200')
+cat >"$T/want" <<EOF
+generation 1: 8 sections loaded
+event DEVICE_ADDED dev1
+- #5 fec00000 fec00fff i/o ioapic
+- #6 fed00000 fed003ff i/o hpet
++ #5 fe000000 fe003fff i/o virtio-pci-common-r${e_acute}seau $smiley "q" \\\\x @0000000000001000
++ #6 fec00000 fec007ff i/o ioapic
+generation 2: 2 removed, 2 added, 8 sections
+event DEVICE_DELETED dev2
+- #5 fe000000 fe003fff i/o virtio-pci-common-r${e_acute}seau $smiley "q" \\\\x @0000000000001000
+- #6 fec00000 fec007ff i/o ioapic
++ #5 fec00000 fec00fff i/o ioapic
++ #6 fed00000 fed003ff i/o hpet
+generation 3: 2 removed, 2 added, 8 sections
+EOF
+fake --unix "$T/qmp.sock" --log "$T/cmds" "$T1" "$T/t2.txt" "$T1"
+follow_run 0 --qmp "$T/qmp.sock" --dry-run --interval 0 && cmp -s "$T/want" "$T/out"
+ok $? "follow --dry-run on a unix socket: the first map, then per event the sections that went and came, the summaries" "$T/out" "$T/err"
+grep -q "^physmapctl: following $T/qmp.sock, QEMU 7.2.22, view memory; dry run, no device$" "$T/err" &&
+	grep -q '^physmapctl: QEMU closed the connection after 2 updates, generation 3$' "$T/err"
+ok $? "follow: what it follows, and why it ended (EOF: status 0)" "$T/err"
+python3 - "$T/cmds" <<'PY'
+import json, sys
+cmds = [json.loads(l) for l in open(sys.argv[1])]
+names = [c["execute"] for c in cmds]
+ids = [c["id"] for c in cmds]
+assert names == ["qmp_capabilities", "query-version"] + 3 * ["human-monitor-command"], names
+assert all(c["arguments"] == {"command-line": "info mtree -f"} for c in cmds[2:])
+assert len(set(ids)) == len(ids) and all(i.startswith("physmapctl-") for i in ids)
+PY
+ok $? "follow's QMP: qmp_capabilities, query-version, then human-monitor-command \"info mtree -f\", each with its own id" "$T/cmds"
+
+# through a character device (a pty in raw mode), after noise that is no
+# JSON and a reply nobody here asked for; --count stops it
+fake --pty "$T/pty" --stay --noise "$T1" "$T/t2.txt"
+follow_run 0 --qmp "$T/pty" --dry-run --interval 0 --count 1 && head -n 7 "$T/want" | cmp -s - "$T/out"
+ok $? "follow --count 1 on a character device (a pty): noise skipped, stops after one update" "$T/out" "$T/err"
+fake --unix "$T/qmp.sock" --stay "$T1"
+follow_run 0 --qmp "$T/qmp.sock" --dry-run --count 0 --list &&
+	"$CTL" parse "$T1" | awk '{ print "+ #" NR " " $0 }' | cmp -s - <(grep '^+' "$T/out") &&
+	[ "$(tail -n 1 "$T/out")" = "generation 1: 8 sections loaded" ]
+ok $? "follow --list --count 0: the first map's sections as + lines, with the indexes ADD gives; then it stops" "$T/out" "$T/err"
+
+fake --unix "$T/qmp.sock" "$T1" "$T/t2.txt" "$T1"
+follow_run 0 --qmp "$T/qmp.sock" --dry-run --interval 0 --json --list &&
+python3 - "$T/out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert {"generation": 1, "loaded": 8} in lines
+assert {"event": "DEVICE_ADDED", "device": "dev1", "path": "/machine/peripheral/dev1"} in lines
+assert {"generation": 3, "removed": 2, "added": 2, "sections": 8} in lines
+added = [l for l in lines if "added" in l and "start" in l]
+assert any(l["name"] == 'virtio-pci-common-r\u00e9seau \U0001F600 "q" \\\\x'
+           and l["offset"] == "0x1000" and l["start"] == "0xfe000000"
+           and l["last"] == "0xfe003fff" and l["kind"] == "i/o" for l in added), added
+# a cookie is the number of its name: 1, 2, ... as first met, in every read
+names = {}
+for l in lines:
+    if "start" in l:
+        assert names.setdefault(l["name"], l["cookie"]) == l["cookie"], l
+assert sorted(names.values()) == list(range(1, len(names) + 1)), names
+assert sorted(names, key=names.get)[:2] == ["pc.ram", "pc.rom"], names
+PY
+ok $? "follow --json: an object a line, the name unescaped and escaped again; a cookie is its name's number, the same in every read" "$T/out" "$T/err"
+
+# polling: no event needed; a read that changes nothing prints nothing
+fake --unix "$T/qmp.sock" --stay "$T1" "$T1" "$T1" "$T/t2.txt" "$T/t2.txt" "$T1"
+follow_run 0 --qmp "$T/qmp.sock" --dry-run --interval 50 --count 2 &&
+	[ "$(grep -c '^generation' "$T/out")" -eq 3 ] && grep -q '^generation 2: 2 removed, 2 added, 8 sections$' "$T/out" &&
+	grep -q '^generation 3: 2 removed, 2 added, 8 sections$' "$T/out"
+ok $? "follow --interval: reads on the timer too; unchanged reads print nothing" "$T/out" "$T/err"
+
+fake --unix "$T/qmp.sock" --stay "$T1"
+timeout 20 "$CTL" follow --qmp "$T/qmp.sock" --dry-run --interval 0 >"$T/out" 2>"$T/err" &
+F=$!
+for _ in $(seq 100); do grep -q '^generation 1' "$T/out" && break; sleep 0.05; done
+kill -TERM "$F"
+wait "$F"
+rc=$?
+kill "$FAKE_PID" 2>/dev/null
+wait "$FAKE_PID" 2>/dev/null
+[ "$rc" -eq 0 ] && grep -q '^physmapctl: stopped by a signal after 0 updates, generation 1$' "$T/err"
+ok $? "follow: SIGTERM ends it with status 0" "$T/err"
+
+fake --unix "$T/qmp.sock" --hmp-error "$T1"
+follow_run 6 --qmp "$T/qmp.sock" --dry-run &&
+	grep -q '^physmapctl: human-monitor-command: fake_qmp.py says no (GenericError)$' "$T/err"
+ok $? "follow: an error reply is exit 6, with its desc and class" "$T/err"
+printf 'hello\n' >"$T/unk"
+fake --unix "$T/qmp.sock" "$T/unk"
+follow_run 2 --qmp "$T/qmp.sock" --dry-run &&
+	grep -q "^physmapctl: QEMU's info mtree -f: not a map file, an \"info mtree -f\" dump" "$T/err"
+ok $? "follow: an answer in no known format is exit 2, said so" "$T/err"
+fake --unix "$T/qmp.sock" "$T1"
+follow_run 2 --qmp "$T/qmp.sock" --dry-run --view nosuch && grep -q 'no flat view of address space "nosuch"' "$T/err"
+ok $? "follow --view of a missing address space: exit 2" "$T/err"
+if [ ! -e /dev/physmap ]; then
+	fake --unix "$T/qmp.sock" "$T1"
+	follow_run 3 --qmp "$T/qmp.sock" &&
+		grep -q '^physmapctl: cannot open /dev/physmap: No such file or directory$' "$T/err" &&
+		grep -qE '^physmapctl: is physmap loaded\? try: sudo modprobe physmap$' "$T/err"
+	ok $? "follow without /dev/physmap (no --dry-run): exit 3, the modprobe hint" "$T/err"
+else
+	echo "ok $((n += 1)) - # SKIP this host has a /dev/physmap"
+fi
+err_is 6 "^physmapctl: $T/none: No such file or directory$" "follow --qmp of nothing: exit 6" follow --qmp "$T/none" --dry-run
+err_is 6 "^physmapctl: $T1: neither a unix socket nor a character device" "follow --qmp of a regular file: exit 6" follow --qmp "$T1" --dry-run
+
+# --- follow: usage -----------------------------------------------------------
+run 0 follow --help && grep -q '^usage: physmapctl follow --qmp PATH' "$T/out" &&
+	for o in --qmp --interval --check --count --list --dry-run; do grep -q -- "^  $o " "$T/out" || exit 1; done
+ok $? "follow --help: --qmp and every option of follow" "$T/out"
+err_is 1 "^physmapctl: follow: missing --qmp PATH" "follow without --qmp" follow --dry-run
+err_is 1 "^physmapctl: follow: --check needs the device" "follow --check --dry-run" follow --qmp x --check --dry-run
+err_is 1 "^physmapctl: bad --interval 'x'" "follow --interval x" follow --qmp x --interval x
+err_is 1 "^physmapctl: bad --count '-1'" "follow --count -1" follow --qmp x --count -1
+err_is 1 "^physmapctl: follow: unexpected argument 'FILE'" "follow with an argument" follow --qmp x FILE
+err_is 1 "^physmapctl: lookup takes no --qmp, --interval, --count, --check, --dry-run or --list option" "follow's options elsewhere" lookup --check "$MEM" 0
 
 # --- no device -----------------------------------------------------------
 hint='^physmapctl: is physmap loaded\? try: sudo modprobe physmap$'
