@@ -13,6 +13,12 @@
 #           a kmemleak scan. After taint-final: running KUnit taints the
 #           kernel (N, TAINT_TEST) by design, which is no fault of physmap
 #   run     load, physmapctl $(cat /physmap/run.args) </physmap/run.stdin, unload
+#   follow  load, insmod the modules of /physmap/modules (virtio-serial's),
+#           find the virtio-serial port named "qmp" (/sys/class/virtio-ports;
+#           no udev here, so no /dev/virtio-ports/qmp), run
+#           physmapctl follow --qmp /dev/vportNpM $(cat /physmap/run.args)
+#           (scripts/qemu-follow.sh: the port reaches a client QEMU's QMP),
+#           unload
 # Kernel messages go to the console (ttyS0); what the host reads (the TAP
 # and "physmap: ..." markers) to ttyS1. reboot -f ends QEMU (-no-reboot).
 
@@ -86,6 +92,28 @@ run)
 	mark "physmapctl-begin physmapctl $(cat /physmap/run.args)"
 	# shellcheck disable=SC2046
 	physmapctl $(cat /physmap/run.args) </physmap/run.stdin >&3 2>&3
+	rc=$?
+	echo >&3
+	mark "physmapctl-end rc=$rc"
+	;;
+follow)
+	while read -r m; do
+		insmod "/physmap/modules/$m" >&3 2>&3 || mark "insmod $m failed"
+	done </physmap/modules/order
+	port=
+	for i in $(seq 100); do
+		for n in /sys/class/virtio-ports/*/name; do
+			[ "$(cat "$n" 2>/dev/null)" = qmp ] || continue
+			p=${n%/name}
+			[ -c "/dev/${p##*/}" ] && port=/dev/${p##*/}
+		done
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	mark "follow-port ${port:-none} after $i tries"
+	mark "physmapctl-begin physmapctl follow --qmp $port $(cat /physmap/run.args)"
+	# shellcheck disable=SC2046
+	physmapctl follow --qmp "$port" $(cat /physmap/run.args) >&3 2>&3
 	rc=$?
 	echo >&3
 	mark "physmapctl-end rc=$rc"

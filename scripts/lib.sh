@@ -134,8 +134,10 @@ bench_collection() {
 # libraries, /init (scripts/guest-init.sh), KO as /physmap.ko, testdata/ and
 # physmapctl in /physmap, a kselftest install as /kselftest, KUNIT_KO (the
 # KUnit suite, physmap_kunit.ko; the debug job runs it) as
-# /physmap_kunit.ko, and the run job's physmapctl arguments and stdin
-# (PHYSMAP_RUN_ARGS, PHYSMAP_RUN_STDIN)
+# /physmap_kunit.ko, the run and follow jobs' physmapctl arguments and the
+# run job's stdin (PHYSMAP_RUN_ARGS, PHYSMAP_RUN_STDIN), and the kernel
+# modules PHYSMAP_KMODS names (paths, in the order to load them) in
+# /physmap/modules, their order in its file "order"
 initramfs() {
 	local root a
 	root=$(mktemp -d "${TMPDIR:-/tmp}/physmap-initramfs.XXXXXX") || return 1
@@ -157,15 +159,42 @@ initramfs() {
 	[ -z "${4:-}" ] || cp "$4" "$root/physmap_kunit.ko"
 	printf '%s\n' "${PHYSMAP_RUN_ARGS:-}" >"$root/physmap/run.args"
 	printf '%s' "${PHYSMAP_RUN_STDIN:-}" >"$root/physmap/run.stdin"
+	if [ -n "${PHYSMAP_KMODS:-}" ]; then
+		mkdir -p "$root/physmap/modules"
+		for a in $PHYSMAP_KMODS; do
+			cp "$a" "$root/physmap/modules/" && echo "${a##*/}" >>"$root/physmap/modules/order"
+		done
+	fi
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 		gzip -6 >"$1"
 	rm -rf "$root"
 	echo "initramfs: $1 ($(du -k "$1" | cut -f1) KiB)"
 }
 
-# vm OUTDIR KERNEL INITRD JOB TIMEOUT: boot KERNEL in QEMU (TCG: nested KVM
-# hangs; no network, no disk); /init runs JOB (physmap_job=, see
-# scripts/guest-init.sh). The console (ttyS0) goes to OUTDIR/console.log,
+# kmods KVER MODULE...: the .ko files of the MODULEs of kernel KVER and of
+# the modules they need, once each, in the order insmod takes them
+# (modules.dep lists what a module needs in the reverse order)
+kmods() {
+	local dir=/lib/modules/$1 m line dep deps seen=' '
+	shift
+	for m; do
+		line=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$dir/modules.dep") || {
+			echo "kmods: no module $m in $dir/modules.dep" >&2
+			return 1
+		}
+		deps=''
+		for dep in ${line#*:}; do deps="$dep $deps"; done
+		for dep in $deps ${line%%:*}; do
+			case $seen in *" $dep "*) continue ;; esac
+			seen+="$dep "
+			echo "$dir/$dep"
+		done
+	done
+}
+
+# vm OUTDIR KERNEL INITRD JOB TIMEOUT [QEMU-ARG...]: boot KERNEL in QEMU (TCG:
+# nested KVM hangs; no network, no disk, but what the QEMU-ARGs add); /init
+# runs JOB (physmap_job=, see scripts/guest-init.sh). The console (ttyS0) goes to OUTDIR/console.log,
 # what the guest reports (ttyS1) to OUTDIR/results.log. Returns QEMU's exit
 # status, 124 if the guest ran past TIMEOUT seconds. Environment: VM_MEM
 # (2G), VM_SMP (2), VM_KDEBUG (slub_debug=FZP init_on_free=1).
@@ -177,7 +206,7 @@ vm() {
 		-m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -nodefaults -display none \
 		-no-reboot -nic none -monitor none -kernel "$2" -initrd "$3" \
 		-append "console=ttyS0 panic=-1 ${VM_KDEBUG-slub_debug=FZP init_on_free=1} physmap_job=$4" \
-		-serial "file:$1/console.log" -serial "file:$1/results.log" </dev/null || rc=$?
+		-serial "file:$1/console.log" -serial "file:$1/results.log" "${@:6}" </dev/null || rc=$?
 	touch "$1/console.log" "$1/results.log"
 	[ $rc -eq 0 ] && echo "vm: guest finished in $((SECONDS - t0)) s" ||
 		echo "vm: QEMU exited $rc after $((SECONDS - t0)) s"
