@@ -31,6 +31,11 @@
 # insmod, none after), rmmod. In the guest, run_kselftest.sh runs the
 # collections physmap, physmap_tools (tools/tests) and physmap_bench
 # (pmbench smoke), each test under the timeout of selftests/settings.
+# Then "qemu follow" (each result of scripts/qemu-follow.sh, a guest run of
+# its own): physmapctl follow --check in a guest with physmap.ko, on a
+# virtio-serial port that reaches the QMP socket of a client QEMU (q35,
+# the cloud kernel) in which nvme devices are hot-plugged and unplugged;
+# after each change follow holds the client's new flat view.
 #
 # 6.12 tier, items prefixed "6.12 ", Debian's 6.12 cloud kernel
 # (KDIR612): module build (physmap.ko and physmap_bench.ko, no warning),
@@ -470,6 +475,10 @@ cloud_tier() {
 		return
 	fi
 	guest "$VMLINUZ" tests "${VM_TIMEOUT:-1500}"
+
+	step "qemu follow (scripts/qemu-follow.sh: physmapctl follow against a client QEMU)"
+	scripts/qemu-follow.sh "$OUT/follow" >"$LOGS/qemu-follow.log" 2>&1
+	tap_items "qemu follow" "$LOGS/qemu-follow.log"
 }
 
 # cloud612_tier: Debian's 6.12 cloud kernel, after the cloud tier (whose

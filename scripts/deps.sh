@@ -20,6 +20,7 @@ PKGS=(
 	gcc-multilib libc6-dev-i386	# 32-bit selftests (compat ioctls)
 	linux-headers-686-pae:i386	# the 32-bit module build (i386 packages)
 	gnuplot-nox			# make bench's plot
+	python3				# follow's fake QEMU, qemu follow's driver
 )
 
 missing() {
