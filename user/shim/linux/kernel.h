@@ -40,6 +40,11 @@
 #define max3(a, b, c)		max(max(a, b), c)
 #define min_t(t, a, b)		min((t)(a), (t)(b))
 #define max_t(t, a, b)		max((t)(a), (t)(b))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+/* The last set bit, 1-based; 0 for none. */
+#define fls(x)			((x) ? 32 - __builtin_clz(x) : 0)
+/* A broken invariant: the tests fail loudly rather than warn. */
+#define WARN_ON_ONCE(c)		({ bool _c = !!(c); if (_c) abort(); _c; })
 
 static inline size_t size_add(size_t a, size_t b)
 {
@@ -65,6 +70,11 @@ typedef unsigned int gfp_t;
 void physmap_shim_fail_nth(unsigned long nth);
 bool physmap_shim_failed(void);
 void *physmap_shim_alloc(size_t size, int zero);
+void physmap_shim_free(const void *p);
+/* Bytes the tree holds now, and the most since the last reset. */
+size_t physmap_shim_live(void);
+size_t physmap_shim_peak(void);
+void physmap_shim_peak_reset(void);
 static inline void *kvmalloc(size_t size, gfp_t gfp)
 {
 	return physmap_shim_alloc(size, 0);
@@ -90,10 +100,10 @@ static inline void *kvmalloc_array(size_t n, size_t size, gfp_t gfp)
 }
 static inline void kvfree(const void *p)
 {
-	free((void *)p);
+	physmap_shim_free(p);
 }
 static inline void kfree(const void *p)
 {
-	free((void *)p);
+	physmap_shim_free(p);
 }
 #endif
