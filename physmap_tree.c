@@ -66,89 +66,67 @@
 #define PMT_MAP_ALIGN	64
 
 /**
- * struct pmt_pending_subpage - a sub-page of a pending map
- * @page: the page number.
- * @head: its first piece, the one with the highest offset; PMT_NIL when
- *        it has none.
- * @count: number of pieces in its list.
+ * struct pmt_pending_section - a section of a pending map, and its node in
+ * the map's order tree
+ * @sect: the section; all zero for section 0 and for a hole.
+ * @left: the node of the sections below it in the order tree; PMT_NIL for
+ *        none.
+ * @right: the node of the sections above it; PMT_NIL for none.
+ * @level: its level in the order tree, an AA tree: 1 for a leaf; 0 for
+ *         section 0 and holes, which are in no tree.
  */
-struct pmt_pending_subpage {
-	u64 page;
-	u32 head;
-	u32 count;
-};
-
-/**
- * struct pmt_pending_piece - a piece of a pending sub-page
- * @piece: offsets and section.
- * @next: the piece below it in the page; PMT_NIL for the last.
- */
-struct pmt_pending_piece {
-	struct pmt_piece piece;
-	u32 next;
+struct pmt_pending_section {
+	struct pmt_section sect;
+	u32 left;
+	u32 right;
+	u32 level;
 };
 
 /**
  * struct pmt_pending - a map being built, before commit
  * @page_shift: log2 of the page size.
  * @levels: radix levels for @page_shift.
- * @root: the entry for the whole address space. Entries of a pending map
- *        that point to nodes always skip exactly one level.
- * @nodes: the node pool, @cap_nodes nodes of which @nr_nodes are used.
- * @nr_nodes: nodes of @nodes in use.
- * @cap_nodes: nodes @nodes has room for.
  * @sections: @nr_sections sections (section 0 included) of @cap_sections,
  *            indexed by section index; a removed section's entry is all
  *            zero, a hole.
  * @nr_sections: entries of @sections, section 0 and holes included.
  * @cap_sections: sections @sections has room for.
  * @nr_held: sections the map holds: neither section 0 nor holes.
+ * @root: the root of the order tree, which holds the sections by address
+ *        (struct pmt_pending_section): ADD finds overlaps in it, COMMIT
+ *        reads the sections in address order from it. PMT_NIL when empty.
+ * @run_head: the first of the sections added in ascending order to a map
+ *            whose order tree is empty, the *run*: linked by their right
+ *            links; the tree stays empty while there is a run. PMT_NIL
+ *            when empty.
+ * @run_tail: the last of the run.
+ * @nr_run: sections in the run.
+ * @top: the section that starts highest, in the tree or the run; PMT_NIL
+ *       when the map holds none.
  * @holes: the indexes of the holes below @nr_sections, a min-heap, so
  *         that ADD takes the lowest first.
  * @nr_holes: holes in @holes.
  * @cap_holes: holes @holes has room for.
- * @subpages: @nr_subpages sub-pages of @cap_subpages.
- * @nr_subpages: sub-pages in @subpages.
- * @cap_subpages: sub-pages @subpages has room for.
- * @pieces: @nr_pieces pieces of @cap_pieces, linked per sub-page.
- * @nr_pieces: pieces in @pieces.
- * @cap_pieces: pieces @pieces has room for.
- * @free_subpage: first of the sub-pages REMOVE emptied, linked through
- *                their @head, for ADD to use again; PMT_NIL for none.
- * @free_piece: first of the pieces REMOVE took out, linked through their
- *              @next; PMT_NIL for none.
+ *
+ * A pending map holds its sections and nothing of the radix tree: COMMIT
+ * builds the published map from the sections in address order, each node
+ * once, so that ADD and REMOVE cost O(log n) and a pending map takes a few
+ * dozen bytes per section whatever their shape. Sections added in
+ * ascending order to a new map, the usual case, cost O(1): they wait in
+ * the run, which the first ADD out of order or REMOVE builds into a
+ * balanced tree, O(n) once.
  */
 struct pmt_pending {
 	unsigned int page_shift;
 	unsigned int levels;
-	u32 root;
-	u32 *nodes;
-	u32 nr_nodes, cap_nodes;
-	struct pmt_section *sections;
+	struct pmt_pending_section *sections;
 	u32 nr_sections, cap_sections;
 	u32 nr_held;
+	u32 root;
+	u32 run_head, run_tail, nr_run;
+	u32 top;
 	u32 *holes;
 	u32 nr_holes, cap_holes;
-	struct pmt_pending_subpage *subpages;
-	u32 nr_subpages, cap_subpages;
-	struct pmt_pending_piece *pieces;
-	u32 nr_pieces, cap_pieces;
-	u32 free_subpage;
-	u32 free_piece;
-};
-
-/*
- * How a range of bytes splits over pages: whole pages first_page..last_page
- * (none when @whole is false), and up to two pages covered in part.
- */
-struct pmt_split {
-	bool whole;
-	u64 first_page, last_page;
-	unsigned int nr_parts;
-	struct {
-		u64 page;
-		u16 start, last;
-	} part[2];
 };
 
 /*
@@ -327,41 +305,6 @@ bool pmt_range_valid(u64 start, u64 size)
 }
 EXPORT_SYMBOL_NS_GPL(pmt_range_valid, PMT_NS);
 
-static void pmt_split_range(u64 start, u64 last, unsigned int page_shift,
-			    struct pmt_split *split)
-{
-	u64 mask = (1ULL << page_shift) - 1;
-	u64 first_page = start >> page_shift;
-	u64 last_page = last >> page_shift;
-	u64 whole_first = first_page, whole_last = last_page;
-	bool whole = true;
-
-	split->nr_parts = 0;
-	if (start & mask) {
-		split->part[split->nr_parts].page = first_page;
-		split->part[split->nr_parts].start = start & mask;
-		split->part[split->nr_parts].last = first_page == last_page ?
-						    last & mask : mask;
-		split->nr_parts++;
-		if (first_page == last_page)
-			whole = false;
-		whole_first++;
-	}
-	if ((last & mask) != mask && whole) {
-		split->part[split->nr_parts].page = last_page;
-		split->part[split->nr_parts].start = first_page == last_page ?
-						     start & mask : 0;
-		split->part[split->nr_parts].last = last & mask;
-		split->nr_parts++;
-		if (whole_last == whole_first)
-			whole = false;
-		whole_last--;
-	}
-	split->whole = whole;
-	split->first_page = whole_first;
-	split->last_page = whole_last;
-}
-
 /*
  * Grow a pending array to @new_cap elements, @used of which are copied.
  * Returns -ENOMEM, -EINTR on a fatal signal, or 0; on failure the array is
@@ -404,6 +347,10 @@ struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 		return NULL;
 	pm->page_shift = page_shift;
 	pm->levels = DIV_ROUND_UP(64 - page_shift, PMT_NODE_BITS);
+	pm->root = PMT_NIL;
+	pm->run_head = PMT_NIL;
+	pm->run_tail = PMT_NIL;
+	pm->top = PMT_NIL;
 	if (pmt_grow((void **)&pm->sections, &pm->cap_sections, 0, 16,
 		     sizeof(*pm->sections))) {
 		kfree(pm);
@@ -412,8 +359,6 @@ struct pmt_pending *pmt_pending_create(unsigned int page_shift)
 	/* Section 0 is PMT_UNASSIGNED: it covers nothing. */
 	memset(&pm->sections[0], 0, sizeof(pm->sections[0]));
 	pm->nr_sections = 1;
-	pm->free_subpage = PMT_NIL;
-	pm->free_piece = PMT_NIL;
 	return pm;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_create, PMT_NS);
@@ -426,11 +371,8 @@ void pmt_pending_free(struct pmt_pending *pm)
 {
 	if (!pm)
 		return;
-	kvfree(pm->nodes);
 	kvfree(pm->sections);
 	kvfree(pm->holes);
-	kvfree(pm->subpages);
-	kvfree(pm->pieces);
 	kfree(pm);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PMT_NS);
@@ -491,220 +433,288 @@ static u32 holes_pop(struct pmt_pending *pm)
 	return lowest;
 }
 
-static inline u32 *pending_node(const struct pmt_pending *pm, u32 node)
+/* The last byte of a section that is not a hole. */
+static inline u64 sect_last(const struct pmt_section *sect)
 {
-	return &pm->nodes[(size_t)node * PMT_NODE_SLOTS];
-}
-
-/* The leaf entry that covers @page in a pending map. */
-static u32 pending_leaf(const struct pmt_pending *pm, u64 page)
-{
-	unsigned int level = pm->levels;
-	u32 entry = pm->root;
-
-	while (entry_skip(entry)) {
-		level--;
-		entry = pending_node(pm, entry_ptr(entry))[slot_of(page, level)];
-	}
-	return entry;
+	return sect->start + (sect->size - 1);
 }
 
 /*
- * Whether any leaf other than PMT_UNASSIGNED covers a page of
- * @first..@last below @entry, an entry covering level_span(@level) pages
- * from page @base.
+ * The order tree holds a pending map's sections by start address, an AA
+ * tree (Andersson, "Balanced search trees made simple", 1993): a red-black
+ * tree whose red links lean right only, kept by two rotations, skew and
+ * split. Its nodes are the sections' own entries, linked by index. Its
+ * height is at most 2 log2(n + 1): 52 for the most sections a map holds
+ * (PMT_PTR_MAX), which bounds the recursion of insertion and removal and
+ * the stack of the in-order walk below PMT_ORDER_HEIGHT.
  */
-static bool pending_pages_busy(const struct pmt_pending *pm, u32 entry,
-			       unsigned int level, u64 base, u64 first,
-			       u64 last)
-{
-	unsigned int i, lo, hi;
-	const u32 *node;
-	u64 span;
+#define PMT_ORDER_HEIGHT	64
 
-	if (!entry_skip(entry))
-		return entry != 0;
-	/* A leaf stands at level 0 at the latest: @level is at least 1. */
-	span = level_span(level - 1);
-	node = pending_node(pm, entry_ptr(entry));
-	lo = first > base ? (first - base) / span : 0;
-	hi = min_t(u64, (last - base) / span, PMT_NODE_SLOTS - 1);
-	for (i = lo; i <= hi; i++)
-		if (node[i] && pending_pages_busy(pm, node[i], level - 1,
-						  base + i * span, first, last))
-			return true;
-	return false;
+static inline u32 order_level(const struct pmt_pending *pm, u32 n)
+{
+	return n == PMT_NIL ? 0 : pm->sections[n].level;
 }
 
-/* Whether bytes @start..@last of @page overlap a piece already there. */
-static bool pending_part_busy(const struct pmt_pending *pm, u64 page,
-			      u16 start, u16 last)
+/* Turn a left link of @t's level into a right one. */
+static u32 order_skew(struct pmt_pending *pm, u32 t)
 {
-	u32 entry = pending_leaf(pm, page);
-	const struct pmt_pending_piece *p;
-	u32 i;
+	struct pmt_pending_section *ps = pm->sections;
+	u32 l;
 
-	if (!entry_is_subpage(entry))
-		return entry != 0;
-	/* Pieces run from the highest offset down. */
-	for (i = pm->subpages[entry_ptr(entry)].head; i != PMT_NIL;
-	     i = p->next) {
-		p = &pm->pieces[i];
-		if (p->piece.start <= last)
-			return p->piece.last >= start;
+	if (t == PMT_NIL)
+		return t;
+	l = ps[t].left;
+	if (l == PMT_NIL || ps[l].level != ps[t].level)
+		return t;
+	ps[t].left = ps[l].right;
+	ps[l].right = t;
+	return l;
+}
+
+/* Lift the middle of two right links of @t's level one level up. */
+static u32 order_split(struct pmt_pending *pm, u32 t)
+{
+	struct pmt_pending_section *ps = pm->sections;
+	u32 r;
+
+	if (t == PMT_NIL)
+		return t;
+	r = ps[t].right;
+	if (r == PMT_NIL || ps[r].right == PMT_NIL ||
+	    ps[ps[r].right].level != ps[t].level)
+		return t;
+	ps[t].right = ps[r].left;
+	ps[r].left = t;
+	ps[r].level++;
+	return r;
+}
+
+/* Insert section @n below @t; returns the subtree's new root. */
+static u32 order_insert(struct pmt_pending *pm, u32 t, u32 n)
+{
+	struct pmt_pending_section *ps = pm->sections;
+
+	if (t == PMT_NIL) {
+		ps[n].left = PMT_NIL;
+		ps[n].right = PMT_NIL;
+		ps[n].level = 1;
+		return n;
 	}
-	return false;
-}
-
-static bool pending_overlaps(const struct pmt_pending *pm,
-			     const struct pmt_split *split)
-{
-	unsigned int i;
-
-	for (i = 0; i < split->nr_parts; i++)
-		if (pending_part_busy(pm, split->part[i].page,
-				      split->part[i].start,
-				      split->part[i].last))
-			return true;
-	return split->whole &&
-	       pending_pages_busy(pm, pm->root, pm->levels, 0,
-				  split->first_page, split->last_page);
-}
-
-static u32 pending_alloc_node(struct pmt_pending *pm)
-{
-	u32 node = pm->nr_nodes++;
-
-	memset(pending_node(pm, node), 0, PMT_NODE_BYTES);
-	return node;
-}
-
-/*
- * Store @leaf for pages @first..@last below @slot, an entry covering
- * level_span(@level) pages from page @base. A subtree the range covers
- * entirely becomes one leaf: the path ends there.
- */
-static void pending_set_pages(struct pmt_pending *pm, u32 *slot,
-			      unsigned int level, u64 base, u64 first,
-			      u64 last, u32 leaf)
-{
-	unsigned int i, lo, hi;
-	u64 child_span;
-	u32 node;
-
-	/* At level 0 the range always covers the one page: level >= 1 below. */
-	if ((pmt_early_leaves || !level) &&
-	    first <= base && last - base >= level_span(level) - 1) {
-		*slot = leaf;
-		return;
-	}
-	child_span = level_span(level - 1);
-	if (!*slot)
-		*slot = mk_node_entry(pending_alloc_node(pm), 1);
-	node = entry_ptr(*slot);
-	lo = first > base ? (first - base) / child_span : 0;
-	hi = min_t(u64, (last - base) / child_span, PMT_NODE_SLOTS - 1);
-	for (i = lo; i <= hi; i++)
-		pending_set_pages(pm, &pending_node(pm, node)[i], level - 1,
-				  base + i * child_span, first, last, leaf);
-}
-
-/* The level-0 entry of @page, creating the nodes on its path. */
-static u32 *pending_page_slot(struct pmt_pending *pm, u64 page)
-{
-	unsigned int level = pm->levels;
-	u32 *slot = &pm->root;
-
-	while (level--) {
-		if (!*slot)
-			*slot = mk_node_entry(pending_alloc_node(pm), 1);
-		slot = &pending_node(pm, entry_ptr(*slot))[slot_of(page, level)];
-	}
-	return slot;
-}
-
-static void pending_add_part(struct pmt_pending *pm, u64 page, u16 start,
-			     u16 last, u32 section)
-{
-	u32 *slot = pending_page_slot(pm, page);
-	struct pmt_pending_subpage *sp;
-	struct pmt_pending_piece *p;
-	u32 *link, i;
-
-	if (!*slot) {
-		i = pm->free_subpage;
-		if (i != PMT_NIL)
-			pm->free_subpage = pm->subpages[i].head;
-		else
-			i = pm->nr_subpages++;
-		pm->subpages[i].page = page;
-		pm->subpages[i].head = PMT_NIL;
-		pm->subpages[i].count = 0;
-		*slot = mk_subpage_entry(i);
-	}
-	sp = &pm->subpages[entry_ptr(*slot)];
-	/* Keep the list sorted from the highest offset down. */
-	for (link = &sp->head; *link != PMT_NIL;
-	     link = &pm->pieces[*link].next)
-		if (pm->pieces[*link].piece.start < start)
-			break;
-	i = pm->free_piece;
-	if (i != PMT_NIL)
-		pm->free_piece = pm->pieces[i].next;
+	if (ps[n].sect.start < ps[t].sect.start)
+		ps[t].left = order_insert(pm, ps[t].left, n);
 	else
-		i = pm->nr_pieces++;
-	p = &pm->pieces[i];
-	p->piece.start = start;
-	p->piece.last = last;
-	p->piece.section = section;
-	p->next = *link;
-	*link = i;
-	sp->count++;
+		ps[t].right = order_insert(pm, ps[t].right, n);
+	return order_split(pm, order_skew(pm, t));
 }
 
-/* The most nodes adding @split can create. */
-static u64 pending_nodes_needed(const struct pmt_pending *pm,
-				const struct pmt_split *split)
+/* Restore the levels at @t after a removal below it. */
+static u32 order_rebalance(struct pmt_pending *pm, u32 t)
 {
-	/* Two boundary paths for whole pages, one path per part page. */
-	u64 nodes = 4 * pm->levels;
-	unsigned int level;
+	struct pmt_pending_section *ps = pm->sections;
+	u32 want, r;
 
-	if (pmt_early_leaves || !split->whole)
-		return nodes;
-	/* Without early leaves (tests only), every whole page is a leaf. */
-	for (level = 1; level <= pm->levels; level++)
-		nodes += (split->last_page >> (level * PMT_NODE_BITS)) -
-			 (split->first_page >> (level * PMT_NODE_BITS)) + 1;
-	return nodes;
+	want = min(order_level(pm, ps[t].left),
+		   order_level(pm, ps[t].right)) + 1;
+	if (want < ps[t].level) {
+		ps[t].level = want;
+		r = ps[t].right;
+		if (r != PMT_NIL && want < ps[r].level)
+			ps[r].level = want;
+	}
+	t = order_skew(pm, t);
+	ps[t].right = order_skew(pm, ps[t].right);
+	r = ps[t].right;
+	if (r != PMT_NIL)
+		ps[r].right = order_skew(pm, ps[r].right);
+	t = order_split(pm, t);
+	ps[t].right = order_split(pm, ps[t].right);
+	return t;
+}
+
+/* Take the lowest section out of @t into *@min; returns the new root. */
+static u32 order_remove_min(struct pmt_pending *pm, u32 t, u32 *min)
+{
+	struct pmt_pending_section *ps = pm->sections;
+
+	if (ps[t].left == PMT_NIL) {
+		*min = t;
+		return ps[t].right;
+	}
+	ps[t].left = order_remove_min(pm, ps[t].left, min);
+	return order_rebalance(pm, t);
+}
+
+/* Take section @n, which is below @t, out; returns the new root. */
+static u32 order_remove(struct pmt_pending *pm, u32 t, u32 n)
+{
+	struct pmt_pending_section *ps = pm->sections;
+	u32 next, right;
+
+	if (t != n) {
+		if (ps[n].sect.start < ps[t].sect.start)
+			ps[t].left = order_remove(pm, ps[t].left, n);
+		else
+			ps[t].right = order_remove(pm, ps[t].right, n);
+		return order_rebalance(pm, t);
+	}
+	/* Without a right child, a node is a leaf: its left is empty too. */
+	if (ps[t].right == PMT_NIL)
+		return ps[t].left;
+	/* Its successor takes its place, its links and its level. */
+	right = order_remove_min(pm, ps[t].right, &next);
+	ps[next].left = ps[t].left;
+	ps[next].right = right;
+	ps[next].level = ps[t].level;
+	return order_rebalance(pm, next);
 }
 
 /*
- * Capacities of a pending map's arrays: sections, nodes, sub-pages, pieces.
- * A pending map's memory is what its arrays can hold (pmt_pending_bytes()).
+ * The tree of @m sections @ord, sorted by address: each subtree's middle
+ * at its root, at level floor(log2(size + 1)), which meets the AA tree's
+ * rules. Returns its root.
  */
-struct pmt_pending_caps {
-	u64 sections, nodes, subpages, pieces, holes;
-};
+static u32 order_build(struct pmt_pending *pm, const u32 *ord, u32 m)
+{
+	struct pmt_pending_section *ps = pm->sections;
+	u32 mid, t;
 
-static u64 pending_caps_bytes(const struct pmt_pending_caps *caps)
+	if (!m)
+		return PMT_NIL;
+	mid = (m - 1) / 2;
+	t = ord[mid];
+	ps[t].left = order_build(pm, ord, mid);
+	ps[t].right = order_build(pm, ord + mid + 1, m - mid - 1);
+	ps[t].level = fls(m + 1) - 1;
+	return t;
+}
+
+/* The section of the order tree that starts highest; PMT_NIL for none. */
+static u32 order_last(const struct pmt_pending *pm)
+{
+	u32 n = pm->root;
+
+	while (n != PMT_NIL && pm->sections[n].right != PMT_NIL)
+		n = pm->sections[n].right;
+	return n;
+}
+
+/*
+ * The tree of the @m sections of the run from *@next on, built as
+ * order_build() builds it; *@next moves past them. It reschedules, but
+ * cannot stop half way: a fatal signal waits for its end.
+ */
+static u32 order_build_run(struct pmt_pending *pm, u32 *next, u32 m,
+			   unsigned int *steps)
+{
+	struct pmt_pending_section *ps = pm->sections;
+	u32 mid, left, t;
+
+	if (!m)
+		return PMT_NIL;
+	mid = (m - 1) / 2;
+	left = order_build_run(pm, next, mid, steps);
+	if (!(++*steps % PMT_STEPS_PER_RESCHED))
+		cond_resched();
+	t = *next;
+	*next = ps[t].right;
+	ps[t].left = left;
+	ps[t].right = order_build_run(pm, next, m - mid - 1, steps);
+	ps[t].level = fls(m + 1) - 1;
+	return t;
+}
+
+/*
+ * Build the run into the order tree, which is empty while there is a run:
+ * O(k) for k sections, no search, no allocation.
+ */
+static void order_flush_run(struct pmt_pending *pm)
+{
+	unsigned int steps = 0;
+	u32 n = pm->run_head;
+
+	if (n == PMT_NIL)
+		return;
+	pm->root = order_build_run(pm, &n, pm->nr_run, &steps);
+	pm->run_head = PMT_NIL;
+	pm->run_tail = PMT_NIL;
+	pm->nr_run = 0;
+}
+
+/*
+ * Append section @n, which starts above all others, to the run of a map
+ * whose order tree is empty.
+ */
+static void order_append(struct pmt_pending *pm, u32 n)
+{
+	struct pmt_pending_section *ps = pm->sections;
+
+	ps[n].left = PMT_NIL;
+	ps[n].right = PMT_NIL;
+	ps[n].level = 0;
+	if (pm->run_tail == PMT_NIL)
+		pm->run_head = n;
+	else
+		ps[pm->run_tail].right = n;
+	pm->run_tail = n;
+	pm->nr_run++;
+}
+
+/*
+ * Fill @ord with the indexes of @pm's sections in address order. Returns
+ * -EINTR when a fatal signal stopped it, else 0.
+ */
+static int order_walk(const struct pmt_pending *pm, u32 *ord,
+		      unsigned int *steps)
+{
+	const struct pmt_pending_section *ps = pm->sections;
+	u32 stack[PMT_ORDER_HEIGHT], n = pm->root, k = 0;
+	unsigned int depth = 0;
+
+	while (n != PMT_NIL || depth) {
+		for (; n != PMT_NIL; n = ps[n].left) {
+			if (WARN_ON_ONCE(depth == PMT_ORDER_HEIGHT))
+				return -EFAULT;
+			stack[depth++] = n;
+		}
+		n = stack[--depth];
+		ord[k++] = n;
+		n = ps[n].right;
+		if (pmt_step(steps))
+			return -EINTR;
+	}
+	/* A run holds all of the sections: the tree is empty. */
+	for (n = pm->run_head; n != PMT_NIL; n = ps[n].right) {
+		ord[k++] = n;
+		if (pmt_step(steps))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/* Whether bytes @start..@last overlap a section of @pm. */
+static bool pending_overlaps(const struct pmt_pending *pm, u64 start,
+			     u64 last)
+{
+	const struct pmt_pending_section *ps = pm->sections;
+	u32 n = pm->root;
+
+	while (n != PMT_NIL) {
+		if (last < ps[n].sect.start)
+			n = ps[n].left;
+		else if (start > sect_last(&ps[n].sect))
+			n = ps[n].right;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Bytes of a pending map whose arrays hold @sections and @holes. */
+static u64 pending_bytes_for(u64 sections, u64 holes)
 {
 	return sizeof(struct pmt_pending) +
-	       caps->sections * sizeof(struct pmt_section) +
-	       caps->nodes * PMT_NODE_BYTES +
-	       caps->subpages * sizeof(struct pmt_pending_subpage) +
-	       caps->pieces * sizeof(struct pmt_pending_piece) +
-	       caps->holes * sizeof(u32);
-}
-
-static void pending_caps(const struct pmt_pending *pm,
-			 struct pmt_pending_caps *caps)
-{
-	caps->sections = pm->cap_sections;
-	caps->nodes = pm->cap_nodes;
-	caps->subpages = pm->cap_subpages;
-	caps->pieces = pm->cap_pieces;
-	caps->holes = pm->cap_holes;
+	       sections * sizeof(struct pmt_pending_section) +
+	       holes * sizeof(u32);
 }
 
 /*
@@ -726,51 +736,22 @@ static u64 grown_cap(u64 cap, u64 need, size_t elem_size, u64 *room)
 }
 
 /*
- * Make room for one more section, whatever shape it takes, without passing
- * @max_bytes: arrays grow by doubling, or near the bound by what is left.
- * On failure the map's contents are unchanged; after -ENOMEM or -EINTR
- * some arrays may have grown.
+ * Make room for @need sections without passing @max_bytes: the array grows
+ * by doubling, or near the bound by what is left. On failure the map is
+ * unchanged.
  */
-static int pending_reserve(struct pmt_pending *pm,
-			   const struct pmt_split *split, u64 max_bytes)
+static int pending_reserve(struct pmt_pending *pm, u64 need, u64 max_bytes)
 {
-	struct pmt_pending_caps need, want;
-	u64 room;
-	int ret;
+	u64 room, cap;
 
-	pending_caps(pm, &need);
-	need.sections = max(need.sections, pm->nr_sections + 1ULL);
-	need.nodes = max(need.nodes, pm->nr_nodes +
-			 pending_nodes_needed(pm, split));
-	need.subpages = max(need.subpages, pm->nr_subpages + 2ULL);
-	need.pieces = max(need.pieces, pm->nr_pieces + 2ULL);
-	if (pending_caps_bytes(&need) > max_bytes)
+	if (need <= pm->cap_sections)
+		return 0;
+	if (pending_bytes_for(need, pm->cap_holes) > max_bytes)
 		return -ENOSPC;
-	room = max_bytes - pending_caps_bytes(&need);
-	want.nodes = grown_cap(pm->cap_nodes, need.nodes, PMT_NODE_BYTES,
-			       &room);
-	want.sections = grown_cap(pm->cap_sections, need.sections,
-				  sizeof(*pm->sections), &room);
-	want.subpages = grown_cap(pm->cap_subpages, need.subpages,
-				  sizeof(*pm->subpages), &room);
-	want.pieces = grown_cap(pm->cap_pieces, need.pieces,
-				sizeof(*pm->pieces), &room);
-
-	ret = pmt_grow((void **)&pm->sections, &pm->cap_sections,
-		       pm->nr_sections, want.sections,
-			   sizeof(*pm->sections));
-	if (!ret)
-		ret = pmt_grow((void **)&pm->nodes, &pm->cap_nodes,
-			       pm->nr_nodes, want.nodes, PMT_NODE_BYTES);
-	if (!ret)
-		ret = pmt_grow((void **)&pm->subpages, &pm->cap_subpages,
-			       pm->nr_subpages, want.subpages,
-				   sizeof(*pm->subpages));
-	if (!ret)
-		ret = pmt_grow((void **)&pm->pieces, &pm->cap_pieces,
-			       pm->nr_pieces, want.pieces,
-				   sizeof(*pm->pieces));
-	return ret;
+	room = max_bytes - pending_bytes_for(need, pm->cap_holes);
+	cap = grown_cap(pm->cap_sections, need, sizeof(*pm->sections), &room);
+	return pmt_grow((void **)&pm->sections, &pm->cap_sections,
+			pm->nr_sections, cap, sizeof(*pm->sections));
 }
 
 /**
@@ -781,42 +762,9 @@ static int pending_reserve(struct pmt_pending *pm,
  */
 size_t pmt_pending_bytes(const struct pmt_pending *pm)
 {
-	struct pmt_pending_caps cap;
-
-	pending_caps(pm, &cap);
-	return pending_caps_bytes(&cap);
+	return pending_bytes_for(pm->cap_sections, pm->cap_holes);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_bytes, PMT_NS);
-
-/* The pages of @sect, as pending maps store them. */
-static void pending_split(const struct pmt_pending *pm,
-			  const struct pmt_section *sect,
-			  struct pmt_split *split)
-{
-	pmt_split_range(sect->start, sect->start + (sect->size - 1),
-			pm->page_shift, split);
-}
-
-/*
- * Store @sect, split into @split, as section @section; room for it is
- * reserved (pending_reserve()).
- */
-static void pending_store(struct pmt_pending *pm,
-			  const struct pmt_section *sect,
-			  const struct pmt_split *split, u32 section)
-{
-	unsigned int i;
-
-	pm->sections[section] = *sect;
-	pm->nr_held++;
-	for (i = 0; i < split->nr_parts; i++)
-		pending_add_part(pm, split->part[i].page, split->part[i].start,
-				 split->part[i].last, section);
-	if (split->whole)
-		pending_set_pages(pm, &pm->root, pm->levels, 0,
-				  split->first_page, split->last_page,
-				  mk_section_entry(section));
-}
 
 /**
  * pmt_pending_add() - add a section to a pending map
@@ -827,7 +775,8 @@ static void pending_store(struct pmt_pending *pm,
  * @index: set to the new section's index on success: the lowest index no
  *         section of @pm holds (pmt_pending_next_index()).
  *
- * On failure the pending map holds the same sections as before.
+ * It costs O(log n) whatever the section's shape: the radix tree is built
+ * at commit. On failure the pending map holds the same sections as before.
  *
  * Return: 0, -EINVAL for an invalid range, -EEXIST when the range overlaps
  * a section already in the map, -ENOSPC past @max_sections or @max_bytes,
@@ -837,53 +786,52 @@ int pmt_pending_add(struct pmt_pending *pm,
 		    const struct pmt_section *sect, u32 max_sections,
 			u64 max_bytes, u32 *index)
 {
-	struct pmt_split split;
+	bool highest, run;
 	u32 section;
 	int ret;
 
 	if (!pmt_range_valid(sect->start, sect->size))
 		return -EINVAL;
-	pending_split(pm, sect, &split);
-	if (pending_overlaps(pm, &split))
-		return -EEXIST;
+	highest = pm->top == PMT_NIL ||
+		  sect->start > sect_last(&pm->sections[pm->top].sect);
+	/* Above all sections of a map without an order tree: the run. */
+	run = highest && pm->root == PMT_NIL;
+	if (!run) {
+		order_flush_run(pm);
+		if (pending_overlaps(pm, sect->start, sect_last(sect)))
+			return -EEXIST;
+	}
 	if (pm->nr_held >= min(max_sections, PMT_PTR_MAX - 1))
 		return -ENOSPC;
-	ret = pending_reserve(pm, &split, max_bytes);
-	if (ret)
-		return ret;
+	if (!pm->nr_holes) {
+		ret = pending_reserve(pm, pm->nr_sections + 1ULL, max_bytes);
+		if (ret)
+			return ret;
+	}
 
-	/* Nothing below can fail: room for the worst case is reserved. */
+	/* Nothing below can fail: room is reserved. */
 	section = pm->nr_holes ? holes_pop(pm) : pm->nr_sections++;
-	pending_store(pm, sect, &split, section);
+	pm->sections[section].sect = *sect;
+	pm->nr_held++;
+	if (run)
+		order_append(pm, section);
+	else
+		pm->root = order_insert(pm, pm->root, section);
+	if (highest)
+		pm->top = section;
 	*index = section;
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_add, PMT_NS);
 
-/* Take the piece of @section out of the sub-page of @page. */
-static void pending_remove_part(struct pmt_pending *pm, u64 page,
-				u32 section)
+/* Make room for one more hole; -ENOMEM or -EINTR, or 0. */
+static int pending_reserve_hole(struct pmt_pending *pm, u64 need)
 {
-	u32 *slot = pending_page_slot(pm, page);
-	struct pmt_pending_subpage *sp;
-	u32 *link, i;
-
-	sp = &pm->subpages[entry_ptr(*slot)];
-	for (link = &sp->head; *link != PMT_NIL;
-	     link = &pm->pieces[*link].next) {
-		if (pm->pieces[*link].piece.section == section)
-			break;
-	}
-	i = *link;
-	*link = pm->pieces[i].next;
-	pm->pieces[i].next = pm->free_piece;
-	pm->free_piece = i;
-	if (--sp->count)
-		return;
-	/* An empty sub-page is unassigned space again. */
-	sp->head = pm->free_subpage;
-	pm->free_subpage = entry_ptr(*slot);
-	*slot = 0;
+	if (need <= pm->cap_holes)
+		return 0;
+	return pmt_grow((void **)&pm->holes, &pm->cap_holes, pm->nr_holes,
+			max3(16ULL, 2ULL * pm->cap_holes, need),
+			sizeof(*pm->holes));
 }
 
 /**
@@ -892,111 +840,35 @@ static void pending_remove_part(struct pmt_pending *pm, u64 page,
  * @index: the section's index.
  *
  * The section's range is free for pmt_pending_add() and its index is the
- * first that pmt_pending_add() gives again, unless a lower one is free.
- * The nodes and sub-pages it leaves empty stay in the pending map, for the
- * sections added after it: compaction leaves them out of the published
- * map. On failure nothing changed.
+ * first that pmt_pending_add() gives again, unless a lower one is free. It
+ * costs O(log n). On failure nothing changed.
  *
  * Return: 0, -ENOENT when no section of @pm has @index (PMT_UNASSIGNED,
  * never added, or removed already), or -ENOMEM.
  */
 int pmt_pending_remove(struct pmt_pending *pm, u32 index)
 {
-	struct pmt_section *sect;
-	struct pmt_split split;
-	unsigned int i;
 	int ret;
 
 	if (index == PMT_UNASSIGNED || index >= pm->nr_sections ||
-	    !pm->sections[index].size)
+	    !pm->sections[index].sect.size)
 		return -ENOENT;
-	if (pm->nr_holes == pm->cap_holes) {
-		ret = pmt_grow((void **)&pm->holes, &pm->cap_holes,
-			       pm->nr_holes, max(16U, 2 * pm->cap_holes),
-			       sizeof(*pm->holes));
-		if (ret)
-			return ret;
-	}
-	/* Nothing below can fail or allocate: the section's nodes exist. */
-	sect = &pm->sections[index];
-	pending_split(pm, sect, &split);
-	for (i = 0; i < split.nr_parts; i++)
-		pending_remove_part(pm, split.part[i].page, index);
-	if (split.whole)
-		pending_set_pages(pm, &pm->root, pm->levels, 0,
-				  split.first_page, split.last_page,
-				  PMT_UNASSIGNED);
-	memset(sect, 0, sizeof(*sect));
+	ret = pending_reserve_hole(pm, pm->nr_holes + 1ULL);
+	if (ret)
+		return ret;
+	/* Nothing below can fail or allocate. */
+	order_flush_run(pm);
+	pm->root = order_remove(pm, pm->root, index);
+	if (pm->top == index)
+		pm->top = order_last(pm);
+	memset(&pm->sections[index], 0, sizeof(pm->sections[index]));
 	pm->nr_held--;
 	holes_push(pm, index);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_remove, PMT_NS);
 
-/**
- * pmt_pending_update() - start a pending map from a published one
- * @map: the published map.
- * @max_bytes: the most bytes the pending map may hold.
- *
- * The pending map holds @map's sections, each with its index, and its
- * page_shift; the indexes no section holds are free for pmt_pending_add(),
- * lowest first. It is built by storing every section again: the time and
- * memory grow with the map, not with what the update changes.
- *
- * Return: the pending map, or an ERR_PTR(): -ENOSPC past @max_bytes,
- * -ENOMEM, or -EINTR when a fatal signal stopped it.
- */
-struct pmt_pending *pmt_pending_update(const struct pmt_map *map,
-				       u64 max_bytes)
-{
-	const struct pmt_section *sect;
-	struct pmt_pending *pm;
-	struct pmt_split split;
-	unsigned int steps = 0;
-	u32 index;
-	int ret = 0;
-
-	pm = pmt_pending_create(map->page_shift);
-	if (!pm)
-		return ERR_PTR(-ENOMEM);
-	for (index = 1; index < map->nr_sections && !ret; index++) {
-		sect = &map->sections[index];
-		ret = pmt_step(&steps);
-		if (ret)
-			break;
-		if (!sect->size) {
-			/* A hole: indexes come in order, a heap already. */
-			if (pm->nr_holes == pm->cap_holes)
-				ret = pmt_grow((void **)&pm->holes,
-					       &pm->cap_holes, pm->nr_holes,
-					       max(16ULL, 2ULL * pm->cap_holes),
-					       sizeof(*pm->holes));
-			split.whole = false;
-			split.nr_parts = 0;
-		} else {
-			pending_split(pm, sect, &split);
-		}
-		if (!ret)
-			ret = pending_reserve(pm, &split, max_bytes);
-		if (ret)
-			break;
-		if (sect->size) {
-			pending_store(pm, sect, &split, index);
-		} else {
-			memset(&pm->sections[index], 0, sizeof(*sect));
-			pm->holes[pm->nr_holes++] = index;
-		}
-		pm->nr_sections = index + 1;
-	}
-	if (ret) {
-		pmt_pending_free(pm);
-		return ERR_PTR(ret);
-	}
-	return pm;
-}
-EXPORT_SYMBOL_NS_GPL(pmt_pending_update, PMT_NS);
-
-/* In pmt_compactor.uniform: the subtree holds more than one section. */
+/* For levelling: a lookup ends on a sub-page, not on one section's leaf. */
 #define PMT_MIXED		U32_MAX
 
 /*
@@ -1070,9 +942,9 @@ struct pmt_levelling {
 
 /**
  * struct pmt_compactor - state of one commit
- * @pm: the pending map being copied.
- * @uniform: per pending node, the one section its subtree holds, or
- *           PMT_MIXED.
+ * @pm: the pending map being built from.
+ * @ord: the indexes of @pm's sections in address order.
+ * @nr_ord: the number of indexes in @ord: @pm's sections.
  * @lv: the leaves to level.
  * @mixed: lookups inside the sections end on both kinds of leaves.
  * @nodes: the copy's nodes; NULL while only counting.
@@ -1088,12 +960,13 @@ struct pmt_levelling {
  * @max_depth: the most nodes a lookup of the copy visits.
  * @skip_entries: entries of the copy that skip more than one level.
  * @skipped_levels: levels they skip beyond one each, added up.
- * @steps: pending nodes and sections visited, for pmt_step().
+ * @steps: nodes built and sections walked, for pmt_step().
  * @err: -EINTR once a fatal signal stopped the walk, else 0.
  */
 struct pmt_compactor {
 	const struct pmt_pending *pm;
-	const u32 *uniform;
+	const u32 *ord;
+	u32 nr_ord;
 	struct pmt_levelling lv;
 	bool mixed;
 	u32 *nodes;
@@ -1120,23 +993,85 @@ struct pmt_compactor {
  */
 #define PMT_TABLE_BUDGET_MIN	SZ_64K
 
-/* The table shift of a pending sub-page: see PMT_SUBPAGE_SEARCH. */
-static unsigned int pending_subpage_shift(const struct pmt_pending *pm,
-					  const struct pmt_pending_subpage *sp)
+/* The section @k of @pc's address order. */
+static inline const struct pmt_section *ord_sect(const struct pmt_compactor *pc,
+						 u32 k)
 {
-	unsigned int shift = pm->page_shift;
-	const struct pmt_pending_piece *p;
-	u32 i;
+	return &pc->pm->sections[pc->ord[k]].sect;
+}
 
-	for (i = sp->head; i != PMT_NIL; i = p->next) {
-		p = &pm->pieces[i];
-		if (p->piece.start)
-			shift = min_t(unsigned int, shift, __ffs(p->piece.start));
-		if (p->piece.last + 1U < BIT(pm->page_shift))
-			shift = min_t(unsigned int, shift,
-				      __ffs(p->piece.last + 1U));
+static inline u64 ord_first_page(const struct pmt_compactor *pc, u32 k)
+{
+	return ord_sect(pc, k)->start >> pc->pm->page_shift;
+}
+
+static inline u64 ord_last_page(const struct pmt_compactor *pc, u32 k)
+{
+	return sect_last(ord_sect(pc, k)) >> pc->pm->page_shift;
+}
+
+/*
+ * Whether section @k of the order covers every byte of the
+ * level_span(@level) pages from page @base.
+ */
+static bool ord_covers(const struct pmt_compactor *pc, u32 k, u64 base,
+		       unsigned int level)
+{
+	const struct pmt_section *sect = ord_sect(pc, k);
+	unsigned int shift = pc->pm->page_shift;
+	u64 last = (base + level_span(level) - 1) << shift | (BIT_ULL(shift) - 1);
+
+	return sect->start <= base << shift && sect_last(sect) >= last;
+}
+
+/*
+ * The first of the sections @a..@b - 1 of the order that reaches page @page
+ * or beyond. Their pages rise with their index: sections do not overlap.
+ */
+static u32 ord_from(const struct pmt_compactor *pc, u32 a, u32 b, u64 page)
+{
+	u32 mid;
+
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (ord_last_page(pc, mid) < page)
+			a = mid + 1;
+		else
+			b = mid;
 	}
-	return shift;
+	return a;
+}
+
+/* The first of the sections @a..@b - 1 that starts past page @page. */
+static u32 ord_past(const struct pmt_compactor *pc, u32 a, u32 b, u64 page)
+{
+	u32 mid;
+
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (ord_first_page(pc, mid) <= page)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+/*
+ * The slots of a node at @level from page @base that sections @a..@b - 1
+ * (which all reach into it) touch: *@lo to *@hi, each touched in between.
+ */
+static void ord_slots(const struct pmt_compactor *pc, u32 a, u32 b,
+		      unsigned int level, u64 base, unsigned int *lo,
+		      unsigned int *hi)
+{
+	unsigned int shift = (level - 1) * PMT_NODE_BITS;
+	u64 first = max(ord_first_page(pc, a), base);
+	u64 last = min(ord_last_page(pc, b - 1),
+		       base + level_span(level) - 1);
+
+	*lo = (first - base) >> shift;
+	*hi = (last - base) >> shift;
 }
 
 /* Fill the table of a sub-page's @count pieces, sorted by offset. */
@@ -1152,116 +1087,86 @@ static void fill_table(u8 *table, const struct pmt_piece *pieces, u32 count,
 			table[k] = pieces[i].section - base + 1;
 }
 
-/* The lowest section of @sp's pieces; *@span: how far the highest lies. */
-static u32 pending_subpage_base(const struct pmt_pending *pm,
-				const struct pmt_pending_subpage *sp, u32 *span)
+/* The piece of section @k of the order inside page @page. */
+static void ord_piece(const struct pmt_compactor *pc, u32 k, u64 page,
+		      struct pmt_piece *piece)
 {
-	u32 i, lo = U32_MAX, hi = 0;
+	const struct pmt_section *sect = ord_sect(pc, k);
+	unsigned int shift = pc->pm->page_shift;
+	u64 first = page << shift, last = first + (BIT_ULL(shift) - 1);
 
-	for (i = sp->head; i != PMT_NIL; i = pm->pieces[i].next) {
-		lo = min(lo, pm->pieces[i].piece.section);
-		hi = max(hi, pm->pieces[i].piece.section);
-	}
-	*span = hi - lo;
-	return lo;
+	piece->start = max(sect->start, first) - first;
+	piece->last = min(sect_last(sect), last) - first;
+	piece->section = pc->ord[k];
 }
 
-static u32 compact_subpage(struct pmt_compactor *pc, u32 entry)
+/*
+ * The sub-page of page @page, where sections @a..@b - 1 of the order lie
+ * (pieces of them). Its table's shift is the largest that its pieces' ends
+ * fall on; see PMT_SUBPAGE_SEARCH.
+ */
+static u32 build_subpage(struct pmt_compactor *pc, u64 page, u32 a, u32 b)
 {
-	const struct pmt_pending *pm = pc->pm;
-	const struct pmt_pending_subpage *sp;
-	unsigned int shift = PMT_SUBPAGE_SEARCH;
+	unsigned int page_shift = pc->pm->page_shift, shift = page_shift;
+	u32 i, lo = U32_MAX, hi = 0, size = 0;
+	struct pmt_piece piece, *pieces;
 	struct pmt_subpage *out;
-	struct pmt_piece *pieces;
-	u32 i, n, base, span, size = 0;
 
-	sp = &pm->subpages[entry_ptr(entry)];
-	base = pending_subpage_base(pm, sp, &span);
-	if (span < PMT_SUBPAGE_TABLE_SPAN) {
-		shift = pending_subpage_shift(pm, sp);
-		size = BIT(pm->page_shift - shift);
-		if (size > pc->table_budget - pc->table_bytes) {
-			shift = PMT_SUBPAGE_SEARCH;
-			size = 0;
-		}
+	for (i = a; i < b; i++) {
+		ord_piece(pc, i, page, &piece);
+		lo = min(lo, piece.section);
+		hi = max(hi, piece.section);
+		if (piece.start)
+			shift = min_t(unsigned int, shift, __ffs(piece.start));
+		if (piece.last + 1U < BIT(page_shift))
+			shift = min_t(unsigned int, shift,
+				      __ffs(piece.last + 1U));
 	}
+	if (hi - lo < PMT_SUBPAGE_TABLE_SPAN) {
+		size = BIT(page_shift - shift);
+		if (size > pc->table_budget - pc->table_bytes)
+			size = 0;
+	}
+	if (!size)
+		shift = PMT_SUBPAGE_SEARCH;
 	if (pc->subpages) {
 		out = &pc->subpages[pc->nr_subpages];
-		out->page = sp->page;
-		out->start = sp->page << pc->pm->page_shift;
+		out->page = page;
+		out->start = page << page_shift;
 		out->first = pc->nr_pieces;
-		out->count = sp->count;
+		out->count = b - a;
 		out->table = pc->table_bytes;
-		out->base = base;
+		out->base = lo;
 		out->shift = shift;
-		/* The pending list runs down; the copy runs up. */
 		pieces = &pc->pieces[pc->nr_pieces];
-		for (i = sp->head, n = sp->count; i != PMT_NIL;
-		     i = pm->pieces[i].next)
-			pieces[--n] = pm->pieces[i].piece;
+		for (i = a; i < b; i++)
+			ord_piece(pc, i, page, &pieces[i - a]);
 		if (size)
-			fill_table(&pc->tables[pc->table_bytes], pieces,
-				   sp->count, base, shift, pm->page_shift);
+			fill_table(&pc->tables[pc->table_bytes], pieces, b - a,
+				   lo, shift, page_shift);
 	}
-	pc->nr_pieces += sp->count;
+	pc->nr_pieces += b - a;
 	pc->table_bytes += size;
 	return mk_subpage_entry(pc->nr_subpages++);
 }
 
 /*
- * The one section below a pending entry (0 for none), PMT_MIXED when
- * there are several; @uniform holds that of every node below @entry.
+ * The leaf that stands for the level_span(@level) pages from page @base,
+ * where sections @a..@b - 1 of the order lie, when it needs no node: no
+ * section (0), one (its leaf, whatever part it covers: a lookup checks the
+ * section's range), or, without compaction (a test-only switch), one that
+ * covers it all. PMT_NIL when it needs a node or, at level 0, a sub-page.
  */
-static u32 pending_uniform(const struct pmt_pending *pm,
-			   const u32 *uniform, u32 entry)
+static u32 build_leaf(const struct pmt_compactor *pc, unsigned int level,
+		      u64 base, u32 a, u32 b)
 {
-	const struct pmt_pending_subpage *sp;
-
-	if (entry_skip(entry))
-		return uniform[entry_ptr(entry)];
-	if (!entry_is_subpage(entry))
-		return entry_ptr(entry);
-	sp = &pm->subpages[entry_ptr(entry)];
-	return sp->count == 1 ? pm->pieces[sp->head].piece.section :
-				PMT_MIXED;
-}
-
-/*
- * The one section of every pending node's subtree, or PMT_MIXED. Nodes
- * are allocated after their parents, so walking them backwards meets every
- * child before its parent. Returns the array, or an ERR_PTR(): -ENOMEM, or
- * -EINTR on a fatal signal.
- */
-static u32 *pending_uniform_nodes(const struct pmt_pending *pm)
-{
-	u32 *uniform, node, i, u, sect;
-	unsigned int steps = 0;
-
-	uniform = pmt_alloc(array_size(max(pm->nr_nodes, 1U),
-				       sizeof(*uniform)));
-	if (!uniform)
-		return ERR_PTR(-ENOMEM);
-	for (node = pm->nr_nodes; node--;) {
-		const u32 *slots = pending_node(pm, node);
-
-		if (pmt_step(&steps)) {
-			kvfree(uniform);
-			return ERR_PTR(-EINTR);
-		}
-		sect = 0;
-		for (i = 0; i < PMT_NODE_SLOTS; i++) {
-			if (!slots[i])
-				continue;
-			u = pending_uniform(pm, uniform, slots[i]);
-			if (u == PMT_MIXED || (sect && u != sect)) {
-				sect = PMT_MIXED;
-				break;
-			}
-			sect = u;
-		}
-		uniform[node] = sect;
-	}
-	return uniform;
+	if (a == b)
+		return 0;
+	if (b - a == 1 &&
+	    (pmt_compaction || ((pmt_early_leaves || !level) &&
+				ord_covers(pc, a, base, level))))
+		return mk_section_entry(pc->ord[a]);
+	return PMT_NIL;
 }
 
 /* Count an entry of the copy in the shape counters of @pc. */
@@ -1273,78 +1178,49 @@ static void count_entry(struct pmt_compactor *pc, u32 entry)
 	}
 }
 
-/* Whether a pending node is left out of the copy: one section, or one child. */
-static bool pending_node_skipped(const struct pmt_compactor *pc, u32 node,
-				 unsigned int *only)
-{
-	const u32 *slots = pending_node(pc->pm, node);
-	unsigned int i, valid = 0;
-
-	if (!pmt_compaction)
-		return false;
-	for (i = 0; i < PMT_NODE_SLOTS; i++) {
-		if (slots[i]) {
-			valid++;
-			*only = i;
-		}
-	}
-	return valid == 1;
-}
-
 /*
- * The nodes of the copy a lookup of @page will visit: the pending nodes on
- * its path that compaction copies. A node left out for its single child
- * leads to that child whatever the page. *@section is the section of the
- * leaf the walk ends on, or PMT_MIXED for a sub-page.
+ * The nodes of the copy a lookup of @page will visit. A node left out for
+ * its single child leads to that child whatever the page. *@section is the
+ * section of the leaf the walk ends on, or PMT_MIXED for a sub-page.
  */
-static unsigned int pending_visits(const struct pmt_compactor *pc,
-				   u64 page, u32 *section)
+static unsigned int build_visits(const struct pmt_compactor *pc, u64 page,
+				 u32 *section)
 {
-	const struct pmt_pending *pm = pc->pm;
-	unsigned int level = pm->levels, visits = 0, only = 0;
-	u32 entry = pm->root, node;
+	unsigned int level = pc->pm->levels, visits = 0, lo, hi, slot;
+	u32 a = 0, b = pc->nr_ord, leaf;
+	u64 base = 0;
 
-	while (entry_skip(entry)) {
-		node = entry_ptr(entry);
-		if (pmt_compaction && pc->uniform[node] != PMT_MIXED)
-			break;
-		level--;
-		if (pending_node_skipped(pc, node, &only)) {
-			entry = pending_node(pm, node)[only];
-			continue;
+	for (;;) {
+		leaf = build_leaf(pc, level, base, a, b);
+		if (leaf != PMT_NIL) {
+			*section = entry_ptr(leaf);
+			return visits;
 		}
-		visits++;
-		entry = pending_node(pm, node)[slot_of(page, level)];
+		if (!level) {
+			*section = PMT_MIXED;
+			return visits;
+		}
+		ord_slots(pc, a, b, level, base, &lo, &hi);
+		if (pmt_compaction && lo == hi) {
+			slot = lo;
+		} else {
+			visits++;
+			slot = slot_of(page, level - 1);
+		}
+		level--;
+		base += slot * level_span(level);
+		a = ord_from(pc, a, b, base);
+		b = ord_past(pc, a, b, base + level_span(level) - 1);
 	}
-	/* A sub-page of one section's piece becomes that section's leaf. */
-	if (!pmt_compaction && entry_is_subpage(entry))
-		*section = PMT_MIXED;
-	else
-		*section = pending_uniform(pm, pc->uniform, entry);
-	return visits;
 }
 
 /* The first and last byte the sections of @pc->pm span; false for none. */
-static bool pending_span(struct pmt_compactor *pc, u64 *first, u64 *last)
+static bool build_span(const struct pmt_compactor *pc, u64 *first, u64 *last)
 {
-	const struct pmt_pending *pm = pc->pm;
-	const struct pmt_section *sect;
-	u32 i;
-
-	if (!pm->nr_held)
+	if (!pc->nr_ord)
 		return false;
-	*first = U64_MAX;
-	*last = 0;
-	for (i = 1; i < pm->nr_sections; i++) {
-		pc->err = pmt_step(&pc->steps);
-		if (pc->err)
-			return false;
-		sect = &pm->sections[i];
-		if (!sect->size)
-			continue;
-		*first = min(*first, sect->start);
-		*last = max(*last, sect->start + (sect->size - 1));
-	}
+	*first = ord_sect(pc, 0)->start;
+	*last = sect_last(ord_sect(pc, pc->nr_ord - 1));
 	return true;
 }
 
@@ -1356,7 +1232,7 @@ static bool inside_sample(const struct pmt_pending *pm, u32 i, u64 *addr)
 {
 	const struct pmt_section *sect;
 
-	sect = &pm->sections[1 + i % (pm->nr_sections - 1)];
+	sect = &pm->sections[1 + i % (pm->nr_sections - 1)].sect;
 	*addr = sect->start +
 		mul_u64_u32_shr(sect->size - 1, hash_32(i, 32), 32);
 	return sect->size;
@@ -1389,7 +1265,7 @@ static unsigned int level_target(const unsigned int *hist, unsigned int n,
 static bool level_span_leaf(const struct pmt_compactor *pc, u32 section)
 {
 	return section != PMT_MIXED &&
-	       pc->pm->sections[section].size - 1 >= pc->lv.big - 1;
+	       pc->pm->sections[section].sect.size - 1 >= pc->lv.big - 1;
 }
 
 /*
@@ -1407,14 +1283,14 @@ static void level_depth(struct pmt_compactor *pc)
 	u64 first, last, addr;
 	u32 i, frac, section;
 
-	if (!pending_span(pc, &first, &last))
+	if (!build_span(pc, &first, &last))
 		return;
 	/* A section that lookups over the span meet more than those inside. */
 	pc->lv.big = div_u64(last - first, pc->pm->nr_held) + 1;
 	for (i = 0; i < PMT_LEVEL_SAMPLES; i++) {
 		if (!inside_sample(pc->pm, i, &addr))
 			continue;
-		inside[pending_visits(pc, addr >> pc->pm->page_shift,
+		inside[build_visits(pc, addr >> pc->pm->page_shift,
 				      &section)]++;
 		subpages += section == PMT_MIXED;
 		samples++;
@@ -1428,8 +1304,8 @@ static void level_depth(struct pmt_compactor *pc)
 		frac = i << (32 - PMT_LEVEL_SAMPLE_BITS) |
 		       hash_32(i, 32 - PMT_LEVEL_SAMPLE_BITS);
 		addr = first + mul_u64_u32_shr(last - first, frac, 32);
-		visits = pending_visits(pc, addr >> pc->pm->page_shift,
-					&section);
+		visits = build_visits(pc, addr >> pc->pm->page_shift,
+				      &section);
 		if (!level_span_leaf(pc, section))
 			visits = max(visits, pc->lv.depth);
 		span[visits]++;
@@ -1518,35 +1394,35 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 }
 
 /*
- * Copy the subtree of @entry, an entry of the pending map covering @level,
- * below @depth nodes of the copy, and return the entry that stands for it
- * in the copy. A subtree of one section becomes that section's leaf. A node
- * with a single valid child is left out: the returned entry skips it, or is
- * the child leaf itself. Each pending node is visited once.
+ * Build the copy of the level_span(@level) pages from page @base, where
+ * sections @a..@b - 1 of the order lie, below @depth nodes of the copy,
+ * and return the entry that stands for it (in a pending map's form). A
+ * range of one section is that section's leaf; a page of several, a
+ * sub-page. A node with a single child that sections touch is left out:
+ * the returned entry skips it, or is the child leaf itself. Each node is
+ * built once, and each section is met once per level its range reaches.
  */
-static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
-			 unsigned int level, unsigned int depth)
+static u32 build_entry(struct pmt_compactor *pc, unsigned int level,
+		       u64 base, u32 a, u32 b, unsigned int depth)
 {
-	unsigned int i, only = 0;
-	const u32 *node;
-	u32 copy, child, chain;
-	u32 *out = NULL;
+	unsigned int i, lo, hi;
+	u32 copy, child, chain, ca, cb, *out = NULL;
+	u64 span, cbase;
 
-	if (pmt_compaction) {
-		child = pending_uniform(pc->pm, pc->uniform, entry);
-		if (child != PMT_MIXED)
-			return mk_section_entry(child);
-	}
-	if (!entry_skip(entry))
-		return entry_is_subpage(entry) ? compact_subpage(pc, entry) :
-						 entry;
+	child = build_leaf(pc, level, base, a, b);
+	if (child != PMT_NIL)
+		return child;
+	if (!level)
+		return build_subpage(pc, base, a, b);
 	if (!pc->err)
 		pc->err = pmt_step(&pc->steps);
 	if (pc->err)
 		return 0;
-	node = pending_node(pc->pm, entry_ptr(entry));
-	if (pending_node_skipped(pc, entry_ptr(entry), &only)) {
-		child = compact_entry(pc, node[only], level - 1, depth);
+	ord_slots(pc, a, b, level, base, &lo, &hi);
+	span = level_span(level - 1);
+	if (pmt_compaction && lo == hi) {
+		child = build_entry(pc, level - 1, base + lo * span, a, b,
+				    depth);
 		if (!entry_skip(child))
 			return child;
 		return mk_node_entry(entry_ptr(child), entry_skip(child) + 1);
@@ -1556,9 +1432,15 @@ static u32 compact_entry(struct pmt_compactor *pc, u32 entry,
 	pc->max_depth = max(pc->max_depth, depth + 1);
 	if (pc->nodes)
 		out = &pc->nodes[(size_t)copy * PMT_NODE_SLOTS];
+	ca = a;
 	for (i = 0; i < PMT_NODE_SLOTS; i++) {
-		child = node[i] ? compact_entry(pc, node[i], level - 1,
-						depth + 1) : 0;
+		cbase = base + i * span;
+		/* The sections of slot i: a section may reach into the next. */
+		while (ca < b && ord_last_page(pc, ca) < cbase)
+			ca++;
+		for (cb = ca; cb < b && ord_first_page(pc, cb) <= cbase + span - 1;)
+			cb++;
+		child = build_entry(pc, level - 1, cbase, ca, cb, depth + 1);
 		chain = entry_skip(child) ? 0 :
 			level_leaf(pc, child, level - 1, depth + 1);
 		if (out && chain) {
@@ -1689,7 +1571,7 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	pc->table_budget = max_t(u64, PMT_TABLE_BUDGET_MIN,
 				 min_t(u64, U32_MAX / 2, 2ULL * pm->nr_sections *
 				       sizeof(struct pmt_section)));
-	compact_entry(pc, pm->root, pm->levels, 0);
+	build_entry(pc, pm->levels, 0, 0, pc->nr_ord, 0);
 	if (pc->err)
 		return ERR_PTR(pc->err);
 	if (!pc->lv.depth && !pc->lv.span_depth)
@@ -1719,8 +1601,11 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
  *
  * The copy holds only reachable nodes, in one allocation charged to the
  * caller's memory cgroup, and levels the depth of lookups (level_depth())
- * when that fits in @max_bytes. It walks each pending node twice, once to
- * count and once to copy, and reschedules as it goes.
+ * when that fits in @max_bytes. It builds the tree from the sections in
+ * address order (the order tree's walk), twice: once to count, once to
+ * fill the allocation; it reschedules as it goes. Besides the new map it
+ * allocates 4 bytes per section, for that order, freed before it returns;
+ * @max_bytes bounds the two together.
  *
  * Return: the new map, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM,
  * or -EINTR when a fatal signal stopped it.
@@ -1728,33 +1613,42 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 			   u64 generation, u64 max_bytes)
 {
+	size_t ord_bytes = array_size(max(pm->nr_held, 1U), sizeof(u32));
 	struct pmt_compactor pc = { .pm = pm };
 	struct pmt_map *map;
-	u32 *uniform, root;
+	u32 *ord, root, i;
+	int err;
 
-	uniform = pending_uniform_nodes(pm);
-	if (IS_ERR(uniform))
-		return ERR_CAST(uniform);
-	pc.uniform = uniform;
-	map = compact_count(&pc, max_bytes);
+	if (ord_bytes > max_bytes)
+		return ERR_PTR(-ENOSPC);
+	ord = pmt_alloc(ord_bytes);
+	if (!ord)
+		return ERR_PTR(-ENOMEM);
+	err = order_walk(pm, ord, &pc.steps);
+	if (err) {
+		map = ERR_PTR(err);
+		goto out;
+	}
+	pc.ord = ord;
+	pc.nr_ord = pm->nr_held;
+	map = compact_count(&pc, max_bytes - ord_bytes);
 	if (IS_ERR(map))
 		goto out;
 	map->generation = generation;
 	map->nr_held = pm->nr_held;
 	map->page_shift = pm->page_shift;
 	map->levels = pm->levels;
-	if (pmt_copy(pc.sections, pm->sections,
-		     array_size(pm->nr_sections, sizeof(*pc.sections)))) {
-		pmt_map_free(map);
-		map = ERR_PTR(-EINTR);
-		goto out;
+	for (i = 0; i < pm->nr_sections; i++) {
+		pc.sections[i] = pm->sections[i].sect;
+		if (!pc.err)
+			pc.err = pmt_step(&pc.steps);
 	}
 	pc.nr_nodes = 0;
 	pc.nr_subpages = 0;
 	pc.nr_pieces = 0;
 	pc.table_bytes = 0;
 	pc.max_depth = 0;
-	root = compact_entry(&pc, pm->root, pm->levels, 0);
+	root = build_entry(&pc, pm->levels, 0, 0, pc.nr_ord, 0);
 	if (pc.err) {
 		pmt_map_free(map);
 		map = ERR_PTR(pc.err);
@@ -1765,14 +1659,143 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	level_nodes(&pc);
 	if (pc.mixed)
 		mixed_dummy(&pc, map);
+	map->nr_chain = pc.lv.nr_nodes;
 	map->max_depth = pc.max_depth;
 	map->skip_entries = pc.skip_entries;
 	map->skipped_levels = pc.skipped_levels;
 out:
-	kvfree(uniform);
+	kvfree(ord);
 	return map;
 }
 EXPORT_SYMBOL_NS_GPL(pmt_commit, PMT_NS);
+
+/* Note section @s of a map's walk in @ord, once: its leaves come together. */
+static int map_order_note(u32 *ord, u32 cap, u32 *k, u32 s)
+{
+	if (!s || (*k && ord[*k - 1] == s))
+		return 0;
+	if (*k == cap)
+		return -EFAULT;
+	ord[(*k)++] = s;
+	return 0;
+}
+
+/* Note the sections of leaf @entry of @map. */
+static int map_order_leaf(const struct pmt_map *map, u32 entry, u32 *ord,
+			  u32 cap, u32 *k)
+{
+	const struct pmt_subpage *sp;
+	u32 i;
+	int ret = 0;
+
+	if (!map_entry_is_subpage(entry))
+		return map_order_note(ord, cap, k, map_entry_ptr(entry));
+	sp = &map->subpages[map_entry_ptr(entry)];
+	for (i = 0; i < sp->count && !ret; i++)
+		ret = map_order_note(ord, cap, k,
+				     map->pieces[sp->first + i].section);
+	return ret;
+}
+
+/*
+ * Fill @ord with the indexes of @map's @map->nr_held sections in address
+ * order: a walk of its nodes in slot order, where each section's leaves
+ * come together. A levelling chain's node leads to one leaf whatever the
+ * slot: the walk follows its first entry only. Returns -EINTR on a fatal
+ * signal, -EFAULT for a map that is not as commit made it, else 0.
+ */
+static int map_order(const struct pmt_map *map, u32 *ord)
+{
+	u32 node[PMT_MAX_LEVELS + 1], slot[PMT_MAX_LEVELS + 1];
+	u32 entry = map->root, chain = map->nr_nodes - map->nr_chain, k = 0;
+	unsigned int depth = 0, steps = 0;
+	int ret;
+
+	for (;;) {
+		while (map_entry_shift(entry) && map_entry_ptr(entry) >= chain)
+			entry = map->nodes[(size_t)map_entry_ptr(entry) *
+					   PMT_NODE_SLOTS];
+		if (map_entry_shift(entry)) {
+			if (depth == ARRAY_SIZE(node))
+				return -EFAULT;
+			node[depth] = map_entry_ptr(entry);
+			slot[depth++] = 0;
+			ret = pmt_step(&steps);
+		} else {
+			ret = map_order_leaf(map, entry, ord, map->nr_held, &k);
+		}
+		if (ret)
+			return ret;
+		while (depth && slot[depth - 1] == PMT_NODE_SLOTS)
+			depth--;
+		if (!depth)
+			break;
+		entry = map->nodes[(size_t)node[depth - 1] * PMT_NODE_SLOTS +
+				   slot[depth - 1]++];
+	}
+	return k == map->nr_held ? 0 : -EFAULT;
+}
+
+/**
+ * pmt_pending_update() - start a pending map from a published one
+ * @map: the published map.
+ * @max_bytes: the most bytes the pending map may hold.
+ *
+ * The pending map holds @map's sections, each with its index, and its
+ * page_shift; the indexes no section holds are free for pmt_pending_add(),
+ * lowest first. It copies the sections and reads their address order from
+ * @map's nodes: the time grows with the map, O(n), not with what the
+ * update changes. That order takes 4 bytes per section while it runs;
+ * @max_bytes bounds it with the pending map.
+ *
+ * Return: the pending map, or an ERR_PTR(): -ENOSPC past @max_bytes,
+ * -ENOMEM, or -EINTR when a fatal signal stopped it.
+ */
+struct pmt_pending *pmt_pending_update(const struct pmt_map *map,
+				       u64 max_bytes)
+{
+	u32 holes = map->nr_sections - 1 - map->nr_held, index, *ord;
+	struct pmt_pending *pm;
+	unsigned int steps = 0;
+	int ret;
+
+	if (pending_bytes_for(map->nr_sections, holes) +
+	    (u64)max(map->nr_held, 1U) * sizeof(*ord) > max_bytes)
+		return ERR_PTR(-ENOSPC);
+	pm = pmt_pending_create(map->page_shift);
+	if (!pm)
+		return ERR_PTR(-ENOMEM);
+	ret = pending_reserve(pm, map->nr_sections, max_bytes);
+	if (!ret)
+		ret = pending_reserve_hole(pm, holes);
+	ord = ret ? NULL : pmt_alloc(array_size(max(map->nr_held, 1U),
+						sizeof(*ord)));
+	if (!ret && !ord)
+		ret = -ENOMEM;
+	if (!ret)
+		ret = map_order(map, ord);
+	for (index = 1; index < map->nr_sections && !ret; index++) {
+		memset(&pm->sections[index], 0, sizeof(pm->sections[index]));
+		pm->sections[index].sect = map->sections[index];
+		/* Holes come in order: a min-heap already. */
+		if (!map->sections[index].size)
+			pm->holes[pm->nr_holes++] = index;
+		ret = pmt_step(&steps);
+	}
+	if (!ret) {
+		pm->nr_sections = map->nr_sections;
+		pm->nr_held = map->nr_held;
+		pm->root = order_build(pm, ord, map->nr_held);
+		pm->top = order_last(pm);
+	}
+	kvfree(ord);
+	if (ret) {
+		pmt_pending_free(pm);
+		return ERR_PTR(ret);
+	}
+	return pm;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_pending_update, PMT_NS);
 
 /**
  * pmt_map_free() - free a map no reader can see any more

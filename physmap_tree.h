@@ -174,6 +174,7 @@ struct pmt_piece {
  * @skip_entries: entries that skip one level or more.
  * @skipped_levels: levels skipped by those entries, added up.
  * @max_depth: the most nodes any lookup visits.
+ * @nr_chain: the last @nr_chain nodes of @nodes are levelling's chains.
  * @generation: commit counter of the file the map was published on.
  * @bytes: bytes of the single allocation holding all of the map.
  * @backlog: the backlog it counts in once retired.
@@ -202,6 +203,7 @@ struct pmt_map {
 	u32 skip_entries;
 	u32 skipped_levels;
 	u32 max_depth;
+	u32 nr_chain;
 	u64 generation;
 	size_t bytes;
 	struct pmt_backlog *backlog;
