@@ -3,8 +3,10 @@
  * The hardening audit's two shapes, natively (make bench-user):
  * - the commit time of the DAG shape (testlib/physmap_adversarial.h) with
  *   and without depth levelling, best of 3;
- * - the bytes one pending map of the memory shape holds when ADD first
- *   fails with ENOSPC under a byte bound (max_map_mb), at 64 and 1024 MiB.
+ * - the sections and bytes one pending map of the memory shape holds when
+ *   ADD first fails with ENOSPC under a byte bound (max_map_mb), at 4 and
+ *   32 MiB (the shape has 2^20 sections), and the bytes of the map those
+ *   sections make.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -76,24 +78,35 @@ static double best_commit(const struct pmt_pending *pm, bool levelling,
 	return best;
 }
 
-/* Sections of the memory shape added before ENOSPC, and the bytes held. */
+/*
+ * Sections of the memory shape added before ENOSPC (no section count bound),
+ * the bytes held, and the bytes of the map they make.
+ */
 static void mem_bound(unsigned int page_shift, uint64_t max_mb)
 {
 	struct pmt_pending *pm = pmt_pending_create(page_shift);
+	struct pmt_map *map;
 	uint32_t k, index;
 	int ret = 0;
 
-	for (k = 0; k < 1000000 && !ret; k++) {
+	for (k = 0; !ret; k++) {
 		struct pmt_section sect = { .cookie = k };
 
 		mem_section(k, &sect.start, &sect.size);
-		ret = pmt_pending_add(pm, &sect, PM_MAX_SECTIONS_DEFAULT,
-				      max_mb << 20, &index);
+		ret = pmt_pending_add(pm, &sect, UINT32_MAX, max_mb << 20,
+				      &index);
 	}
-	printf("memory shape, page_shift %u, max_map_mb %" PRIu64 ": %u sections, %zu bytes (%.1f MiB) pending at the first ENOSPC (ret %d)\n",
+	map = pmt_commit(pm, 1, UINT64_MAX);
+	if (IS_ERR(map)) {
+		fprintf(stderr, "bench_commit: COMMIT failed\n");
+		exit(1);
+	}
+	printf("memory shape, page_shift %u, max_map_mb %" PRIu64 ": %u sections, %zu bytes (%.1f MiB) pending at the first ENOSPC (ret %d); their map %zu bytes (%.1f MiB)\n",
 	       page_shift, max_mb, pmt_pending_sections(pm),
 	       pmt_pending_bytes(pm),
-	       pmt_pending_bytes(pm) / 1048576.0, ret);
+	       pmt_pending_bytes(pm) / 1048576.0, ret, map->bytes,
+	       map->bytes / 1048576.0);
+	pmt_map_free(map);
 	pmt_pending_free(pm);
 }
 
@@ -110,7 +123,7 @@ int main(int argc, char **argv)
 	       pmt_pending_sections(pm), plain, plain_nodes, levelled,
 	       levelled_nodes, levelled / plain);
 	pmt_pending_free(pm);
-	mem_bound(10, 64);
-	mem_bound(10, 1024);
+	mem_bound(10, 4);
+	mem_bound(10, 32);
 	return 0;
 }
