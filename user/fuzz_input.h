@@ -14,6 +14,12 @@
  *	PROBE	  u64 addr		an address to look up
  *	SUBPAGE	  u32 page, u16 off, u8 len	a piece of one page
  *	TOP	  u32 below, u32 size	near 2^64 - 1
+ *	REMOVE	  u16 which		take a section out (kind byte 0xff only)
+ *
+ * A kind byte is taken modulo FUZZ_KINDS, except 0xff, REMOVE: @which
+ * modulo the sections held plus one picks a section by address, or last
+ * an index no section holds; 0xffff is index 0. mkcorpus writes kind
+ * bytes below FUZZ_KINDS only, so REMOVE changed none of its inputs.
  */
 #ifndef _PHYSMAP_FUZZ_INPUT_H
 #define _PHYSMAP_FUZZ_INPUT_H
@@ -24,7 +30,8 @@
 
 enum fuzz_kind {
 	FUZZ_RAW, FUZZ_ALIGNED, FUZZ_ADJACENT, FUZZ_BYTE, FUZZ_HUGE,
-	FUZZ_PROBE, FUZZ_SUBPAGE, FUZZ_TOP, FUZZ_KINDS
+	FUZZ_PROBE, FUZZ_SUBPAGE, FUZZ_TOP, FUZZ_KINDS,
+	FUZZ_REMOVE = 0xff
 };
 
 struct fuzz_input {
@@ -34,6 +41,7 @@ struct fuzz_input {
 
 struct fuzz_record {
 	bool probe;
+	bool remove;
 	uint64_t start;
 	uint64_t size;
 };
@@ -60,10 +68,20 @@ static inline bool fuzz_record(struct fuzz_input *in, unsigned int shift,
 {
 	uint64_t page = 1ULL << shift;
 
+	uint8_t kind;
+
 	if (!in->size)
 		return false;
 	rec->probe = false;
-	switch (fuzz_u8(in) % FUZZ_KINDS) {
+	rec->remove = false;
+	kind = fuzz_u8(in);
+	if (kind == FUZZ_REMOVE) {
+		rec->remove = true;
+		rec->start = fuzz_take(in, 2);
+		rec->size = 0;
+		return true;
+	}
+	switch (kind % FUZZ_KINDS) {
 	case FUZZ_RAW:
 		rec->start = fuzz_take(in, 8);
 		rec->size = fuzz_take(in, 8);

@@ -2,9 +2,10 @@
 /*
  * Differential fuzzer of the tree core: the input becomes a page_shift, a
  * list of sections (aligned, unaligned, one-byte, huge, adjacent, near the
- * top of the space) and addresses. Every ADD is held against a model of
- * sorted ranges (EINVAL, EEXIST or success), the map is committed, and every
- * lookup is held against the model's binary search.
+ * top of the space), removals and addresses. Every ADD and REMOVE is held
+ * against a model of sorted ranges (EINVAL, EEXIST, ENOENT or success, and
+ * the lowest free index for ADD), the map is committed, and every lookup
+ * is held against the model's binary search.
  *
  * Built with libFuzzer (clang -fsanitize=fuzzer), or with replay_main.c as a
  * plain program that replays files, for sanitizers and valgrind.
@@ -31,7 +32,18 @@ struct model_range {
 struct model {
 	struct model_range r[MAX_SECTIONS];
 	unsigned int n;
+	bool held[MAX_SECTIONS + 2];	/* by index */
 };
+
+/* The index the next ADD gets: the lowest that no section holds. */
+static uint32_t model_next_index(const struct model *m)
+{
+	uint32_t i = 1;
+
+	while (m->held[i])
+		i++;
+	return i;
+}
 
 /* Position of the first range starting above @addr. */
 static unsigned int model_upper(const struct model *m, uint64_t addr)
@@ -76,6 +88,7 @@ static int model_add(struct model *m, uint64_t start, uint64_t size,
 	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(m->r[0]));
 	m->r[i] = (struct model_range){ start, last, index };
 	m->n++;
+	m->held[index] = true;
 	return 0;
 }
 
@@ -84,6 +97,34 @@ static void fail(const char *what, uint64_t a, uint64_t b, uint64_t c)
 	fprintf(stderr, "fuzz_tree: %s: %#" PRIx64 " %#" PRIx64 " %#" PRIx64 "\n",
 		what, a, b, c);
 	abort();
+}
+
+/* REMOVE of record @which against the model: the map's result must match. */
+static void remove_one(struct pmt_pending *pm, struct model *m, uint64_t which)
+{
+	unsigned int pos = which % (m->n + 1);
+	uint32_t index;
+	int want, ret;
+
+	if (which == 0xffff) {
+		index = PMT_UNASSIGNED;
+		want = -ENOENT;
+	} else if (pos == m->n) {
+		index = model_next_index(m);
+		want = -ENOENT;
+	} else {
+		index = m->r[pos].index;
+		want = 0;
+	}
+	ret = pmt_pending_remove(pm, index);
+	if (ret != want)
+		fail("remove (index, want, got)", index, (uint64_t)want,
+		     (uint64_t)ret);
+	if (ret)
+		return;
+	m->held[index] = false;
+	memmove(&m->r[pos], &m->r[pos + 1], (m->n - pos - 1) * sizeof(m->r[0]));
+	m->n--;
 }
 
 static void check(const struct pmt_map *map, const struct model *m,
@@ -107,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t prev_end = 0;
 
 	m.n = 0;
+	memset(m.held, 0, sizeof(m.held));
 	shift = PMT_PAGE_SHIFT_MIN +
 		fuzz_u8(&in) % (PMT_PAGE_SHIFT_MAX - PMT_PAGE_SHIFT_MIN + 1);
 	pm = pmt_pending_create(shift);
@@ -125,6 +167,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			probes[nprobes++] = rec.start;
 			continue;
 		}
+		if (rec.remove) {
+			remove_one(pm, &m, rec.start);
+			continue;
+		}
 		s.start = rec.start;
 		s.size = rec.size;
 		s.cookie = m.n;
@@ -134,8 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("add (start, size, ret)", s.start, s.size, (uint64_t)ret);
 		if (ret)
 			continue;
-		if (index != m.n + 1)
-			fail("index (start, want, got)", s.start, m.n + 1, index);
+		if (index != model_next_index(&m))
+			fail("index (start, want, got)", s.start,
+			     model_next_index(&m), index);
 		model_add(&m, s.start, s.size, index);
 		prev_end = s.start + (s.size - 1);
 	}
