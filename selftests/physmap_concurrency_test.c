@@ -673,6 +673,38 @@ FIXTURE_TEARDOWN(race)
 	maps_free(&self->maps);
 }
 
+/*
+ * Log what each looker saw and check it: no failed ioctl, no generation
+ * going backwards, some lookups. Adds up their lookups and wrong answers
+ * into *@lookups and *@wrong; @foreign says what a foreign answer matched.
+ */
+static void check_lookers(struct __test_metadata *_metadata,
+			  const struct looker *lookers, const char *foreign,
+			  __u64 *lookups, __u64 *wrong)
+{
+	int i;
+
+	for (i = 0; i < LOOKERS; i++) {
+		const struct looker *l = &lookers[i];
+
+		TH_LOG("%s thread %d: %llu lookups, %llu wrong (%llu of %s), %llu backwards, %llu errors",
+		       l->batch ? "batch" : "single", i,
+		       (unsigned long long)l->lookups,
+		       (unsigned long long)l->wrong,
+		       (unsigned long long)l->foreign, foreign,
+		       (unsigned long long)l->backwards,
+		       (unsigned long long)l->errors);
+		if (l->wrong)
+			TH_LOG("first wrong answer: %s", l->first_wrong);
+		*lookups += l->lookups;
+		*wrong += l->wrong;
+		EXPECT_EQ(0ULL, l->errors)
+			TH_LOG("thread %d: %s", i, strerror(l->first_error));
+		EXPECT_EQ(0ULL, l->backwards);
+		EXPECT_LT(0ULL, l->lookups);
+	}
+}
+
 TEST_F_TIMEOUT(race, lookups_during_commits, 60)
 {
 	struct looker lookers[LOOKERS];
@@ -720,25 +752,7 @@ TEST_F_TIMEOUT(race, lookups_during_commits, 60)
 	for (i = 0; i < LOOKERS; i++)
 		ASSERT_EQ(0, pthread_join(lookers[i].thread, NULL));
 
-	for (i = 0; i < LOOKERS; i++) {
-		struct looker *l = &lookers[i];
-
-		TH_LOG("%s thread %d: %llu lookups, %llu wrong (%llu of neither map), %llu backwards, %llu errors",
-		       l->batch ? "batch" : "single", i,
-		       (unsigned long long)l->lookups,
-		       (unsigned long long)l->wrong,
-		       (unsigned long long)l->foreign,
-		       (unsigned long long)l->backwards,
-		       (unsigned long long)l->errors);
-		if (l->wrong)
-			TH_LOG("first wrong answer: %s", l->first_wrong);
-		lookups += l->lookups;
-		wrong += l->wrong;
-		EXPECT_EQ(0ULL, l->errors)
-			TH_LOG("thread %d: %s", i, strerror(l->first_error));
-		EXPECT_EQ(0ULL, l->backwards);
-		EXPECT_LT(0ULL, l->lookups);
-	}
+	check_lookers(_metadata, lookers, "neither map", &lookups, &wrong);
 	TH_LOG("%llu lookups, %llu wrong; commits per fd: %llu",
 	       (unsigned long long)lookups, (unsigned long long)wrong,
 	       (unsigned long long)committer.commits[0]);
@@ -812,25 +826,7 @@ TEST_F_TIMEOUT(race, lookups_during_updates, 60)
 	for (i = 0; i < LOOKERS; i++)
 		ASSERT_EQ(0, pthread_join(lookers[i].thread, NULL));
 
-	for (i = 0; i < LOOKERS; i++) {
-		struct looker *l = &lookers[i];
-
-		TH_LOG("%s thread %d: %llu lookups, %llu wrong (%llu of no generation), %llu backwards, %llu errors",
-		       l->batch ? "batch" : "single", i,
-		       (unsigned long long)l->lookups,
-		       (unsigned long long)l->wrong,
-		       (unsigned long long)l->foreign,
-		       (unsigned long long)l->backwards,
-		       (unsigned long long)l->errors);
-		if (l->wrong)
-			TH_LOG("first wrong answer: %s", l->first_wrong);
-		lookups += l->lookups;
-		wrong += l->wrong;
-		EXPECT_EQ(0ULL, l->errors)
-			TH_LOG("thread %d: %s", i, strerror(l->first_error));
-		EXPECT_EQ(0ULL, l->backwards);
-		EXPECT_LT(0ULL, l->lookups);
-	}
+	check_lookers(_metadata, lookers, "no generation", &lookups, &wrong);
 	TH_LOG("%llu lookups, %llu wrong; %llu generations on %d fd(s): %llu REMOVEs, %llu ADDs (%llu reused an index)",
 	       (unsigned long long)lookups, (unsigned long long)wrong,
 	       (unsigned long long)updater.gen, updater.nfds,
