@@ -53,9 +53,10 @@
  *
  * The debugfs parts (not ABI) are left out, or the test SKIPs, when debugfs
  * is not mounted at /sys/kernel/debug or not readable. Module parameters and
- * watchdog_thresh are restored by the fixture's teardown. Environment: PHYSMAP_MAX_MAP_MB, the bound max_map_bytes sets
- * (default 64; e.g. 1024 to measure the default bound; in the test guest,
- * put PHYSMAP_MAX_MAP_MB=1024 on the kernel command line).
+ * watchdog_thresh are restored by the fixture's teardown. Environment:
+ * PHYSMAP_MAX_MAP_MB, the bound max_map_bytes sets (default 1; at most 32,
+ * as the shape's 2^20 sections fill 48 MiB of pending map; in the test
+ * guest, put PHYSMAP_MAX_MAP_MB=32 on the kernel command line).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -96,10 +97,11 @@
 
 #define MAX_MAP_DEFAULT_MB	1024
 /*
- * max_map_bytes: the bound it sets. A pending section takes 48 bytes (96
- * while the array doubles), so ADD meets 4 MiB after about 87,000 of them.
+ * max_map_bytes: the bound it sets, the least the parameter takes. A
+ * pending section takes 48 bytes (up to 96 while the array doubles), so ADD
+ * meets 1 MiB after about 21,800 of them.
  */
-#define MAX_MAP_TEST_MB		4
+#define MAX_MAP_TEST_MB		1
 /* max_map_bytes: page_shift of the memory shape, and its most sections */
 #define MEM_PS			10
 #define MEM_SECTS		(1U << 20)
