@@ -176,7 +176,7 @@ static void build_maps(struct __test_metadata *_metadata,
 				     1ULL << 32, 12));
 	/*
 	 * The pending map: clustered sections with many sub-pages, and
-	 * sections far apart so that the node pool grows past one page.
+	 * sections far apart, so that the map has many nodes.
 	 */
 	ASSERT_EQ(0, pm_map_generate(&self->pending, 12, NR_PENDING / 2,
 				     1ULL << 36, 16));

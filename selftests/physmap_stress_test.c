@@ -882,9 +882,9 @@ TEST_F_TIMEOUT(stress, memcg, 300)
 #define COMPACT_UNEVICTABLE	"/proc/sys/vm/compact_unevictable_allowed"
 
 /*
- * Add PRESSURE_SECTIONS one-page sections 1 GiB apart (a few nodes each:
- * the node pool grows by doubling through every size from a page to tens
- * of MiB) and commit them; the slowest ADD and the COMMIT in seconds.
+ * Add PRESSURE_SECTIONS one-page sections 1 GiB apart (the pending array
+ * grows by doubling from a page to 1.5 MiB; the map takes a few nodes per
+ * section) and commit them; the slowest ADD and the COMMIT in seconds.
  */
 static int timed_build(int fd, double *slowest_add, double *commit_s)
 {
