@@ -16,6 +16,9 @@
  * Ioctl lines, per-call times in ps, min over repetitions:
  *   I map=NAME what=null|lookup|batchK calls=N addrs_per_call=K
  *     ps_per_call=T ps_per_addr=T
+ *
+ * Update lines (issue 14), through the ioctls, wall clock, one run each:
+ *   U sections=N build_ns=T update_ns=T bytes=B
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +34,9 @@
 #include <unistd.h>
 
 #include "physmap_maps.h"
+
+typedef __u64 u64;
+#include "physmap_bench_gen.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -407,6 +413,57 @@ static int setup(void)
 	return access(CTL, W_OK);
 }
 
+/*
+ * A full build of the synthetic map of @n sections through the ioctls
+ * (BEGIN, every ADD, COMMIT), then one update transaction of it (BEGIN with
+ * PHYSMAP_BEGIN_UPDATE, REMOVE of section 1, ADD of its range again, which
+ * must take index 1, COMMIT); each timed once. Prints a U line.
+ */
+static int update_series(unsigned int n, FILE *out)
+{
+	struct physmap_stats st;
+	double t0, build, update;
+	__u64 start, size, i;
+	__u32 index = 0;
+	int fd, ret;
+
+	fd = open(PHYSMAP_DEV, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	t0 = now_ns();
+	ret = pm_begin(fd, 12);
+	for (i = 0; i < n && !ret; i++) {
+		pmb_synth_section(n, i, 0x5eed, &start, &size);
+		ret = pm_add(fd, start, size, i, 0, NULL);
+	}
+	if (!ret)
+		ret = pm_commit(fd);
+	build = now_ns() - t0;
+	pmb_synth_section(n, 0, 0x5eed, &start, &size);
+	t0 = now_ns();
+	if (!ret)
+		ret = pm_begin_update(fd, 0);
+	if (!ret)
+		ret = pm_remove(fd, 1);
+	if (!ret)
+		ret = pm_add(fd, start, size, n, 0, &index);
+	if (!ret)
+		ret = pm_commit(fd);
+	update = now_ns() - t0;
+	if (!ret)
+		ret = pm_stats(fd, &st);
+	if (!ret && (index != 1 || st.generation != 2 || st.sections != n))
+		ret = -EPROTO;
+	if (!ret)
+		fprintf(out, "U sections=%u build_ns=%.0f update_ns=%.0f bytes=%llu\n",
+			n, build, update, (unsigned long long)st.bytes);
+	else
+		fprintf(out, "E update series of %u sections: %s\n", n,
+			strerror(-ret));
+	close(fd);
+	return ret;
+}
+
 static int full(const char *dir)
 {
 	static const unsigned int synth[] = { 16, 256, 4096, 65536, 1000000 };
@@ -459,6 +516,10 @@ static int full(const char *dir)
 		      sizeof(name))) {
 		ioctl_path(name, &map, 65536, 5, stdout);
 		pm_map_free(&map);
+	}
+	for (i = 0; i < ARRAY_SIZE(commits); i++) {
+		update_series(commits[i], stdout);
+		fprintf(stderr, "pmbench: update-%u done\n", commits[i]);
 	}
 	fflush(stdout);
 	return 0;
@@ -563,9 +624,11 @@ static int smoke(const char *dir)
 	unsigned long long n = 0, bytes = 0, nodes = 0;
 	long long maple[2] = { -1, -1 };
 	const char *p;
+	size_t len = 0;
 	int ok, bad;
+	FILE *f;
 
-	printf("TAP version 13\n1..22\n");
+	printf("TAP version 13\n1..23\n");
 	ok = !setup();
 	tap(ok, "physmap_bench.ko's debugfs files are there");
 	if (!ok)
@@ -606,6 +669,19 @@ static int smoke(const char *dir)
 	    "ioctl path: LOOKUP, LOOKUP_BATCH and the model agree, null ioctl is ENOTTY (%d bad)",
 	    bad);
 	pm_map_free(&map);
+
+	/* the update series, which checks its own result */
+	res = NULL;
+	n = 0;
+	f = open_memstream(&res, &len);
+	ok = f && !update_series(1000, f);
+	if (f)
+		fclose(f);
+	if (ok && res)
+		sscanf(res, "U sections=%llu", &n);
+	tap(ok && n == 1000, "update series of 1000 sections: %s",
+	    res ? strtok(res, "\n") : "no line");
+	free(res);
 	return 0;
 }
 

@@ -41,6 +41,7 @@ $1 == "S" { kv(); bytes[v["map"], v["struct"]] = v["bytes"] }
 $1 == "P" { kv(); nodes[v["map"]] = v["nodes"]; depth[v["map"]] = v["depth"]; subp[v["map"]] = v["subpages"] }
 $1 == "C" { kv(); commit[++nc] = $0 }
 $1 == "I" { kv(); iop[v["what"]] = v["ps_per_addr"]; iomap = v["map"] }
+$1 == "U" { kv(); upd[++nu] = $0 }
 
 END {
 	split("physmap maple xarray bsearch", st, " ")
@@ -121,5 +122,20 @@ END {
 			       iop["batch" bs[i]] / 1000,
 			       iop["batch" bs[i]] / iop["lookup"],
 			       (bs[i] == 4096 ? " (target <= 0.05)" : "")
+	}
+
+	if (nu) {
+		print ""
+		print "Live updates through the ioctls (wall clock, one run each): a full build"
+		print "(BEGIN, every ADD, COMMIT) against one update transaction of it"
+		print "(BEGIN_UPDATE, REMOVE, ADD, COMMIT; issue 14's target: 1/1000)"
+		printf "%10s %12s %12s %10s %12s\n", "sections", "build ms",
+		       "update ms", "ratio", "bytes"
+		for (i = 1; i <= nu; i++) {
+			$0 = upd[i]; kv()
+			printf "%10d %12.1f %12.1f %10.3f %12d\n", v["sections"],
+			       v["build_ns"] / 1e6, v["update_ns"] / 1e6,
+			       v["update_ns"] / v["build_ns"], v["bytes"]
+		}
 	}
 }

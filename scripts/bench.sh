@@ -47,7 +47,7 @@ if [ -z "${BENCH_REPLOT:-}" ]; then
 	{
 		echo "# make bench, $(date -u +%Y-%m-%d), kernel $KVER under QEMU TCG"
 		echo "# (VM_MEM=$VM_MEM VM_SMP=$VM_SMP); raw lines of bench/pmbench full"
-		sed -n 's/^# \([RAPSCIV] \)/\1/p' "$OUT/results.log"
+		sed -n 's/^# \([RAPSCIVU] \)/\1/p' "$OUT/results.log"
 	} >"$LOG"
 fi
 
