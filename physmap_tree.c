@@ -444,9 +444,10 @@ static inline u64 sect_last(const struct pmt_section *sect)
  * tree (Andersson, "Balanced search trees made simple", 1993): a red-black
  * tree whose red links lean right only, kept by two rotations, skew and
  * split. Its nodes are the sections' own entries, linked by index. Its
- * height is at most 2 log2(n + 1): 52 for the most sections a map holds
- * (PMT_PTR_MAX), which bounds the recursion of insertion and removal and
- * the stack of the in-order walk below PMT_ORDER_HEIGHT.
+ * height is at most 2 log2(n + 1): 54 for the most sections a map holds
+ * (PMT_PTR_MAX), which bounds the paths that insertion, removal and the
+ * in-order walk keep on the stack below PMT_ORDER_HEIGHT. Only the
+ * balanced builds from sorted sections recurse, log2(n) deep: 27 at most.
  */
 #define PMT_ORDER_HEIGHT	64
 
@@ -489,22 +490,45 @@ static u32 order_split(struct pmt_pending *pm, u32 t)
 	return r;
 }
 
-/* Insert section @n below @t; returns the subtree's new root. */
-static u32 order_insert(struct pmt_pending *pm, u32 t, u32 n)
+/* Point @t's link on side @right (else left) at @child. */
+static inline void order_link(struct pmt_pending *pm, u32 t, bool right,
+			      u32 child)
+{
+	if (right)
+		pm->sections[t].right = child;
+	else
+		pm->sections[t].left = child;
+}
+
+/*
+ * Insert section @n into the tree of root @root; returns the new root. The
+ * path down is kept, then skew and split restore the levels bottom up.
+ */
+static u32 order_insert(struct pmt_pending *pm, u32 root, u32 n)
 {
 	struct pmt_pending_section *ps = pm->sections;
+	u32 path[PMT_ORDER_HEIGHT], t = root, sub = n;
+	bool right[PMT_ORDER_HEIGHT];
+	unsigned int depth = 0;
 
-	if (t == PMT_NIL) {
-		ps[n].left = PMT_NIL;
-		ps[n].right = PMT_NIL;
-		ps[n].level = 1;
-		return n;
+	while (t != PMT_NIL) {
+		/* The height bound makes this unreachable. */
+		if (WARN_ON_ONCE(depth == PMT_ORDER_HEIGHT))
+			return root;
+		path[depth] = t;
+		right[depth] = ps[n].sect.start >= ps[t].sect.start;
+		t = right[depth] ? ps[t].right : ps[t].left;
+		depth++;
 	}
-	if (ps[n].sect.start < ps[t].sect.start)
-		ps[t].left = order_insert(pm, ps[t].left, n);
-	else
-		ps[t].right = order_insert(pm, ps[t].right, n);
-	return order_split(pm, order_skew(pm, t));
+	ps[n].left = PMT_NIL;
+	ps[n].right = PMT_NIL;
+	ps[n].level = 1;
+	while (depth--) {
+		t = path[depth];
+		order_link(pm, t, right[depth], sub);
+		sub = order_split(pm, order_skew(pm, t));
+	}
+	return sub;
 }
 
 /* Restore the levels at @t after a removal below it. */
@@ -531,41 +555,69 @@ static u32 order_rebalance(struct pmt_pending *pm, u32 t)
 	return t;
 }
 
-/* Take the lowest section out of @t into *@min; returns the new root. */
+/*
+ * Take the lowest section out of the subtree @t, which is not empty, into
+ * *@min; returns the subtree's new root, rebalanced bottom up along the
+ * left links it went down.
+ */
 static u32 order_remove_min(struct pmt_pending *pm, u32 t, u32 *min)
 {
 	struct pmt_pending_section *ps = pm->sections;
+	u32 path[PMT_ORDER_HEIGHT], sub;
+	unsigned int depth = 0;
 
-	if (ps[t].left == PMT_NIL) {
-		*min = t;
-		return ps[t].right;
+	while (ps[t].left != PMT_NIL && depth < PMT_ORDER_HEIGHT) {
+		path[depth++] = t;
+		t = ps[t].left;
 	}
-	ps[t].left = order_remove_min(pm, ps[t].left, min);
-	return order_rebalance(pm, t);
+	/* The height bound makes a left link left over unreachable. */
+	WARN_ON_ONCE(ps[t].left != PMT_NIL);
+	*min = t;
+	sub = ps[t].right;
+	while (depth--) {
+		ps[path[depth]].left = sub;
+		sub = order_rebalance(pm, path[depth]);
+	}
+	return sub;
 }
 
-/* Take section @n, which is below @t, out; returns the new root. */
-static u32 order_remove(struct pmt_pending *pm, u32 t, u32 n)
+/*
+ * Take section @n, which the tree of root @root holds, out; returns the
+ * new root. The path down to @n is kept; @n's successor, if it has a right
+ * subtree, takes its place, its links and its level; then the levels are
+ * restored bottom up.
+ */
+static u32 order_remove(struct pmt_pending *pm, u32 root, u32 n)
 {
 	struct pmt_pending_section *ps = pm->sections;
-	u32 next, right;
+	u32 path[PMT_ORDER_HEIGHT], t = root, sub, next;
+	bool right[PMT_ORDER_HEIGHT];
+	unsigned int depth = 0;
 
-	if (t != n) {
-		if (ps[n].sect.start < ps[t].sect.start)
-			ps[t].left = order_remove(pm, ps[t].left, n);
-		else
-			ps[t].right = order_remove(pm, ps[t].right, n);
-		return order_rebalance(pm, t);
+	while (t != n) {
+		if (WARN_ON_ONCE(t == PMT_NIL || depth == PMT_ORDER_HEIGHT))
+			return root;
+		path[depth] = t;
+		right[depth] = ps[n].sect.start >= ps[t].sect.start;
+		t = right[depth] ? ps[t].right : ps[t].left;
+		depth++;
 	}
-	/* Without a right child, a node is a leaf: its left is empty too. */
-	if (ps[t].right == PMT_NIL)
-		return ps[t].left;
-	/* Its successor takes its place, its links and its level. */
-	right = order_remove_min(pm, ps[t].right, &next);
-	ps[next].left = ps[t].left;
-	ps[next].right = right;
-	ps[next].level = ps[t].level;
-	return order_rebalance(pm, next);
+	if (ps[n].right == PMT_NIL) {
+		/* Without a right child, a node is a leaf: its left is empty. */
+		sub = ps[n].left;
+	} else {
+		sub = order_remove_min(pm, ps[n].right, &next);
+		ps[next].left = ps[n].left;
+		ps[next].right = sub;
+		ps[next].level = ps[n].level;
+		sub = order_rebalance(pm, next);
+	}
+	while (depth--) {
+		t = path[depth];
+		order_link(pm, t, right[depth], sub);
+		sub = order_rebalance(pm, t);
+	}
+	return sub;
 }
 
 /*
