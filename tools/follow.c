@@ -207,22 +207,6 @@ static __u32 index_lowest_free(struct follower *f)
 
 /* --- output ----------------------------------------------------------------- */
 
-static void put_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* "- #5 fe000000 fe003fff i/o name @0000000000001000", or its JSON */
 static void print_section(const struct follower *f, char what,
 			  const struct fsec *s)

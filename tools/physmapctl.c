@@ -539,7 +539,7 @@ static int load(struct ctl *ctl)
 
 /* --- output ------------------------------------------------------------ */
 
-static void json_string(const char *s)
+void put_json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -590,9 +590,9 @@ static int lookup_one(struct ctl *ctl, __u64 addr)
 			/* a section added on stdin has no kind and no name */
 			if (fs) {
 				fputs(",\"kind\":", stdout);
-				json_string(fs->kind);
+				put_json_string(fs->kind);
 				fputs(",\"name\":", stdout);
-				json_string(fs->name);
+				put_json_string(fs->name);
 			}
 			printf(",\"cookie\":%llu,\"offset\":\"0x%llx\"",
 			       (unsigned long long)s.cookie,
@@ -718,9 +718,9 @@ static void dump_sections(struct ctl *ctl, const struct physmap_stats *st)
 			/* a section added on stdin has no kind and no name */
 			if (fs) {
 				fputs(",\"kind\":", stdout);
-				json_string(fs->kind);
+				put_json_string(fs->kind);
 				fputs(",\"name\":", stdout);
-				json_string(fs->name);
+				put_json_string(fs->name);
 			}
 			putchar('}');
 		} else if (fs || s.index != i) {
@@ -825,7 +825,7 @@ static int dump(struct ctl *ctl)
 	}
 	if (ctl->json) {
 		printf("{\"file\":");
-		json_string(ctl->path);
+		put_json_string(ctl->path);
 		printf(",\"generation\":%llu,\"page_shift\":%u,",
 		       (unsigned long long)st.generation, st.page_shift);
 	} else {
@@ -862,9 +862,9 @@ static void print_parsed(const struct ctl *ctl)
 			printf("{\"line\":%u,\"start\":\"0x%llx\",\"last\":\"0x%llx\",\"kind\":",
 			       s->line, (unsigned long long)s->start,
 			       (unsigned long long)s->last);
-			json_string(s->kind);
+			put_json_string(s->kind);
 			fputs(",\"name\":", stdout);
-			json_string(s->name);
+			put_json_string(s->name);
 			printf(",\"offset\":\"0x%llx\"}\n",
 			       (unsigned long long)s->offset);
 			continue;

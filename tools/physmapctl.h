@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * physmapctl.h - what physmapctl.c shares with follow.c: exit statuses and
- * the options of "physmapctl follow"
+ * physmapctl.h - what physmapctl.c shares with follow.c: exit statuses,
+ * the options of "physmapctl follow" and the JSON string writer
  */
 #ifndef _PHYSMAPCTL_H
 #define _PHYSMAPCTL_H
@@ -48,5 +48,8 @@ struct follow_opts {
 
 /* follow - run "physmapctl follow"; returns the exit status */
 int follow(const struct follow_opts *o);
+
+/* put_json_string - print @s on stdout as a JSON string, quoted and escaped */
+void put_json_string(const char *s);
 
 #endif /* _PHYSMAPCTL_H */
