@@ -73,7 +73,8 @@
  *        none.
  * @right: the node of the sections above it; PMT_NIL for none.
  * @level: its level in the order tree, an AA tree: 1 for a leaf; 0 for
- *         section 0 and holes, which are in no tree.
+ *         section 0, holes and the sections of the run (see struct
+ *         pmt_pending), which are in no tree.
  */
 struct pmt_pending_section {
 	struct pmt_section sect;
