@@ -2186,6 +2186,63 @@ u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint)
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PMT_NS);
 
+/* pmt_map_lookup_hint() inlined, the map's kind tested by the caller. */
+static __always_inline u32 map_lookup_hint(const struct pmt_map *map,
+					   u64 addr, u32 hint, bool mixed)
+{
+	const struct pmt_section *sect;
+
+	if (hint < map->nr_sections) {
+		sect = &map->sections[hint];
+		if (addr - sect->start < sect->size)
+			return hint;
+	}
+	if (mixed)
+		return map_lookup_mixed(map, addr);
+	return map_leaf_section(map, map_walk(map, addr), addr);
+}
+
+/**
+ * pmt_map_lookup_many_hint() - many lookups, each tried with the last answer
+ * @map: a published map.
+ * @addrs: the addresses.
+ * @indexes: their sections' indexes, or PMT_UNASSIGNED.
+ * @n: the number of addresses.
+ * @hint: the hint of the first address, as for pmt_map_lookup_hint().
+ *
+ * pmt_map_lookup_hint() of each address with the answer before it as the
+ * hint, in one loop: the map's kind is tested once and, outside mixed
+ * maps, the walk is inlined, as in pmt_map_lookup_many(). A map whose
+ * root is a section's leaf needs no hint: its one range check is all.
+ * Takes no lock and allocates nothing, as pmt_map_lookup().
+ *
+ * Return: the last answer, @hint when @n is 0.
+ */
+u32 pmt_map_lookup_many_hint(const struct pmt_map *map, const u64 *addrs,
+			     u32 *indexes, u32 n, u32 hint)
+{
+	u32 i;
+
+	if (!n)
+		return hint;
+	if (map->mixed) {
+		for (i = 0; i < n; i++) {
+			hint = map_lookup_hint(map, addrs[i], hint, true);
+			indexes[i] = hint;
+		}
+	} else if (!map_entry_shift(map->root) &&
+		   !map_entry_is_subpage(map->root)) {
+		pmt_map_lookup_many(map, addrs, indexes, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			hint = map_lookup_hint(map, addrs[i], hint, false);
+			indexes[i] = hint;
+		}
+	}
+	return indexes[n - 1];
+}
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many_hint, PMT_NS);
+
 /**
  * pmt_map_section() - a section of a published map by index
  * @map: the map.

@@ -256,6 +256,8 @@ u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
 u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint);
 void pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
 			 u32 *indexes, u32 n);
+u32 pmt_map_lookup_many_hint(const struct pmt_map *map, const u64 *addrs,
+			     u32 *indexes, u32 n, u32 hint);
 
 /**
  * struct pmt_near - a stream of lookups, between runs of it
@@ -291,7 +293,8 @@ struct pmt_near {
  *
  * A stream's consecutive addresses often fall in one section (a device's
  * registers, a run through RAM): pmt_map_lookup_hint() with the last
- * answer then saves the walk. Where they seldom do, trying it costs a load
+ * answer then saves the walk (pmt_map_lookup_many_hint(), one loop for
+ * the run). Where they seldom do, trying it costs a load
  * and a branch that mispredicts whenever it covers, and anything a lookup
  * does with the last answer waits for it: so the run counts the answers
  * that repeat only once it is done, and the next run tries the last answer
@@ -303,18 +306,14 @@ static inline void pmt_map_lookup_run(const struct pmt_map *map,
 				      const u64 *addrs, u32 *indexes, u32 n,
 				      struct pmt_near *near)
 {
-	u32 i, first, last = near->last, repeats = 0;
+	u32 i, first, repeats = 0;
 
 	if (!n)
 		return;
-	if (near->try_last) {
-		for (i = 0; i < n; i++) {
-			last = pmt_map_lookup_hint(map, addrs[i], last);
-			indexes[i] = last;
-		}
-	} else {
+	if (near->try_last)
+		pmt_map_lookup_many_hint(map, addrs, indexes, n, near->last);
+	else
 		pmt_map_lookup_many(map, addrs, indexes, n);
-	}
 	/*
 	 * The last PMT_NEAR_SAMPLE answers tell: a stream that has runs in
 	 * one section shows them there too. Section 0 covers nothing:

@@ -1206,20 +1206,24 @@ static void test_lookup_run(void)
 }
 
 /*
- * pmt_map_lookup_many() answers as pmt_map_lookup() does, address by
- * address, on a mixed map (its own loop of the mixed lookup), on a plain
- * one (the walk inlined), on a map whose root is a section's leaf (its
- * range check alone) and on one of a single piece of a sub-page: sections,
- * sub-page pieces, holes between pieces, gaps between sections and
- * addresses a skipping walk reaches leaves that do not cover.
+ * pmt_map_lookup_many() and pmt_map_lookup_many_hint() (each answer the
+ * next one's hint, from no hint, a section, the last and one past every
+ * section) answer as pmt_map_lookup() does, address by address, on a mixed
+ * map (its own loop of the mixed lookup), on a plain one (the walk
+ * inlined), on a map whose root is a section's leaf (its range check
+ * alone) and on one of a single piece of a sub-page: sections, sub-page
+ * pieces, holes between pieces, gaps between sections and addresses a
+ * skipping walk reaches leaves that do not cover.
  */
 static void test_lookup_many(void)
 {
 	static struct sec s[64];	/* static: too big for a kernel stack */
 	static u64 addrs[512];
 	static u32 indexes[512];
+	/* no hint, section 1, the last section, past every section */
+	u32 hints[4] = { 0, 1, 0, U32_MAX }, got;
 	struct pmt_map *map;
-	unsigned int i, n, kind;
+	unsigned int i, n, kind, hint;
 
 	for (kind = 0; kind < 4; kind++) {
 		n = 0;
@@ -1242,6 +1246,7 @@ static void test_lookup_many(void)
 			s[n++] = (struct sec){ 1ULL << 40, 1ULL << 30 };
 		}
 		map = build(12, s, n);
+		hints[2] = n;
 		PMT_CHECK_EQ(kind == 0, map->mixed);
 		if (kind == 2)
 			PMT_CHECK_EQ(0, map->root & (PMT_MAP_SHIFT_MASK |
@@ -1269,11 +1274,29 @@ static void test_lookup_many(void)
 			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
 				  "kind %u addr %#llx: %u", kind,
 				  (unsigned long long)addrs[i], indexes[i]);
+		/* The same with each answer the next one's hint. */
+		for (hint = 0; hint < 4; hint++) {
+			got = pmt_map_lookup_many_hint(map, addrs, indexes, 512,
+						       hints[hint]);
+			for (i = 0; i < 512; i++)
+				PMT_CHECK(indexes[i] ==
+					  pmt_map_lookup(map, addrs[i]),
+					  "kind %u hint %u addr %#llx: %u",
+					  kind, hints[hint],
+					  (unsigned long long)addrs[i],
+					  indexes[i]);
+			PMT_CHECK_EQ(indexes[511], got);
+		}
 		/* nothing is written past @n */
 		indexes[1] = U32_MAX;
 		pmt_map_lookup_many(map, addrs, indexes, 1);
 		PMT_CHECK_EQ(U32_MAX, indexes[1]);
 		pmt_map_lookup_many(map, addrs, indexes, 0);
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		pmt_map_lookup_many_hint(map, addrs, indexes, 1, 1);
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		PMT_CHECK_EQ(7, pmt_map_lookup_many_hint(map, addrs, indexes,
+							 0, 7));
 		PMT_CHECK_EQ(U32_MAX, indexes[1]);
 		pmt_map_free(map);
 	}
