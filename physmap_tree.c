@@ -50,6 +50,7 @@
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
@@ -75,13 +76,32 @@
  * @level: its level in the order tree, an AA tree: 1 for a leaf; 0 for
  *         section 0, holes and the sections of the run (see struct
  *         pmt_pending), which are in no tree.
+ * @slot: in a pending map kept from a published one (struct pmt_pending,
+ *        @generation), the section's slot there; 0 for a section added
+ *        since.
  */
 struct pmt_pending_section {
 	struct pmt_section sect;
 	u32 left;
 	u32 right;
 	u32 level;
+	u32 slot;
 };
+
+/**
+ * struct pmt_change - what an update changed, for an incremental commit
+ * @first: the first page of the section's range.
+ * @last: the last page of the section's range.
+ * @index: the section's index.
+ */
+struct pmt_change {
+	u64 first;
+	u64 last;
+	u32 index;
+};
+
+/* Changes past this many make the next commit a full build. */
+#define PMT_CHANGES_MAX		4096
 
 /**
  * struct pmt_pending - a map being built, before commit
@@ -108,6 +128,14 @@ struct pmt_pending_section {
  *         that ADD takes the lowest first.
  * @nr_holes: holes in @holes.
  * @cap_holes: holes @holes has room for.
+ * @generation: the published map this pending map was kept from by
+ *              pmt_commit_update(), whose sections it holds with their
+ *              slots, but for @changes; 0 for none.
+ * @changes: the sections added and removed since, with their ranges.
+ * @nr_changes: entries of @changes.
+ * @cap_changes: entries @changes has room for.
+ * @overflow: more changed than @changes holds: the next commit builds in
+ *            full.
  *
  * A pending map holds its sections and nothing of the radix tree: COMMIT
  * builds the published map from the sections in address order, each node
@@ -128,6 +156,10 @@ struct pmt_pending {
 	u32 top;
 	u32 *holes;
 	u32 nr_holes, cap_holes;
+	u64 generation;
+	struct pmt_change *changes;
+	u32 nr_changes, cap_changes;
+	bool overflow;
 };
 
 /*
@@ -260,6 +292,18 @@ static inline bool map_entry_is_subpage(u32 entry)
 }
 
 /*
+ * The index of the section in slot @slot: the slot itself for the primary
+ * slots, all of them in a map no update made, so that its lookups take
+ * this branch never and load nothing for it.
+ */
+static __always_inline u32 map_slot_index(const struct pmt_map *map, u32 slot)
+{
+	if (likely(slot < map->nr_primary))
+		return slot;
+	return map->slot_index[slot - map->nr_primary];
+}
+
+/*
  * The published form of @entry, an entry of a pending map's form that
  * covers @level of a map of @page_shift.
  */
@@ -374,6 +418,7 @@ void pmt_pending_free(struct pmt_pending *pm)
 		return;
 	kvfree(pm->sections);
 	kvfree(pm->holes);
+	kvfree(pm->changes);
 	kfree(pm);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_pending_free, PMT_NS);
@@ -744,6 +789,33 @@ static int order_walk(const struct pmt_pending *pm, u32 *ord,
 	return 0;
 }
 
+/*
+ * Note that section @index, of @sect's range, was added or removed, if @pm
+ * is kept from a published map. It never fails: when out of room, the next
+ * commit builds in full instead.
+ */
+static void pending_note_change(struct pmt_pending *pm, u32 index,
+				const struct pmt_section *sect)
+{
+	struct pmt_change *change;
+
+	if (!pm->generation || pm->overflow)
+		return;
+	if (pm->nr_changes == pm->cap_changes &&
+	    (pm->cap_changes == PMT_CHANGES_MAX ||
+	     pmt_grow((void **)&pm->changes, &pm->cap_changes, pm->nr_changes,
+		      min_t(u32, max(16U, 2 * pm->cap_changes),
+			    PMT_CHANGES_MAX),
+		      sizeof(*pm->changes)))) {
+		pm->overflow = true;
+		return;
+	}
+	change = &pm->changes[pm->nr_changes++];
+	change->first = sect->start >> pm->page_shift;
+	change->last = sect_last(sect) >> pm->page_shift;
+	change->index = index;
+}
+
 /* Whether bytes @start..@last overlap a section of @pm. */
 static bool pending_overlaps(const struct pmt_pending *pm, u64 start,
 			     u64 last)
@@ -865,7 +937,9 @@ int pmt_pending_add(struct pmt_pending *pm,
 	/* Nothing below can fail: room is reserved. */
 	section = pm->nr_holes ? holes_pop(pm) : pm->nr_sections++;
 	pm->sections[section].sect = *sect;
+	pm->sections[section].slot = 0;
 	pm->nr_held++;
+	pending_note_change(pm, section, sect);
 	if (run)
 		order_append(pm, section);
 	else
@@ -914,6 +988,7 @@ int pmt_pending_remove(struct pmt_pending *pm, u32 index)
 	pm->root = order_remove(pm, pm->root, index);
 	if (pm->top == index)
 		pm->top = order_last(pm);
+	pending_note_change(pm, index, &pm->sections[index].sect);
 	memset(&pm->sections[index], 0, sizeof(pm->sections[index]));
 	pm->nr_held--;
 	holes_push(pm, index);
@@ -994,6 +1069,66 @@ struct pmt_levelling {
 };
 
 /**
+ * struct pmt_store - the arrays that maps an update made share
+ * @refs: one per map that uses it.
+ * @bytes: bytes of its allocation, arrays and room included.
+ * @cap_nodes: nodes @nodes has room for.
+ * @cap_slots: slots @slots has room for.
+ * @cap_subpages: sub-pages @subpages has room for.
+ * @cap_pieces: pieces @pieces has room for.
+ * @cap_tables: bytes @tables has room for.
+ * @nr_nodes: nodes written, by the newest map: the next one appends.
+ * @nr_slots: slots written.
+ * @nr_subpages: sub-pages written.
+ * @nr_pieces: pieces written.
+ * @table_bytes: table bytes written.
+ * @nr_primary: the slots the full build wrote, one per index.
+ * @nodes: nodes.
+ * @slots: section slots (struct pmt_map).
+ * @slot_index: the index of each slot from @nr_primary.
+ * @subpages: sub-pages.
+ * @pieces: pieces.
+ * @tables: sub-page tables.
+ * @lv: the full build's levelling: its targets and chains.
+ *
+ * Nothing a map can reach is ever written again: an update writes past
+ * what the maps before it use and publishes a map of its own that uses
+ * more. The store goes with its last map.
+ */
+struct pmt_store {
+	refcount_t refs;
+	size_t bytes;
+	u32 cap_nodes, cap_slots, cap_subpages, cap_pieces, cap_tables;
+	u32 nr_nodes, nr_slots, nr_subpages, nr_pieces, table_bytes;
+	u32 nr_primary;
+	u32 *nodes;
+	struct pmt_section *slots;
+	u32 *slot_index;
+	struct pmt_subpage *subpages;
+	struct pmt_piece *pieces;
+	u8 *tables;
+	struct pmt_levelling lv;
+};
+
+/* What a store keeps for @n: an eighth and 64 more, for updates to come. */
+static u64 store_room(u64 n)
+{
+	return n + n / 8 + 64;
+}
+
+/*
+ * Write section @sect, of index @index, to slot @slot of @store, past
+ * what any map uses; returns @slot.
+ */
+static u32 store_copy(struct pmt_store *store, u32 slot,
+		      const struct pmt_section *sect, u32 index)
+{
+	store->slots[slot] = *sect;
+	store->slot_index[slot - store->nr_primary] = index;
+	return slot;
+}
+
+/**
  * struct pmt_compactor - state of one commit
  * @pm: the pending map being built from.
  * @ord: the indexes of @pm's sections in address order.
@@ -1015,11 +1150,24 @@ struct pmt_levelling {
  * @skipped_levels: levels they skip beyond one each, added up.
  * @steps: nodes built and sections walked, for pmt_step().
  * @err: -EINTR once a fatal signal stopped the walk, else 0.
+ * @slots: leaves and pieces name the slots of @pm's sections
+ *         (struct pmt_pending_section), whose data this array holds, rather
+ *         than their indexes: an incremental commit's; NULL for a full
+ *         build's.
+ * @chains_fixed: levelling uses the chains @lv has and adds none.
+ * @store: with @slots, the store an incremental commit appends to: a
+ *         sub-page whose sections' slots lie too far apart for a table
+ *         gets copies of them in consecutive new slots from @next_slot.
+ * @next_slot: the next slot of @store to append.
  */
 struct pmt_compactor {
 	const struct pmt_pending *pm;
 	const u32 *ord;
 	u32 nr_ord;
+	const struct pmt_section *slots;
+	bool chains_fixed;
+	struct pmt_store *store;
+	u32 next_slot;
 	struct pmt_levelling lv;
 	bool mixed;
 	u32 *nodes;
@@ -1045,6 +1193,12 @@ struct pmt_compactor {
  * many two-piece pages must not grow by a page each.
  */
 #define PMT_TABLE_BUDGET_MIN	SZ_64K
+
+/* What leaves and pieces name for section @k of @pc's address order. */
+static inline u32 ord_slot(const struct pmt_compactor *pc, u32 k)
+{
+	return pc->slots ? pc->pm->sections[pc->ord[k]].slot : pc->ord[k];
+}
 
 /* The section @k of @pc's address order. */
 static inline const struct pmt_section *ord_sect(const struct pmt_compactor *pc,
@@ -1150,7 +1304,7 @@ static void ord_piece(const struct pmt_compactor *pc, u32 k, u64 page,
 
 	piece->start = max(sect->start, first) - first;
 	piece->last = min(sect_last(sect), last) - first;
-	piece->section = pc->ord[k];
+	piece->section = ord_slot(pc, k);
 }
 
 /*
@@ -1164,6 +1318,7 @@ static u32 build_subpage(struct pmt_compactor *pc, u64 page, u32 a, u32 b)
 	u32 i, lo = U32_MAX, hi = 0, size = 0;
 	struct pmt_piece piece, *pieces;
 	struct pmt_subpage *out;
+	bool copies;
 
 	for (i = a; i < b; i++) {
 		ord_piece(pc, i, page, &piece);
@@ -1174,6 +1329,14 @@ static u32 build_subpage(struct pmt_compactor *pc, u64 page, u32 a, u32 b)
 		if (piece.last + 1U < BIT(page_shift))
 			shift = min_t(unsigned int, shift,
 				      __ffs(piece.last + 1U));
+	}
+	/* An update's: copies in a row rather than a search (@pc->store). */
+	copies = pc->store && hi - lo >= PMT_SUBPAGE_TABLE_SPAN &&
+		 b - a < PMT_SUBPAGE_TABLE_SPAN;
+	if (copies) {
+		lo = pc->next_slot;
+		hi = lo + (b - a - 1);
+		pc->next_slot += b - a;
 	}
 	if (hi - lo < PMT_SUBPAGE_TABLE_SPAN) {
 		size = BIT(page_shift - shift);
@@ -1192,8 +1355,13 @@ static u32 build_subpage(struct pmt_compactor *pc, u64 page, u32 a, u32 b)
 		out->base = lo;
 		out->shift = shift;
 		pieces = &pc->pieces[pc->nr_pieces];
-		for (i = a; i < b; i++)
+		for (i = a; i < b; i++) {
 			ord_piece(pc, i, page, &pieces[i - a]);
+			if (copies)
+				pieces[i - a].section =
+					store_copy(pc->store, lo + (i - a),
+						   ord_sect(pc, i), pc->ord[i]);
+		}
 		if (size)
 			fill_table(&pc->tables[pc->table_bytes], pieces, b - a,
 				   lo, shift, page_shift);
@@ -1218,7 +1386,7 @@ static u32 build_leaf(const struct pmt_compactor *pc, unsigned int level,
 	if (b - a == 1 &&
 	    (pmt_compaction || ((pmt_early_leaves || !level) &&
 				ord_covers(pc, a, base, level))))
-		return mk_section_entry(pc->ord[a]);
+		return mk_section_entry(ord_slot(pc, a));
 	return PMT_NIL;
 }
 
@@ -1317,8 +1485,13 @@ static unsigned int level_target(const unsigned int *hist, unsigned int n,
  */
 static bool level_span_leaf(const struct pmt_compactor *pc, u32 section)
 {
-	return section != PMT_MIXED &&
-	       pc->pm->sections[section].sect.size - 1 >= pc->lv.big - 1;
+	u64 size;
+
+	if (section == PMT_MIXED)
+		return false;
+	size = pc->slots ? pc->slots[section].size :
+	       pc->pm->sections[section].sect.size;
+	return size - 1 >= pc->lv.big - 1;
 }
 
 /*
@@ -1427,8 +1600,8 @@ static u32 level_leaf(struct pmt_compactor *pc, u32 leaf, unsigned int level,
 		lv->last = k;
 		return level_entry(pc, k, length);
 	}
-	if (pc->nodes)
-		return 0;	/* cannot happen: counted before */
+	if (pc->nodes || pc->chains_fixed)
+		return 0;	/* a full build's: cannot happen, counted before */
 	for (n = 1; n <= length; n++) {
 		k = level_find(lv, leaf, n);
 		if (k < lv->nr_nodes)
@@ -1511,22 +1684,125 @@ static u32 build_entry(struct pmt_compactor *pc, unsigned int level,
 	return mk_node_entry(copy, 1);
 }
 
+static void store_put(struct pmt_store *store)
+{
+	if (store && refcount_dec_and_test(&store->refs))
+		kvfree(store);
+}
+
+/*
+ * Allocate a store with room for @nr_nodes nodes, @nr_sections slots,
+ * @nr_subpages sub-pages, @nr_pieces pieces and @table_bytes of tables and
+ * for the updates to come (store_room()), and point @out's arrays at it.
+ * Returns the store, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM.
+ */
+static struct pmt_store *store_alloc(u32 nr_nodes, u32 nr_sections,
+				     u32 nr_subpages, u32 nr_pieces,
+				     u32 table_bytes, u64 max_bytes,
+				     struct pmt_compactor *out)
+{
+	u64 caps[5] = {
+		store_room(nr_nodes), store_room(nr_sections),
+		store_room(nr_subpages), store_room(nr_pieces),
+		store_room(table_bytes),
+	};
+	size_t size = ALIGN(sizeof(struct pmt_store), PMT_MAP_ALIGN);
+	size_t offsets[6];
+	struct pmt_store *store;
+	char *base;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		caps[i] = min_t(u64, caps[i], PMT_PTR_MAX);
+	caps[4] = min_t(u64, caps[4], U32_MAX / 2);
+	offsets[0] = size;
+	size = size_add(size, array_size(caps[0], PMT_NODE_BYTES));
+	offsets[1] = size;
+	size = size_add(size, array_size(caps[1], sizeof(struct pmt_section)));
+	offsets[2] = size;
+	size = size_add(size, array_size(caps[1] - nr_sections, sizeof(u32)));
+	size = ALIGN(size, 8);
+	offsets[3] = size;
+	size = size_add(size, array_size(caps[2], sizeof(struct pmt_subpage)));
+	offsets[4] = size;
+	size = size_add(size, array_size(caps[3], sizeof(struct pmt_piece)));
+	offsets[5] = size;
+	size = size_add(size, caps[4]);
+	if (size == SIZE_MAX ||
+	    size_add(size, sizeof(struct pmt_map)) > max_bytes)
+		return ERR_PTR(-ENOSPC);
+	base = pmt_alloc(size);
+	if (!base)
+		return ERR_PTR(-ENOMEM);
+	store = (struct pmt_store *)base;
+	memset(store, 0, sizeof(*store));
+	refcount_set(&store->refs, 1);
+	store->bytes = size;
+	store->cap_nodes = caps[0];
+	store->cap_slots = caps[1];
+	store->cap_subpages = caps[2];
+	store->cap_pieces = caps[3];
+	store->cap_tables = caps[4];
+	store->nodes = (u32 *)(base + offsets[0]);
+	store->slots = (struct pmt_section *)(base + offsets[1]);
+	store->slot_index = (u32 *)(base + offsets[2]);
+	store->subpages = (struct pmt_subpage *)(base + offsets[3]);
+	store->pieces = (struct pmt_piece *)(base + offsets[4]);
+	store->tables = (u8 *)(base + offsets[5]);
+	out->nodes = store->nodes;
+	out->sections = store->slots;
+	out->subpages = store->subpages;
+	out->pieces = store->pieces;
+	out->tables = store->tables;
+	return store;
+}
+
+/* Note in @store what the full build of @map, with levelling @lv, wrote. */
+static void store_init(struct pmt_store *store, struct pmt_map *map,
+		       const struct pmt_levelling *lv)
+{
+	store->nr_nodes = map->nr_nodes;
+	store->nr_slots = map->nr_slots;
+	store->nr_primary = map->nr_primary;
+	store->nr_subpages = map->nr_subpages + map->mixed;
+	store->nr_pieces = map->nr_pieces;
+	store->table_bytes = map->table_bytes + map->mixed;
+	store->lv = *lv;
+	map->slot_index = store->slot_index;
+}
+
 /*
  * Allocate a map with room for @nr_nodes nodes, @nr_sections sections,
- * @nr_subpages sub-pages and @nr_pieces pieces, all in one allocation, and
- * point @out's arrays (and the map's) at them. Returns the map, or an
+ * @nr_subpages sub-pages and @nr_pieces pieces, all in one allocation, or,
+ * with @spare, its header alone and a store (store_alloc()) for the rest,
+ * and point @out's arrays (and the map's) at them. Returns the map, or an
  * ERR_PTR(): -ENOSPC when it would take more than @max_bytes, -ENOMEM.
  */
 static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 				 u32 nr_subpages, u32 nr_pieces,
-				 u32 table_bytes, u64 max_bytes,
+				 u32 table_bytes, u64 max_bytes, bool spare,
 				 struct pmt_compactor *out)
 {
 	size_t size = ALIGN(sizeof(struct pmt_map), PMT_MAP_ALIGN);
+	struct pmt_store *store;
 	size_t offsets[5];
 	struct pmt_map *map;
 	char *base;
 
+	if (spare) {
+		store = store_alloc(nr_nodes, nr_sections, nr_subpages,
+				    nr_pieces, table_bytes, max_bytes, out);
+		if (IS_ERR(store))
+			return ERR_CAST(store);
+		map = kzalloc(sizeof(*map), PMT_GFP);
+		if (!map) {
+			store_put(store);
+			return ERR_PTR(-ENOMEM);
+		}
+		map->store = store;
+		map->bytes = sizeof(*map) + store->bytes;
+		goto arrays;
+	}
 	offsets[0] = size;
 	size = size_add(size, array_size(nr_nodes, PMT_NODE_BYTES));
 	offsets[1] = size;
@@ -1548,16 +1824,20 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	map = (struct pmt_map *)base;
 	memset(map, 0, sizeof(*map));
 	map->bytes = size;
-	map->nr_nodes = nr_nodes;
-	map->nr_sections = nr_sections;
-	map->nr_subpages = nr_subpages;
-	map->nr_pieces = nr_pieces;
-	map->table_bytes = table_bytes;
 	out->nodes = (u32 *)(base + offsets[0]);
 	out->sections = (struct pmt_section *)(base + offsets[1]);
 	out->subpages = (struct pmt_subpage *)(base + offsets[2]);
 	out->pieces = (struct pmt_piece *)(base + offsets[3]);
 	out->tables = (u8 *)(base + offsets[4]);
+arrays:
+	map->retire_bytes = map->bytes;
+	map->nr_nodes = nr_nodes;
+	map->nr_sections = nr_sections;
+	map->nr_primary = nr_sections;
+	map->nr_slots = nr_sections;
+	map->nr_subpages = nr_subpages;
+	map->nr_pieces = nr_pieces;
+	map->table_bytes = table_bytes;
 	map->nodes = out->nodes;
 	map->sections = out->sections;
 	map->subpages = out->subpages;
@@ -1583,8 +1863,10 @@ static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
 	dummy->shift = pc->pm->page_shift;
 	pc->tables[pc->table_bytes] = 0;
 	map->nr_subpages = pc->nr_subpages;
+	map->dummy = pc->nr_subpages;
 	map->table_bytes = pc->table_bytes;
 	map->mixed = true;
+	map->kind = PMT_KIND_MIXED;
 	map->big = pc->lv.big;
 }
 
@@ -1614,7 +1896,7 @@ static void level_nodes(struct pmt_compactor *pc)
  * and allocate it; an ERR_PTR() on failure.
  */
 static struct pmt_map *compact_count(struct pmt_compactor *pc,
-				     u64 max_bytes)
+				     u64 max_bytes, bool spare)
 {
 	const struct pmt_pending *pm = pc->pm;
 	struct pmt_map *map;
@@ -1633,7 +1915,7 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	/* A mixed map's lookups read a dummy sub-page for sections. */
 	map = map_alloc(pc->nr_nodes + pc->lv.nr_nodes, pm->nr_sections,
 			pc->nr_subpages + pc->mixed, pc->nr_pieces,
-			pc->table_bytes + pc->mixed, max_bytes, pc);
+			pc->table_bytes + pc->mixed, max_bytes, spare, pc);
 	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_nodes) {
 		/* Levelling is worth less than fitting in the bound. */
 		pc->lv.depth = 0;
@@ -1641,30 +1923,18 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 		pc->lv.nr_nodes = 0;
 		map = map_alloc(pc->nr_nodes, pm->nr_sections,
 				pc->nr_subpages + pc->mixed, pc->nr_pieces,
-				pc->table_bytes + pc->mixed, max_bytes, pc);
+				pc->table_bytes + pc->mixed, max_bytes, spare,
+				pc);
 	}
 	return map;
 }
 
-/**
- * pmt_commit() - compact a pending map into a publishable map
- * @pm: the pending map; it is not changed.
- * @generation: the generation the new map will carry.
- * @max_bytes: the most bytes the new map may take.
- *
- * The copy holds only reachable nodes, in one allocation charged to the
- * caller's memory cgroup, and levels the depth of lookups (level_depth())
- * when that fits in @max_bytes. It builds the tree from the sections in
- * address order (the order tree's walk), twice: once to count, once to
- * fill the allocation; it reschedules as it goes. Besides the new map it
- * allocates 4 bytes per section, for that order, freed before it returns;
- * @max_bytes bounds the two together.
- *
- * Return: the new map, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM,
- * or -EINTR when a fatal signal stopped it.
+/*
+ * pmt_commit(), into one allocation or, with @spare, into a store with
+ * room for updates (struct pmt_store).
  */
-struct pmt_map *pmt_commit(const struct pmt_pending *pm,
-			   u64 generation, u64 max_bytes)
+static struct pmt_map *commit_full(const struct pmt_pending *pm,
+				   u64 generation, u64 max_bytes, bool spare)
 {
 	size_t ord_bytes = array_size(max(pm->nr_held, 1U), sizeof(u32));
 	struct pmt_compactor pc = { .pm = pm };
@@ -1684,7 +1954,7 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	}
 	pc.ord = ord;
 	pc.nr_ord = pm->nr_held;
-	map = compact_count(&pc, max_bytes - ord_bytes);
+	map = compact_count(&pc, max_bytes - ord_bytes, spare);
 	if (IS_ERR(map))
 		goto out;
 	map->generation = generation;
@@ -1713,14 +1983,572 @@ struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 	if (pc.mixed)
 		mixed_dummy(&pc, map);
 	map->nr_chain = pc.lv.nr_nodes;
+	map->chain = pc.lv.first;
 	map->max_depth = pc.max_depth;
 	map->skip_entries = pc.skip_entries;
 	map->skipped_levels = pc.skipped_levels;
+	if (map->store)
+		store_init(map->store, map, &pc.lv);
 out:
 	kvfree(ord);
 	return map;
 }
+
+/**
+ * pmt_commit() - compact a pending map into a publishable map
+ * @pm: the pending map; it is not changed.
+ * @generation: the generation the new map will carry.
+ * @max_bytes: the most bytes the new map may take.
+ *
+ * The copy holds only reachable nodes, in one allocation charged to the
+ * caller's memory cgroup, and levels the depth of lookups (level_depth())
+ * when that fits in @max_bytes. It builds the tree from the sections in
+ * address order (the order tree's walk), twice: once to count, once to
+ * fill the allocation; it reschedules as it goes. Besides the new map it
+ * allocates 4 bytes per section, for that order, freed before it returns;
+ * @max_bytes bounds the two together.
+ *
+ * Return: the new map, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM,
+ * or -EINTR when a fatal signal stopped it.
+ */
+struct pmt_map *pmt_commit(const struct pmt_pending *pm,
+			   u64 generation, u64 max_bytes)
+{
+	return commit_full(pm, generation, max_bytes, false);
+}
 EXPORT_SYMBOL_NS_GPL(pmt_commit, PMT_NS);
+
+/* Sections a changed block may hold for an update to build it from them. */
+#define PMT_UPDATE_SMALL	16
+
+/**
+ * struct pmt_updater - state of an incremental commit
+ * @pc: what builds the small blocks (build_entry()): the store's arrays,
+ *      its levelling, leaves that name slots.
+ * @old: the map the update starts from.
+ * @store: its store, which the new map shares.
+ * @pm: the pending map.
+ * @ord: the sections of the block being built, in address order.
+ * @dirty: the pages the changes reach, @nr_dirty ranges sorted by their
+ *         first page, each range's last page raised to the highest last
+ *         page of the ranges up to it, so that one binary search tells
+ *         whether a change reaches a block.
+ * @nr_dirty: ranges in @dirty.
+ * @err: -EAGAIN when the store has no room left (a full build instead),
+ *       -EINTR when a fatal signal stopped it, else 0.
+ */
+struct pmt_updater {
+	struct pmt_compactor pc;
+	const struct pmt_map *old;
+	struct pmt_store *store;
+	struct pmt_pending *pm;
+	u32 ord[PMT_UPDATE_SMALL + 1];
+	struct pmt_change *dirty;
+	u32 nr_dirty;
+	int err;
+};
+
+/* The last page of the level_span(@level) pages from page @base. */
+static inline u64 block_last(unsigned int level, u64 base)
+{
+	return base + (level_span(level) - 1);
+}
+
+/* Whether a change since the last commit reaches the block. */
+static bool upd_dirty(const struct pmt_updater *pu, unsigned int level,
+		      u64 base)
+{
+	u64 last = block_last(level, base);
+	u32 lo = 0, hi = pu->nr_dirty, mid;
+
+	/* The ranges that start in or below the block: lo of them. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pu->dirty[mid].first <= last)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && pu->dirty[lo - 1].last >= base;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	const struct pmt_change *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Fill @pu->dirty from @pm's changes: see struct pmt_updater. */
+static void upd_sort_dirty(struct pmt_updater *pu,
+			   const struct pmt_pending *pm)
+{
+	u32 i;
+
+	memcpy(pu->dirty, pm->changes, pm->nr_changes * sizeof(*pu->dirty));
+	pu->nr_dirty = pm->nr_changes;
+	if (pu->nr_dirty)
+		sort(pu->dirty, pu->nr_dirty, sizeof(*pu->dirty), cmp_change,
+		     NULL);
+	for (i = 1; i < pu->nr_dirty; i++)
+		pu->dirty[i].last = max(pu->dirty[i].last,
+					pu->dirty[i - 1].last);
+}
+
+/*
+ * Put in @ord the first @max sections of @pm, in address order, that
+ * reach into bytes @lo..@hi. Returns how many there are, or @max + 1 for
+ * more than @max.
+ */
+static u32 order_collect(const struct pmt_pending *pm, u64 lo, u64 hi,
+			 u32 *ord, u32 max)
+{
+	const struct pmt_pending_section *ps = pm->sections;
+	u32 stack[PMT_ORDER_HEIGHT], n = pm->root, k = 0;
+	unsigned int depth = 0;
+
+	for (;;) {
+		while (n != PMT_NIL) {
+			if (sect_last(&ps[n].sect) < lo) {
+				n = ps[n].right;	/* it and its left lie below */
+				continue;
+			}
+			if (WARN_ON_ONCE(depth == PMT_ORDER_HEIGHT))
+				return max + 1;
+			stack[depth++] = n;
+			n = ps[n].left;
+		}
+		if (!depth)
+			break;
+		n = stack[--depth];
+		if (ps[n].sect.start > hi)
+			break;
+		if (k == max)
+			return max + 1;
+		ord[k++] = n;
+		n = ps[n].right;
+	}
+	return k;
+}
+
+/* @entry without a levelling chain: the leaf the chain leads to. */
+static u32 upd_strip(const struct pmt_updater *pu, u32 entry)
+{
+	const struct pmt_map *old = pu->old;
+
+	while (map_entry_shift(entry) &&
+	       map_entry_ptr(entry) - old->chain < old->nr_chain)
+		entry = old->nodes[(size_t)map_entry_ptr(entry) * PMT_NODE_SLOTS];
+	return entry;
+}
+
+/* Whether @entry points to the node of a block of @level itself. */
+static bool upd_node_at(const struct pmt_updater *pu, u32 entry,
+			unsigned int level)
+{
+	return map_entry_shift(entry) &&
+	       level == (map_entry_shift(entry) - pu->old->page_shift) /
+			PMT_NODE_BITS + 1;
+}
+
+/*
+ * A page inside the block of node entry @entry: the last page of its
+ * lowest section, which the block holds with at least one more, or the
+ * page of its lowest sub-page. The entry itself does not say which block
+ * a node left out above it stood for.
+ */
+static u64 upd_node_page(const struct pmt_updater *pu, u32 entry)
+{
+	const struct pmt_map *old = pu->old;
+	const u32 *node;
+	u32 i, e;
+
+	while (map_entry_shift(entry)) {
+		node = &old->nodes[(size_t)map_entry_ptr(entry) *
+				   PMT_NODE_SLOTS];
+		for (i = 0; i < PMT_NODE_SLOTS; i++) {
+			e = upd_strip(pu, node[i]);
+			if (e)
+				break;
+		}
+		entry = e;
+	}
+	if (map_entry_is_subpage(entry))
+		return old->subpages[map_entry_ptr(entry)].page;
+	return sect_last(&old->sections[map_entry_ptr(entry)]) >>
+	       old->page_shift;
+}
+
+/*
+ * The old entries of the 64 blocks of @level - 1 that make up the block
+ * of @level from page @base, whose old entry is @entry.
+ */
+static void upd_children(const struct pmt_updater *pu, u32 entry,
+			 unsigned int level, u64 base, u32 *child)
+{
+	const struct pmt_map *old = pu->old;
+	unsigned int shift = (level - 1) * PMT_NODE_BITS;
+	const struct pmt_section *sect;
+	u64 first, last;
+	u32 i;
+
+	memset(child, 0, PMT_NODE_BYTES);
+	entry = upd_strip(pu, entry);
+	if (!entry)
+		return;
+	if (upd_node_at(pu, entry, level)) {
+		memcpy(child, &old->nodes[(size_t)map_entry_ptr(entry) *
+					  PMT_NODE_SLOTS], PMT_NODE_BYTES);
+		return;
+	}
+	if (map_entry_shift(entry) || map_entry_is_subpage(entry)) {
+		/* A node further down, or a sub-page: in one block. */
+		first = map_entry_shift(entry) ? upd_node_page(pu, entry) :
+			old->subpages[map_entry_ptr(entry)].page;
+		child[((first - base) >> shift) % PMT_NODE_SLOTS] = entry;
+		return;
+	}
+	/* A section's leaf: in every block the section reaches. */
+	sect = &old->sections[map_entry_ptr(entry)];
+	first = max(sect->start >> old->page_shift, base);
+	last = min(sect_last(sect) >> old->page_shift, block_last(level, base));
+	for (i = (first - base) >> shift; i <= (last - base) >> shift; i++)
+		child[i] = entry;
+}
+
+/*
+ * Build the block of @level from page @base from its @n sections, in
+ * @pu->ord, as a full build would, into the store: a count, then a fill.
+ * Returns its entry in published form.
+ */
+static u32 upd_build(struct pmt_updater *pu, unsigned int level, u64 base,
+		     unsigned int depth, u32 n)
+{
+	struct pmt_compactor *pc = &pu->pc;
+	struct pmt_store *store = pu->store;
+	u32 nodes = pc->nr_nodes, subpages = pc->nr_subpages;
+	u32 pieces = pc->nr_pieces, tables = pc->table_bytes, entry;
+	u32 slots = pc->next_slot;
+
+	pc->ord = pu->ord;
+	pc->nr_ord = n;
+	pc->nodes = NULL;
+	pc->subpages = NULL;
+	pc->pieces = NULL;
+	pc->tables = NULL;
+	build_entry(pc, level, base, 0, n, depth);
+	if (pc->err) {
+		pu->err = pc->err;
+		return 0;
+	}
+	if (pc->nr_nodes > store->cap_nodes ||
+	    pc->nr_subpages > store->cap_subpages ||
+	    pc->nr_pieces > store->cap_pieces ||
+	    pc->table_bytes > store->cap_tables ||
+	    pc->next_slot > store->cap_slots) {
+		pu->err = -EAGAIN;
+		return 0;
+	}
+	pc->next_slot = slots;
+	pc->nr_nodes = nodes;
+	pc->nr_subpages = subpages;
+	pc->nr_pieces = pieces;
+	pc->table_bytes = tables;
+	pc->nodes = store->nodes;
+	pc->subpages = store->subpages;
+	pc->pieces = store->pieces;
+	pc->tables = store->tables;
+	entry = build_entry(pc, level, base, 0, n, depth);
+	return publish_entry(entry, level, pu->pm->page_shift);
+}
+
+/*
+ * The entry, in published form, for the block of @level from page @base,
+ * whose entry in the old map is @entry, below @depth nodes: the old entry
+ * where no change reaches, a build from the sections where few lie, else
+ * a node of the blocks below, each done the same way, or the one of them
+ * that sections touch (compaction), or none.
+ */
+static u32 upd_entry(struct pmt_updater *pu, u32 entry, unsigned int level,
+		     u64 base, unsigned int depth)
+{
+	struct pmt_compactor *pc = &pu->pc;
+	unsigned int page_shift = pu->pm->page_shift, touched = 0, i, below;
+	u32 child[PMT_NODE_SLOTS], only = 0, chain, node, *out;
+	u64 span;
+
+	if (pu->err || !upd_dirty(pu, level, base))
+		return entry;
+	i = order_collect(pu->pm, base << page_shift,
+			  block_last(level, base) << page_shift |
+			  (BIT_ULL(page_shift) - 1), pu->ord,
+			  PMT_UPDATE_SMALL);
+	if (i <= PMT_UPDATE_SMALL)
+		return upd_build(pu, level, base, depth, i);
+	if (!level) {
+		pu->err = -EAGAIN;	/* a page of many pieces */
+		return 0;
+	}
+	pu->err = pmt_step(&pc->steps);
+	if (pu->err)
+		return 0;
+	/*
+	 * The blocks below are one node further down if this block stays a
+	 * node, as it most likely does when it was one; else compaction
+	 * leaves it out and they are at its depth.
+	 */
+	entry = upd_strip(pu, entry);
+	below = depth + upd_node_at(pu, entry, level);
+	upd_children(pu, entry, level, base, child);
+	span = level_span(level - 1);
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
+		child[i] = upd_entry(pu, child[i], level - 1, base + i * span,
+				     below);
+		if (upd_strip(pu, child[i])) {
+			touched++;
+			only = child[i];
+		}
+	}
+	if (pu->err || touched <= 1)
+		return upd_strip(pu, only);
+	if (pc->nr_nodes == pu->store->cap_nodes) {
+		pu->err = -EAGAIN;
+		return 0;
+	}
+	node = pc->nr_nodes++;
+	pc->max_depth = max(pc->max_depth, depth + 1);
+	out = &pu->store->nodes[(size_t)node * PMT_NODE_SLOTS];
+	for (i = 0; i < PMT_NODE_SLOTS; i++) {
+		chain = 0;
+		if (!map_entry_shift(child[i]))
+			chain = level_leaf(pc, map_entry_ptr(child[i]) <<
+					   PMT_ENTRY_PTR_SHIFT |
+					   (map_entry_is_subpage(child[i]) ?
+					    PMT_ENTRY_SUBPAGE : 0),
+					   level - 1, depth + 1);
+		out[i] = chain ?: child[i];
+	}
+	return node << PMT_MAP_PTR_SHIFT |
+	       (page_shift + (level - 1) * PMT_NODE_BITS);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The overrides of the map after @old: @old's, and for each changed index
+ * its section's slot in @pm, or 0 for none. @changed holds the @n changed
+ * indexes, sorted, without repeats; @out has room for both lists.
+ */
+static u32 upd_overrides(const struct pmt_map *old,
+			 const struct pmt_pending *pm, const u32 *changed,
+			 u32 n, struct pmt_override *out)
+{
+	u32 i = 0, j = 0, k = 0, index;
+
+	while (i < old->nr_overrides || j < n) {
+		if (j == n || (i < old->nr_overrides &&
+			       old->overrides[i].index < changed[j])) {
+			out[k++] = old->overrides[i++];
+			continue;
+		}
+		index = changed[j++];
+		if (i < old->nr_overrides && old->overrides[i].index == index)
+			i++;
+		out[k].index = index;
+		out[k++].slot = pm->sections[index].sect.size ?
+				pm->sections[index].slot : 0;
+	}
+	return k;
+}
+
+/*
+ * The map after @old, built by what changed in @pm since @old was
+ * committed, sharing @old's store. ERR_PTR(-EAGAIN) when a full build
+ * must do instead: a mixed map, too many changes, no room left in the
+ * store, a changed page of many pieces.
+ */
+static struct pmt_map *commit_incremental(struct pmt_pending *pm,
+					  struct pmt_map *old, u64 generation,
+					  u64 max_bytes)
+{
+	struct pmt_store *store = old->store;
+	struct pmt_updater *pu;
+	struct pmt_map *map = NULL;
+	u32 *changed = NULL, n = 0, i, index, slot, nr_slots;
+	size_t header;
+
+	if (pm->overflow)
+		return ERR_PTR(-EAGAIN);
+	pu = kzalloc(sizeof(*pu), PMT_GFP);
+	if (pu && pm->nr_changes) {
+		changed = kvmalloc_array(pm->nr_changes, sizeof(*changed),
+					 PMT_GFP);
+		pu->dirty = kvmalloc_array(pm->nr_changes, sizeof(*pu->dirty),
+					   PMT_GFP);
+	}
+	if (!pu || (pm->nr_changes && (!changed || !pu->dirty))) {
+		map = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	upd_sort_dirty(pu, pm);
+	order_flush_run(pm);
+	/* The changed indexes, once each, and a slot for each new section. */
+	for (i = 0; i < pm->nr_changes; i++)
+		changed[i] = pm->changes[i].index;
+	if (pm->nr_changes)
+		sort(changed, pm->nr_changes, sizeof(*changed), cmp_u32, NULL);
+	nr_slots = store->nr_slots;
+	for (i = 0; i < pm->nr_changes; i++) {
+		index = changed[i];
+		if (n && changed[n - 1] == index)
+			continue;
+		changed[n++] = index;
+		if (!pm->sections[index].sect.size)
+			continue;
+		if (nr_slots == store->cap_slots) {
+			map = ERR_PTR(-EAGAIN);
+			goto out;
+		}
+		slot = nr_slots++;
+		store->slots[slot] = pm->sections[index].sect;
+		store->slot_index[slot - store->nr_primary] = index;
+		pm->sections[index].slot = slot;
+	}
+	pu->old = old;
+	pu->store = store;
+	pu->pm = pm;
+	pu->pc.pm = pm;
+	pu->pc.slots = store->slots;
+	pu->pc.store = store;
+	pu->pc.next_slot = nr_slots;
+	pu->pc.chains_fixed = true;
+	pu->pc.lv = store->lv;
+	pu->pc.table_budget = store->cap_tables;
+	pu->pc.nr_nodes = store->nr_nodes;
+	pu->pc.nr_subpages = store->nr_subpages;
+	pu->pc.nr_pieces = store->nr_pieces;
+	pu->pc.table_bytes = store->table_bytes;
+	pu->pc.max_depth = old->max_depth;
+	i = upd_entry(pu, old->root, pm->levels, 0, 0);
+	if (pu->err) {
+		map = ERR_PTR(pu->err);
+		goto out;
+	}
+	nr_slots = pu->pc.next_slot;
+	header = size_add(sizeof(*map),
+			  array_size(old->nr_overrides + (size_t)n,
+				     sizeof(struct pmt_override)));
+	if (size_add(header, store->bytes) > max_bytes) {
+		map = ERR_PTR(-ENOSPC);
+		goto out;
+	}
+	map = kvmalloc(header, PMT_GFP);
+	if (!map) {
+		map = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	*map = *old;
+	memset(&map->rcu, 0, sizeof(map->rcu));
+	map->backlog = NULL;
+	map->root = i;
+	map->nr_sections = pm->nr_sections;
+	map->nr_held = pm->nr_held;
+	map->nr_slots = nr_slots;
+	if (nr_slots > map->nr_primary)
+		map->kind |= PMT_KIND_SLOTS;
+	map->nr_nodes = pu->pc.nr_nodes;
+	map->nr_subpages = pu->pc.nr_subpages;
+	map->nr_pieces = pu->pc.nr_pieces;
+	map->table_bytes = pu->pc.table_bytes;
+	map->max_depth = pu->pc.max_depth;
+	map->overrides = map->overrides_array;
+	map->nr_overrides = upd_overrides(old, pm, changed, n,
+					  map->overrides_array);
+	map->generation = generation;
+	map->bytes = header + store->bytes;
+	map->retire_bytes = map->bytes;
+	/* The old map's store goes on: retiring it frees its header alone. */
+	old->retire_bytes = old->bytes - store->bytes;
+	refcount_inc(&store->refs);
+	store->nr_nodes = map->nr_nodes;
+	store->nr_slots = nr_slots;
+	store->nr_subpages = map->nr_subpages;
+	store->nr_pieces = map->nr_pieces;
+	store->table_bytes = map->table_bytes;
+out:
+	if (IS_ERR(map)) {
+		/* The slots given stay unused: the next try gives others. */
+		for (i = 0; i < n; i++)
+			if (pm->sections[changed[i]].slot >= store->nr_slots)
+				pm->sections[changed[i]].slot = 0;
+	}
+	kvfree(changed);
+	if (pu)
+		kvfree(pu->dirty);
+	kfree(pu);
+	return map;
+}
+
+/**
+ * pmt_pending_kept() - whether a pending map was kept from a map
+ * @pm: the pending map.
+ * @map: a published map, or NULL.
+ *
+ * Return: true when @pm is what pmt_commit_update() kept of @map's
+ * transaction, so that an update of @map can start from it, as long as
+ * nothing changed it since.
+ */
+bool pmt_pending_kept(const struct pmt_pending *pm, const struct pmt_map *map)
+{
+	return map && map->store && pm->generation == map->generation;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_pending_kept, PMT_NS);
+
+/**
+ * pmt_commit_update() - commit an update, sharing what did not change
+ * @pm: the pending map; kept, with its sections' slots, for the next update.
+ * @old: the published map, or NULL; see below.
+ * @generation: the generation the new map will carry.
+ * @max_bytes: the most bytes the new map may take.
+ *
+ * When @pm was kept from @old (pmt_pending_kept()), the new map shares
+ * @old's store and everything in it that the changes since do not reach:
+ * a commit that costs what changed. Otherwise, and when the store has no
+ * room left, it builds in full, as pmt_commit() does, into a store with a
+ * quarter to spare for the updates to come. On success @pm is kept from
+ * the new map; on failure nothing a reader sees changed, and @pm holds
+ * what it held.
+ *
+ * Return: the new map, or an ERR_PTR() as pmt_commit() returns.
+ */
+struct pmt_map *pmt_commit_update(struct pmt_pending *pm, struct pmt_map *old,
+				  u64 generation, u64 max_bytes)
+{
+	struct pmt_map *map = ERR_PTR(-EAGAIN);
+	u32 i;
+
+	if (pmt_pending_kept(pm, old))
+		map = commit_incremental(pm, old, generation, max_bytes);
+	if (PTR_ERR_OR_ZERO(map) == -EAGAIN) {
+		map = commit_full(pm, generation, max_bytes, true);
+		if (IS_ERR(map))
+			return map;
+		for (i = 0; i < pm->nr_sections; i++)
+			pm->sections[i].slot = i;
+	}
+	if (IS_ERR(map))
+		return map;
+	pm->generation = generation;
+	pm->nr_changes = 0;
+	pm->overflow = false;
+	return map;
+}
+EXPORT_SYMBOL_NS_GPL(pmt_commit_update, PMT_NS);
 
 /* Note section @s of a map's walk in @ord, once: its leaves come together. */
 static int map_order_note(u32 *ord, u32 cap, u32 *k, u32 s)
@@ -1742,11 +2570,13 @@ static int map_order_leaf(const struct pmt_map *map, u32 entry, u32 *ord,
 	int ret = 0;
 
 	if (!map_entry_is_subpage(entry))
-		return map_order_note(ord, cap, k, map_entry_ptr(entry));
+		return map_order_note(ord, cap, k,
+				      map_slot_index(map, map_entry_ptr(entry)));
 	sp = &map->subpages[map_entry_ptr(entry)];
 	for (i = 0; i < sp->count && !ret; i++)
 		ret = map_order_note(ord, cap, k,
-				     map->pieces[sp->first + i].section);
+				     map_slot_index(map, map->pieces[sp->first +
+								    i].section));
 	return ret;
 }
 
@@ -1760,12 +2590,13 @@ static int map_order_leaf(const struct pmt_map *map, u32 entry, u32 *ord,
 static int map_order(const struct pmt_map *map, u32 *ord)
 {
 	u32 node[PMT_MAX_LEVELS + 1], slot[PMT_MAX_LEVELS + 1];
-	u32 entry = map->root, chain = map->nr_nodes - map->nr_chain, k = 0;
+	u32 entry = map->root, k = 0;
 	unsigned int depth = 0, steps = 0;
 	int ret;
 
 	for (;;) {
-		while (map_entry_shift(entry) && map_entry_ptr(entry) >= chain)
+		while (map_entry_shift(entry) &&
+		       map_entry_ptr(entry) - map->chain < map->nr_chain)
 			entry = map->nodes[(size_t)map_entry_ptr(entry) *
 					   PMT_NODE_SLOTS];
 		if (map_entry_shift(entry)) {
@@ -1828,10 +2659,13 @@ struct pmt_pending *pmt_pending_update(const struct pmt_map *map,
 	if (!ret)
 		ret = map_order(map, ord);
 	for (index = 1; index < map->nr_sections && !ret; index++) {
+		const struct pmt_section *sect = pmt_map_section(map, index);
+
 		memset(&pm->sections[index], 0, sizeof(pm->sections[index]));
-		pm->sections[index].sect = map->sections[index];
 		/* Holes come in order: a min-heap already. */
-		if (!map->sections[index].size)
+		if (sect)
+			pm->sections[index].sect = *sect;
+		else
 			pm->holes[pm->nr_holes++] = index;
 		ret = pmt_step(&steps);
 	}
@@ -1856,6 +2690,9 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_update, PMT_NS);
  */
 void pmt_map_free(struct pmt_map *map)
 {
+	if (!map)
+		return;
+	store_put(map->store);
 	kvfree(map);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_free, PMT_NS);
@@ -1897,9 +2734,9 @@ static void pmt_map_free_rcu(struct rcu_head *head)
 	struct pmt_map *map = container_of(head, struct pmt_map, rcu);
 	struct pmt_backlog *backlog = map->backlog;
 
-	atomic_long_sub(map->bytes, &pmt_retired);
-	atomic_long_sub(map->bytes, &backlog->bytes);
-	kvfree(map);
+	atomic_long_sub(map->retire_bytes, &pmt_retired);
+	atomic_long_sub(map->retire_bytes, &backlog->bytes);
+	pmt_map_free(map);
 	pmt_backlog_put(backlog);
 }
 
@@ -1926,7 +2763,7 @@ void pmt_map_retire(struct pmt_map *map,
 
 	if (!map)
 		return;
-	bytes = map->bytes;
+	bytes = map->retire_bytes;
 	/*
 	 * The owner's share first: a map past it must not count against the
 	 * global bound, even for a moment, or another owner could wait.
@@ -1949,7 +2786,7 @@ void pmt_map_retire(struct pmt_map *map,
 wait:
 	atomic_long_inc(&backlog->waits);
 	synchronize_rcu();
-	kvfree(map);
+	pmt_map_free(map);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_retire, PMT_NS);
 
@@ -1964,7 +2801,7 @@ size_t pmt_retired_bytes(void)
 }
 EXPORT_SYMBOL_NS_GPL(pmt_retired_bytes, PMT_NS);
 
-/* The piece of @sp that holds @offset: the last that starts at or below. */
+/* The slot of the piece of @sp that holds @offset, or PMT_UNASSIGNED. */
 static noinline u32 search_subpage(const struct pmt_map *map,
 				   const struct pmt_subpage *sp, u32 offset)
 {
@@ -1983,7 +2820,7 @@ static noinline u32 search_subpage(const struct pmt_map *map,
 }
 
 /*
- * The section covering @addr in sub-page @sp, or PMT_UNASSIGNED when @addr
+ * The slot covering @addr in sub-page @sp, or PMT_UNASSIGNED when @addr
  * lies outside its page (the walk skipped levels).
  */
 static __always_inline u32 subpage_section(const struct pmt_map *map,
@@ -2014,7 +2851,7 @@ static __always_inline u32 map_walk(const struct pmt_map *map, u64 addr)
 }
 
 /*
- * The section covering @addr, given the leaf a walk for it reached. Levels
+ * The slot covering @addr, given the leaf a walk for it reached. Levels
  * may have been skipped on the way: the leaf may not cover @addr.
  */
 static __always_inline u32 map_leaf_section(const struct pmt_map *map,
@@ -2046,7 +2883,7 @@ static __always_inline u32 map_leaf_mixed(const struct pmt_map *map,
 {
 	u32 ptr = map_entry_ptr(leaf), sub = -(u32)map_entry_is_subpage(leaf);
 	const struct pmt_subpage *sp = &map->subpages[(ptr & sub) |
-						      (map->nr_subpages & ~sub)];
+						      (map->dummy & ~sub)];
 	const struct pmt_section *sect = &map->sections[ptr & ~sub];
 	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
 	u32 k, in_sub, in_sect;
@@ -2073,8 +2910,9 @@ static __always_inline bool map_leaf_big(const struct pmt_map *map, u32 leaf)
 }
 
 /*
- * pmt_map_lookup() for a mixed map. Out of line: the registers its leaves
- * need would cost every other map's lookups their saves and restores.
+ * pmt_map_lookup() for a mixed map, as a slot. Out of line: the registers
+ * its leaves need would cost every other map's lookups their saves and
+ * restores.
  */
 static noinline u32 map_lookup_mixed(const struct pmt_map *map, u64 addr)
 {
@@ -2091,12 +2929,29 @@ static noinline u32 map_lookup_mixed(const struct pmt_map *map, u64 addr)
 	return map_leaf_section(map, leaf, addr);
 }
 
-/* The section covering @addr in @map: see pmt_map_lookup(). */
+/* The slot of the section covering @addr in @map: see pmt_map_lookup(). */
 static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
 {
-	if (map->mixed)
+	if (map->kind & PMT_KIND_MIXED)
 		return map_lookup_mixed(map, addr);
 	return map_leaf_section(map, map_walk(map, addr), addr);
+}
+
+/*
+ * The index of slot @slot, which needs translating only in a map of
+ * PMT_KIND_SLOTS: @slots, a constant in each loop below, so that the
+ * loops of the other maps hold no test for it.
+ */
+static __always_inline u32 map_answer(const struct pmt_map *map, u32 slot,
+				      bool slots)
+{
+	return slots ? map_slot_index(map, slot) : slot;
+}
+
+/* pmt_map_lookup() of a map of PMT_KIND_SLOTS. */
+static noinline u32 map_lookup_slots(const struct pmt_map *map, u64 addr)
+{
+	return map_slot_index(map, map_lookup(map, addr));
 }
 
 /**
@@ -2111,9 +2966,75 @@ static __always_inline u32 map_lookup(const struct pmt_map *map, u64 addr)
  */
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr)
 {
-	return map_lookup(map, addr);
+	if (map->kind) {
+		if (map->kind == PMT_KIND_MIXED)
+			return map_lookup_mixed(map, addr);
+		return map_lookup_slots(map, addr);
+	}
+	return map_leaf_section(map, map_walk(map, addr), addr);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PMT_NS);
+
+/**
+ * pmt_map_lookup_section() - the section covering an address, and its index
+ * @map: a published map.
+ * @addr: the address.
+ * @index: set to the section's index, or PMT_UNASSIGNED.
+ *
+ * pmt_map_lookup() with the section it found: in a map an update made, a
+ * section's index does not say where it lies (struct pmt_map). Takes no
+ * lock and allocates nothing, as pmt_map_lookup().
+ *
+ * Return: the section; section 0, of size 0, for PMT_UNASSIGNED.
+ */
+const struct pmt_section *pmt_map_lookup_section(const struct pmt_map *map,
+						 u64 addr, u32 *index)
+{
+	u32 slot = map_lookup(map, addr);
+
+	*index = map_slot_index(map, slot);
+	return &map->sections[slot];
+}
+EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_section, PMT_NS);
+
+/* pmt_map_lookup_many(), slots translated when @slots. */
+static __always_inline u32 map_many(const struct pmt_map *map,
+				    const u64 *addrs, u32 *indexes, u32 n,
+				    bool slots)
+{
+	u32 i, slot = PMT_UNASSIGNED;
+
+	if (map->kind & PMT_KIND_MIXED) {
+		for (i = 0; i < n; i++) {
+			slot = map_lookup_mixed(map, addrs[i]);
+			indexes[i] = map_answer(map, slot, slots);
+		}
+		return slot;
+	}
+	if (!map_entry_shift(map->root) && !map_entry_is_subpage(map->root)) {
+		/* One leaf for everything: its range check alone, in locals. */
+		u32 leaf = map_entry_ptr(map->root);
+		u32 index = map_answer(map, leaf, slots);
+		u64 start = map->sections[leaf].start;
+		u64 size = map->sections[leaf].size;
+
+		for (i = 0; i < n; i++)
+			indexes[i] = addrs[i] - start < size ? index :
+				     PMT_UNASSIGNED;
+		return n && indexes[n - 1] ? leaf : PMT_UNASSIGNED;
+	}
+	for (i = 0; i < n; i++) {
+		slot = map_leaf_section(map, map_walk(map, addrs[i]), addrs[i]);
+		indexes[i] = map_answer(map, slot, slots);
+	}
+	return slot;
+}
+
+static noinline u32 map_many_slots(const struct pmt_map *map,
+				   const u64 *addrs, u32 *indexes, u32 n)
+{
+	return map_many(map, addrs, indexes, n, true);
+}
 
 /**
  * pmt_map_lookup_many() - the sections covering many addresses
@@ -2126,33 +3047,37 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup, PMT_NS);
  * outside mixed maps, the walk inlined into one loop: no call per address,
  * and the processor overlaps one lookup's loads with the next one's. Takes
  * no lock and allocates nothing, as pmt_map_lookup().
+ *
+ * Return: the slot of the last answer, a hint for
+ * pmt_map_lookup_many_hint() on @map; PMT_UNASSIGNED when @n is 0.
  */
-void pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
-			 u32 *indexes, u32 n)
+u32 pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
+			u32 *indexes, u32 n)
 {
-	u32 i;
-
-	if (map->mixed) {
-		for (i = 0; i < n; i++)
-			indexes[i] = map_lookup_mixed(map, addrs[i]);
-		return;
-	}
-	if (!map_entry_shift(map->root) && !map_entry_is_subpage(map->root)) {
-		/* One leaf for everything: its range check alone, in locals. */
-		u32 leaf = map_entry_ptr(map->root);
-		u64 start = map->sections[leaf].start;
-		u64 size = map->sections[leaf].size;
-
-		for (i = 0; i < n; i++)
-			indexes[i] = addrs[i] - start < size ? leaf :
-				     PMT_UNASSIGNED;
-		return;
-	}
-	for (i = 0; i < n; i++)
-		indexes[i] = map_leaf_section(map, map_walk(map, addrs[i]),
-					      addrs[i]);
+	if (map->kind & PMT_KIND_SLOTS)
+		return map_many_slots(map, addrs, indexes, n);
+	return map_many(map, addrs, indexes, n, false);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many, PMT_NS);
+
+/* Whether index @hint's section is in its primary slot in @map. */
+static bool map_hint_primary(const struct pmt_map *map, u32 hint)
+{
+	u32 lo = 0, hi = map->nr_overrides, mid;
+
+	if (hint >= map->nr_primary)
+		return false;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (map->overrides[mid].index == hint)
+			return false;
+		if (map->overrides[mid].index < hint)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
 
 /**
  * pmt_map_lookup_hint() - the section covering an address, a hint first
@@ -2165,7 +3090,7 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many, PMT_NS);
  * first tries its most recently used section; but the hint is the
  * caller's, so lookups of a shared map write nothing shared. Otherwise,
  * pmt_map_lookup(). Callers with a stream of lookups use
- * pmt_map_lookup_near(), which also knows when not to try.
+ * pmt_map_lookup_run(), which also knows when not to try.
  *
  * Return: the section's index, or PMT_UNASSIGNED.
  */
@@ -2177,22 +3102,22 @@ u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint)
 	 * Section 0 has size 0: an unassigned hint fails the range check,
 	 * with no test of its own to mispredict over a span.
 	 */
-	if (hint < map->nr_sections) {
+	if (map_hint_primary(map, hint)) {
 		sect = &map->sections[hint];
 		if (addr - sect->start < sect->size)
 			return hint;
 	}
-	return map_lookup(map, addr);
+	return pmt_map_lookup(map, addr);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_hint, PMT_NS);
 
-/* pmt_map_lookup_hint() inlined, the map's kind tested by the caller. */
+/* The slot for @addr, slot @hint tried first, the map's kind known. */
 static __always_inline u32 map_lookup_hint(const struct pmt_map *map,
 					   u64 addr, u32 hint, bool mixed)
 {
 	const struct pmt_section *sect;
 
-	if (hint < map->nr_sections) {
+	if (hint < map->nr_slots) {
 		sect = &map->sections[hint];
 		if (addr - sect->start < sect->size)
 			return hint;
@@ -2202,44 +3127,62 @@ static __always_inline u32 map_lookup_hint(const struct pmt_map *map,
 	return map_leaf_section(map, map_walk(map, addr), addr);
 }
 
+/* pmt_map_lookup_many_hint(), slots translated when @slots. */
+static __always_inline u32 map_many_hint(const struct pmt_map *map,
+					 const u64 *addrs, u32 *indexes,
+					 u32 n, u32 hint, bool slots)
+{
+	u32 i;
+
+	if (map->kind & PMT_KIND_MIXED) {
+		for (i = 0; i < n; i++) {
+			hint = map_lookup_hint(map, addrs[i], hint, true);
+			indexes[i] = map_answer(map, hint, slots);
+		}
+	} else if (!map_entry_shift(map->root) &&
+		   !map_entry_is_subpage(map->root)) {
+		hint = map_many(map, addrs, indexes, n, slots);
+	} else {
+		for (i = 0; i < n; i++) {
+			hint = map_lookup_hint(map, addrs[i], hint, false);
+			indexes[i] = map_answer(map, hint, slots);
+		}
+	}
+	return hint;
+}
+
+static noinline u32 map_many_hint_slots(const struct pmt_map *map,
+					const u64 *addrs, u32 *indexes, u32 n,
+					u32 hint)
+{
+	return map_many_hint(map, addrs, indexes, n, hint, true);
+}
+
 /**
  * pmt_map_lookup_many_hint() - many lookups, each tried with the last answer
  * @map: a published map.
  * @addrs: the addresses.
  * @indexes: their sections' indexes, or PMT_UNASSIGNED.
  * @n: the number of addresses.
- * @hint: the hint of the first address, as for pmt_map_lookup_hint().
+ * @hint: a slot to try for the first address: what pmt_map_lookup_many()
+ *        or this function returned for @map, or PMT_UNASSIGNED.
  *
- * pmt_map_lookup_hint() of each address with the answer before it as the
- * hint, in one loop: the map's kind is tested once and, outside mixed
- * maps, the walk is inlined, as in pmt_map_lookup_many(). A map whose
- * root is a section's leaf needs no hint: its one range check is all.
- * Takes no lock and allocates nothing, as pmt_map_lookup().
+ * pmt_map_lookup() of each address, the slot of the answer before it
+ * tried first, in one loop: the map's kind is tested once and, outside
+ * mixed maps, the walk is inlined, as in pmt_map_lookup_many(). A map
+ * whose root is a section's leaf needs no hint: its one range check is
+ * all. Takes no lock and allocates nothing, as pmt_map_lookup().
  *
- * Return: the last answer, @hint when @n is 0.
+ * Return: the slot of the last answer, @hint when @n is 0.
  */
 u32 pmt_map_lookup_many_hint(const struct pmt_map *map, const u64 *addrs,
 			     u32 *indexes, u32 n, u32 hint)
 {
-	u32 i;
-
 	if (!n)
 		return hint;
-	if (map->mixed) {
-		for (i = 0; i < n; i++) {
-			hint = map_lookup_hint(map, addrs[i], hint, true);
-			indexes[i] = hint;
-		}
-	} else if (!map_entry_shift(map->root) &&
-		   !map_entry_is_subpage(map->root)) {
-		pmt_map_lookup_many(map, addrs, indexes, n);
-	} else {
-		for (i = 0; i < n; i++) {
-			hint = map_lookup_hint(map, addrs[i], hint, false);
-			indexes[i] = hint;
-		}
-	}
-	return indexes[n - 1];
+	if (map->kind & PMT_KIND_SLOTS)
+		return map_many_hint_slots(map, addrs, indexes, n, hint);
+	return map_many_hint(map, addrs, indexes, n, hint, false);
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many_hint, PMT_NS);
 
@@ -2254,10 +3197,30 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many_hint, PMT_NS);
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index)
 {
-	if (index == PMT_UNASSIGNED || index >= map->nr_sections ||
-	    !map->sections[index].size)
+	u32 lo = 0, hi = map->nr_overrides, mid, slot = index;
+
+	if (index == PMT_UNASSIGNED || index >= map->nr_sections)
 		return NULL;
-	return &map->sections[index];
+	for (;;) {
+		if (lo == hi) {
+			/* Not in @overrides: its primary slot, if it has one. */
+			if (index >= map->nr_primary)
+				return NULL;
+			break;
+		}
+		mid = lo + (hi - lo) / 2;
+		if (map->overrides[mid].index == index) {
+			slot = map->overrides[mid].slot;
+			break;
+		}
+		if (map->overrides[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!slot || !map->sections[slot].size)
+		return NULL;
+	return &map->sections[slot];
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_section, PMT_NS);
 
@@ -2295,11 +3258,63 @@ static void *map_rebase(struct pmt_map *copy,
 	return (char *)copy + ((const char *)p - (const char *)map);
 }
 
+/*
+ * A private copy, in one allocation, of @map, whose arrays lie in a store
+ * that later maps may write past what @map uses: only what it uses.
+ */
+static struct pmt_map *map_dup_store(const struct pmt_map *map)
+{
+	size_t sizes[7] = {
+		array_size(map->nr_overrides, sizeof(*map->overrides)),
+		array_size(map->nr_nodes, PMT_NODE_BYTES),
+		array_size(map->nr_slots, sizeof(*map->sections)),
+		array_size(map->nr_slots - map->nr_primary, sizeof(u32)),
+		array_size(map->mixed ? max(map->nr_subpages, map->dummy + 1) :
+			   map->nr_subpages, sizeof(*map->subpages)),
+		array_size(map->nr_pieces, sizeof(*map->pieces)),
+		(size_t)map->table_bytes + map->mixed,
+	};
+	const void *from[7] = {
+		map->overrides, map->nodes, map->sections, map->slot_index,
+		map->subpages, map->pieces, map->tables,
+	};
+	size_t size = ALIGN(sizeof(*map), PMT_MAP_ALIGN), at[7];
+	struct pmt_map *copy;
+	int i;
+
+	for (i = 0; i < 7; i++) {
+		at[i] = size;
+		size = ALIGN(size_add(size, sizes[i]), 8);
+	}
+	if (size == SIZE_MAX)
+		return NULL;
+	copy = pmt_alloc(size);
+	if (!copy)
+		return NULL;
+	*copy = *map;
+	for (i = 0; i < 7; i++)
+		if (sizes[i])
+			memcpy((char *)copy + at[i], from[i], sizes[i]);
+	copy->store = NULL;
+	copy->bytes = size;
+	copy->overrides = (void *)((char *)copy + at[0]);
+	copy->nodes = (void *)((char *)copy + at[1]);
+	copy->sections = (void *)((char *)copy + at[2]);
+	copy->slot_index = (void *)((char *)copy + at[3]);
+	copy->subpages = (void *)((char *)copy + at[4]);
+	copy->pieces = (void *)((char *)copy + at[5]);
+	copy->tables = (void *)((char *)copy + at[6]);
+	return copy;
+}
+
 /* A private copy of @map, or NULL; the caller keeps @map alive. */
 static struct pmt_map *map_dup(const struct pmt_map *map)
 {
-	struct pmt_map *copy = pmt_alloc(map->bytes);
+	struct pmt_map *copy;
 
+	if (map->store)
+		return map_dup_store(map);
+	copy = pmt_alloc(map->bytes);
 	if (!copy)
 		return NULL;
 	memcpy(copy, map, map->bytes);
@@ -2404,16 +3419,19 @@ static void dump_entries(struct seq_file *m, const struct pmt_map *map,
 			 unsigned int level)
 {
 	unsigned int skip = 0;
+	u32 ptr = map_entry_ptr(entry);
 
 	if (map_entry_shift(entry))
 		skip = level - shift_level(map, entry);
+	else if (!map_entry_is_subpage(entry))
+		ptr = map_slot_index(map, ptr);
 	if (first == last)
 		seq_printf(m, "\t%3u      ", first);
 	else
 		seq_printf(m, "\t%3u..%-3u ", first, last);
 	seq_printf(m, " skip=%u  ptr=%s%u%s\n", skip,
 		   skip ? "[" : map_entry_is_subpage(entry) ? "S" : "#",
-		   map_entry_ptr(entry), skip ? "]" : "");
+		   ptr, skip ? "]" : "");
 }
 
 static void dump_node(struct seq_file *m, const struct pmt_dump *dump, u32 n)
@@ -2441,6 +3459,10 @@ static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 	const struct pmt_piece *p;
 	u32 k;
 
+	if (map->mixed && i == map->dummy) {
+		seq_printf(m, "      S%u (dummy)\n", i);
+		return;
+	}
 	seq_printf(m, "      S%u @%016llx..%016llx:", i, base,
 		   base + (BIT_ULL(map->page_shift) - 1));
 	for (k = 0; k < sp->count; k++) {
@@ -2449,7 +3471,8 @@ static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 		seq_printf(m, "%s %03x..%03x #%-*u",
 			   k && !(k % 6) ? "\n" DUMP_SUBPAGE_INDENT : "",
 			   p->start, p->last,
-			   (k + 1) % 6 && k + 1 < sp->count ? 4 : 0, p->section);
+			   (k + 1) % 6 && k + 1 < sp->count ? 4 : 0,
+			   map_slot_index(map, p->section));
 	}
 	seq_putc(m, '\n');
 }
@@ -2477,8 +3500,8 @@ void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
 	} else if (pos == 1) {
 		seq_puts(m, "      #0 @0000000000000000..ffffffffffffffff (noname) [unassigned]\n");
 	} else if (pos < dump_subpages_at(map)) {
-		sect = &map->sections[pos - 1];
-		if (!sect->size) {
+		sect = pmt_map_section(map, pos - 1);
+		if (!sect) {
 			seq_printf(m, "      #%llu (removed)\n", pos - 1);
 			return;
 		}
@@ -2495,7 +3518,10 @@ void pmt_dump_record(struct seq_file *m, const struct pmt_dump *dump,
 			   PMT_NODE_BITS, map->levels,
 			   map_entry_shift(map->root) ? "[" :
 			   map_entry_is_subpage(map->root) ? "S" : "#",
-			   map_entry_ptr(map->root),
+			   map_entry_shift(map->root) ||
+			   map_entry_is_subpage(map->root) ?
+			   map_entry_ptr(map->root) :
+			   map_slot_index(map, map_entry_ptr(map->root)),
 			   map_entry_shift(map->root) ? "]" : "",
 			   map_entry_shift(map->root) ?
 			   map->levels - shift_level(map, map->root) : 0);

@@ -149,52 +149,101 @@ struct pmt_piece {
 	u32 section;
 };
 
+/* struct pmt_map's kind. */
+#define PMT_KIND_MIXED		1
+#define PMT_KIND_SLOTS		2
+
+/**
+ * struct pmt_override - an index whose section is not its primary slot
+ * @index: the index.
+ * @slot: its section's slot, or 0 when no section has the index.
+ */
+struct pmt_override {
+	u32 index;
+	u32 slot;
+};
+
+struct pmt_store;
+
 /**
  * struct pmt_map - a compacted, published, read-only map
  * @root: the entry for the whole address space.
  * @page_shift: log2 of the page size.
  * @levels: radix levels for @page_shift.
- * @mixed: lookups resolve leaves without a branch on their kind; a dummy
- *         sub-page follows the others, and its table byte the tables.
+ * @kind: what lookups of the map take a path of their own for, 0 for
+ *        neither: PMT_KIND_MIXED for @mixed, PMT_KIND_SLOTS for slots to
+ *        translate (some past @nr_primary).
+ * @mixed: lookups resolve leaves without a branch on their kind, reading
+ *         the dummy sub-page @dummy for a section's leaf.
+ * @dummy: in a mixed map, the sub-page with no page and a table of one 0
+ *         byte: after the others in a full build, so not among its
+ *         @nr_subpages; among them in a map an update made, which appends
+ *         its sub-pages after it.
  * @big: in a mixed map, the size from which a section counts as big: one
  *       that lookups over the span meet more often than those inside the
  *       sections; its leaves are resolved with a branch.
  * @nodes: @nr_nodes nodes of PMT_NODE_SLOTS entries each.
- * @sections: @nr_sections sections, indexed by section index.
+ * @sections: the section *slots* that leaves, pieces and tables name:
+ *            @nr_slots of them. The first @nr_primary are the sections of
+ *            the same index; an update appends a slot for each section it
+ *            adds, whose index @slot_index holds.
  * @subpages: @nr_subpages sub-pages.
  * @pieces: @nr_pieces pieces.
  * @tables: the sub-pages' tables (struct pmt_subpage).
- * @nr_sections: entries of @sections, section 0 included, and the holes
- *               removed sections left (all zero, size 0).
+ * @slot_index: the index of slot @nr_primary + i at i; NULL when every
+ *              slot is primary.
+ * @nr_sections: indexes below which a section may be, section 0 included.
+ * @nr_primary: slots that are their own index; a primary slot that an
+ *              update removed or replaced stays as it was, for readers of
+ *              older maps, and @overrides says so.
+ * @nr_slots: slots of @sections this map may name.
+ * @overrides: the indexes whose section is not their primary slot, sorted,
+ *             each with its slot, or 0 for a hole: @nr_overrides of them.
+ * @nr_overrides: entries of @overrides.
+ * @store: the arrays an update shares with the maps before and after it;
+ *         NULL for a map in one allocation, which updates copy.
  * @nr_held: sections the map holds: neither section 0 nor holes.
- * @nr_nodes: reachable nodes; every node of @nodes is reachable.
+ * @nr_nodes: nodes of @nodes; in a map an update made, those older maps
+ *            reach too, which it no longer does (@store).
  * @nr_subpages: sub-pages.
  * @nr_pieces: pieces of all sub-pages.
  * @table_bytes: bytes of all sub-pages' tables.
  * @skip_entries: entries that skip one level or more.
  * @skipped_levels: levels skipped by those entries, added up.
  * @max_depth: the most nodes any lookup visits.
- * @nr_chain: the last @nr_chain nodes of @nodes are levelling's chains.
+ * @nr_chain: levelling's chains are the @nr_chain nodes from @chain.
+ * @chain: the first chain node.
  * @generation: commit counter of the file the map was published on.
- * @bytes: bytes of the single allocation holding all of the map.
+ * @bytes: bytes of the map: its allocation, and its store's.
+ * @retire_bytes: bytes freeing the map frees, for the retire backlog: all
+ *                of them but for a store that a newer map shares.
  * @backlog: the backlog it counts in once retired.
  * @rcu: frees the map after a grace period once it is replaced.
+ * @overrides_array: where @overrides are, in a map an update made.
  *
- * Everything lives in the one allocation that starts with this header; the
- * fields lookups read come first.
+ * A map a plain commit built lives in the one allocation that starts with
+ * this header; the fields lookups read come first.
  */
 struct pmt_map {
 	u32 root;
 	u8 page_shift;
 	u8 levels;
+	u8 kind;
 	bool mixed;
+	u32 dummy;
 	u64 big;
 	const u32 *nodes;
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;
 	const struct pmt_piece *pieces;
 	const u8 *tables;
+	const u32 *slot_index;
 	u32 nr_sections;
+	u32 nr_primary;
+	u32 nr_slots;
+	u32 nr_overrides;
+	const struct pmt_override *overrides;
+	struct pmt_store *store;
 	u32 nr_held;
 	u32 nr_nodes;
 	u32 nr_subpages;
@@ -204,10 +253,13 @@ struct pmt_map {
 	u32 skipped_levels;
 	u32 max_depth;
 	u32 nr_chain;
+	u32 chain;
 	u64 generation;
 	size_t bytes;
+	size_t retire_bytes;
 	struct pmt_backlog *backlog;
 	struct rcu_head rcu;
+	struct pmt_override overrides_array[];
 };
 
 /* The share of the retire backlog one owner may fill is 1/this. */
@@ -244,6 +296,9 @@ size_t pmt_pending_bytes(const struct pmt_pending *pm);
 
 struct pmt_map *pmt_commit(const struct pmt_pending *pm,
 			   u64 generation, u64 max_bytes);
+struct pmt_map *pmt_commit_update(struct pmt_pending *pm, struct pmt_map *old,
+				  u64 generation, u64 max_bytes);
+bool pmt_pending_kept(const struct pmt_pending *pm, const struct pmt_map *map);
 void pmt_map_free(struct pmt_map *map);
 
 struct pmt_backlog *pmt_backlog_create(void);
@@ -253,15 +308,18 @@ void pmt_map_retire(struct pmt_map *map,
 size_t pmt_retired_bytes(void);
 
 u32 pmt_map_lookup(const struct pmt_map *map, u64 addr);
+const struct pmt_section *pmt_map_lookup_section(const struct pmt_map *map,
+						 u64 addr, u32 *index);
 u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint);
-void pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
-			 u32 *indexes, u32 n);
+u32 pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
+			u32 *indexes, u32 n);
 u32 pmt_map_lookup_many_hint(const struct pmt_map *map, const u64 *addrs,
 			     u32 *indexes, u32 n, u32 hint);
 
 /**
- * struct pmt_near - a stream of lookups, between runs of it
- * @last: the last answer.
+ * struct pmt_near - a stream of lookups of one map, between runs of it
+ * @last: the slot of the last answer (struct pmt_map): its index, but in a
+ *        map an update made.
  * @try_last: whether the next run tries each address's predecessor's
  *            answer first: answers repeated often enough in the last run.
  *
@@ -306,14 +364,15 @@ static inline void pmt_map_lookup_run(const struct pmt_map *map,
 				      const u64 *addrs, u32 *indexes, u32 n,
 				      struct pmt_near *near)
 {
-	u32 i, first, repeats = 0;
+	u32 i, first, slot, repeats = 0;
 
 	if (!n)
 		return;
 	if (near->try_last)
-		pmt_map_lookup_many_hint(map, addrs, indexes, n, near->last);
+		slot = pmt_map_lookup_many_hint(map, addrs, indexes, n,
+						near->last);
 	else
-		pmt_map_lookup_many(map, addrs, indexes, n);
+		slot = pmt_map_lookup_many(map, addrs, indexes, n);
 	/*
 	 * The last PMT_NEAR_SAMPLE answers tell: a stream that has runs in
 	 * one section shows them there too. Section 0 covers nothing:
@@ -324,7 +383,7 @@ static inline void pmt_map_lookup_run(const struct pmt_map *map,
 		repeats += (indexes[i] == indexes[i - 1]) & (indexes[i] != 0);
 	near->try_last = repeats * PMT_NEAR_SHARE >=
 			 (n - first) * (PMT_NEAR_SHARE - 1);
-	near->last = indexes[n - 1];
+	near->last = slot;
 }
 
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,

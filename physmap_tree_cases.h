@@ -1517,6 +1517,21 @@ struct upd_model {
 	u32 used[UPD_CELLS + 1];
 };
 
+/* The lowest index no cell of @md holds: the one ADD must give. */
+static u32 upd_lowest_free(struct upd_model *md)
+{
+	unsigned int i;
+	u32 want;
+
+	memset(md->used, 0, sizeof(md->used));
+	for (i = 0; i < UPD_CELLS; i++)
+		if (md->index[i])
+			md->used[md->index[i]] = 1;
+	for (want = 1; md->used[want]; want++)
+		;
+	return want;
+}
+
 /*
  * Rounds of update transactions (and now and then a fresh BEGIN) of
  * random REMOVEs and ADDs against a model: every index ADD gives, and
@@ -1527,15 +1542,14 @@ static void test_random_updates(void)
 	struct upd_model *md = pmt_case_zalloc(1, sizeof(*md));
 	u64 *start, *size, state = 0x9e3779b97f4a7c15ULL;
 	struct pmt_map *map = NULL, *next;
-	unsigned int round, op, k, i, held = 0;
-	u32 *index, *cell_of, got, want;
+	unsigned int round, op, k, held = 0;
+	u32 *index, got, want;
 	struct pmt_pending *pm;
 
 	PMT_REQUIRE(md);
 	start = md->start;
 	size = md->size;
 	index = md->index;
-	cell_of = md->used;
 	for (round = 0; round < UPD_ROUNDS; round++) {
 		if (!map || round % 50 == 49) {
 			pm = pmt_pending_create(12);
@@ -1557,12 +1571,7 @@ static void test_random_updates(void)
 				continue;
 			}
 			/* The lowest index no cell holds. */
-			memset(md->used, 0, sizeof(md->used));
-			for (i = 0; i < UPD_CELLS; i++)
-				if (index[i])
-					cell_of[index[i]] = 1;
-			for (want = 1; cell_of[want]; want++)
-				;
+			want = upd_lowest_free(md);
 			PMT_CHECK_EQ(want, pmt_pending_next_index(pm));
 			upd_section(&state, k, &start[k], &size[k]);
 			add_want(pm, start[k], size[k], want);
@@ -1597,6 +1606,232 @@ static void test_random_updates(void)
 	}
 	pmt_map_free(map);
 	pmt_case_free(md);
+}
+
+/*
+ * Check @map against @fresh, a full build of the same sections: every
+ * cell's first, middle and last byte and the bytes around it, looked up
+ * one by one (with the section found), in a run and in a run that tries
+ * each answer before it; and every index's section.
+ */
+static void upd_same(const struct pmt_map *map, const struct pmt_map *fresh,
+		     const struct upd_model *md, unsigned int round)
+{
+	static u64 addrs[UPD_CELLS * 5];
+	static u32 got[UPD_CELLS * 5];
+	unsigned int k, i, n = 0;
+	struct pmt_near near;
+
+	for (k = 0; k < UPD_CELLS; k++) {
+		addrs[n++] = md->start[k];
+		addrs[n++] = md->start[k] - 1;
+		addrs[n++] = md->start[k] + md->size[k] / 2;
+		addrs[n++] = md->start[k] + md->size[k] - 1;
+		addrs[n++] = md->start[k] + md->size[k];
+	}
+	for (i = 0; i < n; i++) {
+		const struct pmt_section *a, *b;
+		u32 ia, ib;
+
+		a = pmt_map_lookup_section(map, addrs[i], &ia);
+		b = pmt_map_lookup_section(fresh, addrs[i], &ib);
+		PMT_CHECK(ia == ib && a->start == b->start &&
+			  a->size == b->size && a->cookie == b->cookie &&
+			  ia == pmt_map_lookup(map, addrs[i]),
+			  "round %u addr %#llx: %u not %u", round,
+			  (unsigned long long)addrs[i], ia, ib);
+	}
+	pmt_map_lookup_many(map, addrs, got, n);
+	for (i = 0; i < n; i++)
+		PMT_CHECK_EQ(pmt_map_lookup(fresh, addrs[i]), got[i]);
+	for (near = PMT_NEAR_INIT, i = 0; i + 64 <= n; i += 64) {
+		near.try_last = true;
+		pmt_map_lookup_run(map, addrs + i, got + i, 64, &near);
+	}
+	for (i = 0; i + 64 <= n; i++)
+		PMT_CHECK_EQ(pmt_map_lookup(fresh, addrs[i]), got[i]);
+	PMT_CHECK_EQ(fresh->nr_held, map->nr_held);
+	for (i = 0; i <= fresh->nr_sections + 1; i++) {
+		const struct pmt_section *a = pmt_map_section(map, i);
+		const struct pmt_section *b = pmt_map_section(fresh, i);
+
+		PMT_CHECK(!a == !b && (!a || (a->start == b->start &&
+					      a->size == b->size &&
+					      a->cookie == b->cookie)),
+			  "round %u: section %u", round, i);
+	}
+}
+
+/*
+ * Update transactions kept from one commit to the next
+ * (pmt_commit_update()): each map answers as a full build of the same
+ * sections does, and most of them share their store with the map before.
+ */
+static void test_incremental_updates(void)
+{
+	struct upd_model *md = pmt_case_zalloc(1, sizeof(*md));
+	u64 *start, *size, state = 0x2545f4914f6cdd1dULL;
+	struct pmt_map *map = NULL, *next, *fresh;
+	unsigned int round, op, k, held = 0, shared = 0;
+	struct pmt_pending *pm = NULL;
+	u32 *index, want;
+
+	PMT_REQUIRE(md);
+	start = md->start;
+	size = md->size;
+	index = md->index;
+	for (round = 0; round < UPD_ROUNDS; round++) {
+		if (!map || round % 67 == 66) {
+			/* Now and then a new map, or a copy of the last one. */
+			pmt_pending_free(pm);
+			if (!map || round % 2) {
+				pm = pmt_pending_create(12);
+				memset(md->index, 0, sizeof(md->index));
+				held = 0;
+			} else {
+				pm = pmt_pending_update(map, U64_MAX);
+			}
+			PMT_REQUIRE(pm && !IS_ERR(pm));
+		} else {
+			PMT_CHECK(pmt_pending_kept(pm, map), "round %u", round);
+		}
+		for (op = 0; op < 1 + upd_next(&state) % 4; op++) {
+			k = upd_next(&state) % UPD_CELLS;
+			if (index[k]) {
+				PMT_CHECK_EQ(0, pmt_pending_remove(pm, index[k]));
+				index[k] = 0;
+				held--;
+				if (upd_next(&state) % 2)
+					continue;	/* else a new one there */
+			}
+			want = upd_lowest_free(md);
+			upd_section(&state, k, &start[k], &size[k]);
+			add_want(pm, start[k], size[k], want);
+			index[k] = want;
+			held++;
+		}
+		next = pmt_commit_update(pm, map, round + 1, U64_MAX);
+		PMT_REQUIRE(!IS_ERR(next));
+		shared += map && next->store == map->store;
+		pmt_map_free(map);
+		map = next;
+		fresh = pmt_commit(pm, round + 1, U64_MAX);
+		PMT_REQUIRE(!IS_ERR(fresh));
+		upd_same(map, fresh, md, round);
+		pmt_map_free(fresh);
+	}
+	PMT_CHECK(shared >= UPD_ROUNDS / 2, "%u of %u shared", shared,
+		  UPD_ROUNDS);
+	pmt_pending_free(pm);
+	pmt_map_free(map);
+	pmt_case_free(md);
+}
+
+/*
+ * A sub-page an update builds, whose sections' slots lie far apart (one
+ * kept from the full build, one new), gets copies of them in a row and
+ * keeps its table, rather than being searched.
+ */
+static void test_incremental_subpage_copies(void)
+{
+	struct pmt_pending *pm = pmt_pending_create(12);
+	struct pmt_map *map, *next;
+	const struct pmt_subpage *sp;
+	unsigned int i;
+	u32 index;
+
+	PMT_REQUIRE(pm);
+	add_want(pm, 0x1000, 0x800, 1);
+	add_want(pm, 0x1800, 0x800, 2);
+	for (i = 0; i < 300; i++)
+		add_want(pm, (u64)(i + 16) << 20, 0x10000, i + 3);
+	map = pmt_commit_update(pm, NULL, 1, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(map));
+	PMT_CHECK_EQ(0, pmt_pending_remove(pm, 2));
+	add_want(pm, 0x1800, 0x400, 2);
+	next = pmt_commit_update(pm, map, 2, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(next));
+	PMT_CHECK(next->store && next->store == map->store, "not shared");
+	pmt_map_free(map);
+	/* The old sub-page stays, for readers of the map before: 2. */
+	PMT_CHECK_EQ(2, next->nr_subpages);
+	sp = &next->subpages[next->nr_subpages - 1];
+	PMT_CHECK(sp->shift != PMT_SUBPAGE_SEARCH, "searched");
+	check_lookup(next, 0x1000, 1);
+	check_lookup(next, 0x17ff, 1);
+	check_lookup(next, 0x1800, 2);
+	check_lookup(next, 0x1bff, 2);
+	check_lookup(next, 0x1c00, 0);
+	PMT_CHECK_EQ(0x400, pmt_map_section(next, 2)->size);
+	PMT_CHECK(pmt_map_lookup_section(next, 0x1000, &index)->start ==
+		  0x1000 && index == 1, "section of 0x1000");
+	pmt_map_free(next);
+	pmt_pending_free(pm);
+}
+
+/*
+ * Updates of a mixed map (as in test_mixed_leaves()) share its store and
+ * keep its kind: each answers as a full build of the same sections, at
+ * every section's edges and middle and at every index.
+ */
+static void test_incremental_mixed(void)
+{
+	static struct sec s[64];	/* static: too big for a kernel stack */
+	u64 state = 0x9e3779b97f4a7c15ULL, a;
+	struct pmt_map *map, *next, *fresh;
+	unsigned int i, k, round, shared = 0;
+	struct pmt_pending *pm;
+	u32 want;
+
+	for (i = 0; i < 16; i++) {
+		s[4 * i] = (struct sec){ i * 64 * KIB, 0x800 };
+		s[4 * i + 1] = (struct sec){ i * 64 * KIB + 0x800, 0x400 };
+		s[4 * i + 2] = (struct sec){ i * 64 * KIB + 16 * KIB, 16 * KIB };
+		s[4 * i + 3] = (struct sec){ i * 64 * KIB + 32 * KIB, 8 * KIB };
+	}
+	pm = pmt_pending_create(12);
+	PMT_REQUIRE(pm);
+	for (i = 0; i < 64; i++)
+		add_want(pm, s[i].start, s[i].size, i + 1);
+	map = pmt_commit_update(pm, NULL, 1, U64_MAX);
+	PMT_REQUIRE(!IS_ERR(map));
+	PMT_CHECK(map->mixed, "not mixed");
+	for (round = 0; round < 64; round++) {
+		/* A section goes; it, or its first half, comes back. */
+		k = upd_next(&state) % 64;
+		PMT_CHECK_EQ(0, pmt_pending_remove(pm, k + 1));
+		if (upd_next(&state) % 2)
+			s[k].size = max(s[k].size / 2, 1ULL);
+		want = pmt_pending_next_index(pm);
+		add_want(pm, s[k].start, s[k].size, want);
+		PMT_CHECK_EQ(k + 1, want);
+		next = pmt_commit_update(pm, map, round + 2, U64_MAX);
+		PMT_REQUIRE(!IS_ERR(next));
+		shared += next->store == map->store;
+		pmt_map_free(map);
+		map = next;
+		PMT_CHECK(map->mixed, "round %u: not mixed", round);
+		fresh = pmt_commit(pm, round + 2, U64_MAX);
+		PMT_REQUIRE(!IS_ERR(fresh));
+		for (i = 0; i < 64 * 4; i++) {
+			a = s[i / 4].start + (i % 4 == 3 ? s[i / 4].size :
+					      i % 4 * (s[i / 4].size - 1) / 2);
+			PMT_CHECK(pmt_map_lookup(map, a) ==
+				  pmt_map_lookup(fresh, a),
+				  "round %u addr %#llx: %u not %u", round,
+				  (unsigned long long)a, pmt_map_lookup(map, a),
+				  pmt_map_lookup(fresh, a));
+		}
+		for (i = 1; i <= 64; i++)
+			PMT_CHECK(pmt_map_section(map, i) &&
+				  pmt_map_section(map, i)->size ==
+				  pmt_map_section(fresh, i)->size,
+				  "round %u: section %u", round, i);
+		pmt_map_free(fresh);
+	}
+	PMT_CHECK(shared >= 32, "%u of 64 shared", shared);
+	pmt_map_free(map);
+	pmt_pending_free(pm);
 }
 
 #endif /* _PHYSMAP_TREE_CASES_H */
@@ -1636,5 +1871,8 @@ PMT_CASE_USER_ONLY(fatal_signal)
 PMT_CASE_SHARED(remove_frees_range_and_index)
 PMT_CASE_SHARED(update_keeps_sections)
 PMT_CASE_SHARED(random_updates)
+PMT_CASE_SHARED(incremental_updates)
+PMT_CASE_SHARED(incremental_subpage_copies)
+PMT_CASE_SHARED(incremental_mixed)
 PMT_CASE_USER_ONLY(update_allocation_failures)
 #endif

@@ -5,7 +5,12 @@
  * top of the space), removals and addresses. Every ADD and REMOVE is held
  * against a model of sorted ranges (EINVAL, EEXIST, ENOENT or success, and
  * the lowest free index for ADD), the map is committed, and every lookup
- * is held against the model's binary search.
+ * is held against the model's binary search. Before a REMOVE whose record
+ * is a multiple of 4, the map is also committed as an update
+ * (pmt_commit_update()), the pending map
+ * kept for what follows, and checked: the first such commit builds in
+ * full, the next ones build what changed, and the last map is checked
+ * both ways, as an update and as a full build.
  *
  * Built with libFuzzer (clang -fsanitize=fuzzer), or with replay_main.c as a
  * plain program that replays files, for sanitizers and valgrind.
@@ -137,15 +142,51 @@ static void check(const struct pmt_map *map, const struct model *m,
 		fail("lookup (addr, want, got)", addr, want, got);
 }
 
+/* Every range's edges and middle, and addresses through skipped levels. */
+static void check_all(const struct pmt_map *map, const struct model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct model_range *r = &m->r[i];
+
+		check(map, m, r->start);
+		check(map, m, r->last);
+		check(map, m, r->start - 1);
+		check(map, m, r->last + 1);
+		check(map, m, r->start + (r->last - r->start) / 2);
+		/* Same low bits, other upper levels: through skipped levels. */
+		check(map, m, r->start ^ (1ULL << (20 + i % 44)));
+		check(map, m, r->last ^ (1ULL << (12 + (i * 7) % 52)));
+		if (!pmt_map_section(map, r->index) ||
+		    pmt_map_section(map, r->index)->start != r->start)
+			fail("section (index, start, -)", r->index, r->start, 0);
+	}
+}
+
+/* Commit @pm as an update of *@map, keeping it, and check the new map. */
+static void commit_kept(struct pmt_pending *pm, struct pmt_map **map,
+			const struct model *m, uint64_t generation)
+{
+	struct pmt_map *next = pmt_commit_update(pm, *map, generation,
+						 UINT64_MAX);
+
+	if (IS_ERR(next))
+		fail("commit_update", m->n, generation, 0);
+	pmt_map_free(*map);
+	*map = next;
+	check_all(next, m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct model m;
 	static uint64_t probes[MAX_PROBES];
 	struct fuzz_input in = { data, size };
 	unsigned int nprobes = 0, i, shift;
+	struct pmt_map *map, *kept = NULL;
+	uint64_t prev_end = 0, generation = 1;
 	struct pmt_pending *pm;
-	struct pmt_map *map;
-	uint64_t prev_end = 0;
 
 	m.n = 0;
 	memset(m.held, 0, sizeof(m.held));
@@ -168,6 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (rec.remove) {
+			/* Now and then a commit first, as the record says. */
+			if (!(rec.start & 3))
+				commit_kept(pm, &kept, &m, generation++);
 			remove_one(pm, &m, rec.start);
 			continue;
 		}
@@ -188,23 +232,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	map = pmt_commit(pm, 1, UINT64_MAX);
-	pmt_pending_free(pm);
 	if (IS_ERR(map))
 		fail("commit", m.n, 0, 0);
-	for (i = 0; i < m.n; i++) {
-		const struct model_range *r = &m.r[i];
-
-		check(map, &m, r->start);
-		check(map, &m, r->last);
-		check(map, &m, r->start - 1);
-		check(map, &m, r->last + 1);
-		check(map, &m, r->start + (r->last - r->start) / 2);
-		/* Same low bits, other upper levels: through skipped levels. */
-		check(map, &m, r->start ^ (1ULL << (20 + i % 44)));
-		check(map, &m, r->last ^ (1ULL << (12 + (i * 7) % 52)));
-	}
+	check_all(map, &m);
 	for (i = 0; i < nprobes; i++)
 		check(map, &m, probes[i]);
 	pmt_map_free(map);
+	if (kept) {
+		commit_kept(pm, &kept, &m, generation);
+		for (i = 0; i < nprobes; i++)
+			check(kept, &m, probes[i]);
+		pmt_map_free(kept);
+	}
+	pmt_pending_free(pm);
 	return 0;
 }

@@ -3,7 +3,9 @@
  * Differential test of the tree core: random section sets under every
  * page_shift, each ADD and each lookup held against a sorted-array model;
  * then update transactions of each map (pmt_pending_update(), random
- * REMOVEs and ADDs, COMMIT), each index and lookup held against the model.
+ * REMOVEs and ADDs, COMMIT), each index and lookup held against the model:
+ * the first copies the map, the next ones start from the pending map the
+ * one before kept (pmt_commit_update()) and share what they did not change.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -187,16 +189,27 @@ static int add_random(struct pmt_pending *pm, struct range *r, int n,
 
 /*
  * An update transaction of @map: REMOVE up to @removes random sections
- * (and one that was removed already: ENOENT), ADD up to @adds. Returns the
- * new map and updates the model, or NULL after printing what went wrong.
+ * (and one that was removed already: ENOENT), ADD up to @adds, from the
+ * pending map *@kept when it was kept from @map, else from a copy, and
+ * COMMIT, keeping the pending map in *@kept. Returns the new map and
+ * updates the model, or NULL after printing what went wrong.
  */
-static struct pmt_map *update_random(const struct pmt_map *map,
+static struct pmt_map *update_random(struct pmt_map *map,
+				     struct pmt_pending **kept,
 				     struct range *r, int *n, int removes,
 				     int adds, int round)
 {
-	struct pmt_pending *pm = pmt_pending_update(map, UINT64_MAX);
+	struct pmt_pending *pm = *kept;
 	struct pmt_map *next;
 	uint32_t gone = 0;
+
+	if (!pm || !pmt_pending_kept(pm, map)) {
+		pmt_pending_free(pm);
+		*kept = NULL;
+		pm = pmt_pending_update(map, UINT64_MAX);
+		if (!IS_ERR(pm))
+			*kept = pm;
+	}
 
 	if (IS_ERR(pm) || pmt_pending_sections(pm) != (uint32_t)*n) {
 		fprintf(stderr, "round %d: update of %d sections failed\n",
@@ -222,8 +235,7 @@ static struct pmt_map *update_random(const struct pmt_map *map,
 				   MAX_RANGES, map->page_shift, round);
 	if (*n < 0)
 		return NULL;
-	next = pmt_commit(pm, map->generation + 1, UINT64_MAX);
-	pmt_pending_free(pm);
+	next = pmt_commit_update(pm, map, map->generation + 1, UINT64_MAX);
 	if (IS_ERR(next) || next->nr_held != (uint32_t)*n) {
 		fprintf(stderr, "round %d: update commit failed\n", round);
 		return NULL;
@@ -235,7 +247,7 @@ int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 2000;
 	static struct range r[MAX_RANGES];
-	int mixed = 0, updates = 0;
+	int mixed = 0, updates = 0, shared = 0;
 
 	for (int round = 0; round < rounds; round++) {
 		unsigned int shift = 10 + rnd() % 7;
@@ -255,18 +267,25 @@ int main(int argc, char **argv)
 		mixed += map->mixed;
 		pmt_pending_free(pm);
 		/* every fourth round, update transactions of the map */
-		for (int u = 0; round % 4 == 0 && u < 3; u++, updates++) {
-			next = update_random(map, r, &n, 1 + rnd() % 8,
+		pm = NULL;
+		for (int u = 0; round % 4 == 0 && u < 6; u++, updates++) {
+			next = update_random(map, &pm, r, &n, 1 + rnd() % 8,
 					     rnd() % 8, round);
 			if (!next)
 				return 1;
+			shared += map->store && next->store == map->store;
 			pmt_map_free(map);
 			map = next;
 			check_map(map, r, n, round);
 		}
+		pmt_pending_free(pm);
 		pmt_map_free(map);
 	}
-	printf("random_test: %d rounds ok (%d of the maps mixed; %d update transactions)\n",
-	       rounds, mixed, updates);
+	printf("random_test: %d rounds ok (%d of the maps mixed; %d update transactions, %d of them sharing the map before's store)\n",
+	       rounds, mixed, updates, shared);
+	if (updates > 100 && shared < updates / 2) {
+		fprintf(stderr, "random_test: too few updates shared\n");
+		return 1;
+	}
 	return 0;
 }
