@@ -96,8 +96,14 @@ MODULE_PARM_DESC(max_map_mb,
  *        that the debugfs files take when opened (physmap_debugfs_lock()).
  *        Never held across an access to user memory.
  * @pending: the map being built; NULL when nothing is pending. Under @lock.
+ * @pending_update: @pending was begun with PHYSMAP_BEGIN_UPDATE; its
+ *                  COMMIT keeps it in @kept. Under @lock.
+ * @kept: the pending map of the last update transaction, kept by COMMIT
+ *        (pmt_commit_update()) so that the next update starts from it and
+ *        costs what it changes; NULL for none. Under @lock.
  * @pending_sections: sections of @pending, for fdinfo; written under @lock.
  * @pending_bytes: bytes of @pending, for fdinfo; written under @lock.
+ * @kept_bytes: bytes of @kept, for fdinfo; written under @lock.
  * @map: the published map; NULL before the first commit. Written under
  *       @lock, read under RCU.
  * @backlog: this file's replaced maps waiting for grace periods.
@@ -107,8 +113,11 @@ MODULE_PARM_DESC(max_map_mb,
 struct physmap_file {
 	struct mutex lock; /* serializes writers; no user access under it */
 	struct pmt_pending *pending;
+	bool pending_update;
+	struct pmt_pending *kept;
 	u32 pending_sections;
 	size_t pending_bytes;
+	size_t kept_bytes;
 	struct pmt_map __rcu *map;
 	struct pmt_backlog *backlog;
 	unsigned int id;
@@ -143,6 +152,7 @@ static int physmap_fop_release(struct inode *inode, struct file *file)
 	debugfs_remove(pf->debugfs);
 	/* The last reference is gone: no lookup can be running. */
 	pmt_pending_free(pf->pending);
+	pmt_pending_free(pf->kept);
 	pmt_map_free(rcu_dereference_protected(pf->map, true));
 	/* Maps still waiting for grace periods hold their own references. */
 	pmt_backlog_put(pf->backlog);
@@ -173,6 +183,21 @@ static void physmap_note_pending(struct physmap_file *pf)
 
 	WRITE_ONCE(pf->pending_sections, pm ? pmt_pending_sections(pm) : 0);
 	WRITE_ONCE(pf->pending_bytes, pm ? pmt_pending_bytes(pm) : 0);
+	WRITE_ONCE(pf->kept_bytes, pf->kept ? pmt_pending_bytes(pf->kept) : 0);
+}
+
+/*
+ * Take the kept pending map away, to free once the lock is dropped (NULL:
+ * none); the caller holds @pf->lock.
+ */
+static struct pmt_pending *physmap_take_kept(struct physmap_file *pf)
+{
+	struct pmt_pending *kept = pf->kept;
+
+	lockdep_assert_held(&pf->lock);
+	pf->kept = NULL;
+	physmap_note_pending(pf);
+	return kept;
 }
 
 /* Replace the pending map (NULL: none) and note its size for fdinfo. */
@@ -191,11 +216,13 @@ static bool physmap_writable(const struct file *file)
 }
 
 /*
- * The pending map an update starts from: the published map's sections, or
- * an empty map with @page_shift (0: the default) when nothing is published;
- * the caller holds @pf->lock. The pending map and the published one must
- * fit in max_map_mb together. An ERR_PTR() on failure: -EINVAL for a
- * page_shift that is not the published map's.
+ * The pending map an update starts from: the one the last update's COMMIT
+ * kept, when it was kept from the published map, at no cost; else a copy
+ * of the published map's sections, or an empty map with @page_shift (0:
+ * the default) when nothing is published; the caller holds @pf->lock. The
+ * pending map and the published one must fit in max_map_mb together. An
+ * ERR_PTR() on failure: -EINVAL for a page_shift that is not the published
+ * map's. It leaves @pf->kept to the caller.
  */
 static struct pmt_pending *physmap_update_locked(struct physmap_file *pf,
 						 unsigned int page_shift)
@@ -211,6 +238,11 @@ static struct pmt_pending *physmap_update_locked(struct physmap_file *pf,
 	}
 	if (page_shift && page_shift != map->page_shift)
 		return ERR_PTR(-EINVAL);
+	if (pf->kept && pmt_pending_kept(pf->kept, map)) {
+		pm = pf->kept;
+		pf->kept = NULL;
+		return pm;
+	}
 	return pmt_pending_update(map, max_bytes > map->bytes ?
 					   max_bytes - map->bytes : 0);
 }
@@ -219,7 +251,7 @@ static long physmap_ioc_begin(struct file *file,
 			      struct physmap_begin __user *ubegin)
 {
 	struct physmap_file *pf = file->private_data;
-	struct pmt_pending *pm = NULL, *old;
+	struct pmt_pending *pm = NULL, *old, *kept;
 	struct physmap_begin begin;
 	bool update;
 
@@ -251,9 +283,13 @@ static long physmap_ioc_begin(struct file *file,
 		}
 	}
 	old = pf->pending;
+	/* Kept for an update that did not take it: no use any more. */
+	kept = physmap_take_kept(pf);
+	pf->pending_update = update;
 	physmap_set_pending(pf, pm);
 	mutex_unlock(&pf->lock);
 	pmt_pending_free(old);
+	pmt_pending_free(kept);
 	return 0;
 }
 
@@ -283,6 +319,7 @@ static int physmap_add_locked(struct physmap_file *pf,
 		pf->pending = pmt_pending_create(PHYSMAP_PAGE_SHIFT_DEFAULT);
 		if (!pf->pending)
 			return -ENOMEM;
+		pf->pending_update = false;
 		begun = true;
 	}
 	ret = pmt_pending_add(pf->pending, sect, READ_ONCE(max_sections),
@@ -292,6 +329,10 @@ static int physmap_add_locked(struct physmap_file *pf,
 		/* Nothing was pending before this call: leave it so. */
 		pmt_pending_free(pf->pending);
 		pf->pending = NULL;
+	} else if (begun) {
+		/* A new map from nothing: what an update kept goes. */
+		pmt_pending_free(pf->kept);
+		pf->kept = NULL;
 	}
 	physmap_note_pending(pf);
 	return ret;
@@ -370,13 +411,22 @@ static long physmap_ioc_commit(struct file *file)
 	/* The new map and the pending one are held together for a moment. */
 	pending = pmt_pending_bytes(pm);
 	old = rcu_dereference_protected(pf->map, lockdep_is_held(&pf->lock));
-	map = pmt_commit(pm, old ? old->generation + 1 : 1,
-			 max_bytes > pending ? max_bytes - pending : 0);
+	max_bytes = max_bytes > pending ? max_bytes - pending : 0;
+	/* An update shares what it did not change, and keeps its map. */
+	if (pf->pending_update)
+		map = pmt_commit_update(pm, old, old ? old->generation + 1 : 1,
+					max_bytes);
+	else
+		map = pmt_commit(pm, old ? old->generation + 1 : 1, max_bytes);
 	if (IS_ERR(map)) {
 		mutex_unlock(&pf->lock);
 		return PTR_ERR(map);
 	}
 	rcu_assign_pointer(pf->map, map);
+	if (pf->pending_update) {
+		pf->kept = pm;
+		pm = NULL;
+	}
 	physmap_set_pending(pf, NULL);
 	mutex_unlock(&pf->lock);
 
@@ -423,6 +473,7 @@ static long physmap_ioc_lookup(struct physmap_file *pf,
 			       struct physmap_lookup __user *ulookup)
 {
 	struct physmap_lookup lookup = { };
+	const struct pmt_section *sect;
 	const struct pmt_map *map;
 	u32 index;
 
@@ -431,9 +482,8 @@ static long physmap_ioc_lookup(struct physmap_file *pf,
 	rcu_read_lock();
 	map = rcu_dereference(pf->map);
 	if (map) {
-		index = pmt_map_lookup(map, lookup.addr);
-		physmap_fill_section(&lookup.section, &map->sections[index],
-				     index);
+		sect = pmt_map_lookup_section(map, lookup.addr, &index);
+		physmap_fill_section(&lookup.section, sect, index);
 		lookup.generation = map->generation;
 	}
 	rcu_read_unlock();
@@ -625,6 +675,8 @@ static void physmap_show_fdinfo(struct seq_file *m, struct file *file)
 		   READ_ONCE(pf->pending_sections));
 	seq_printf(m, "physmap-pending-bytes:\t%zu\n",
 		   READ_ONCE(pf->pending_bytes));
+	seq_printf(m, "physmap-kept-bytes:\t%zu\n",
+		   READ_ONCE(pf->kept_bytes));
 	seq_printf(m, "physmap-retired-bytes:\t%ld\n",
 		   atomic_long_read(&pf->backlog->bytes));
 	seq_printf(m, "physmap-retire-waits:\t%ld\n",

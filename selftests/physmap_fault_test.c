@@ -23,7 +23,10 @@
  * freed ranges that take their indexes, an ADD far away, COMMIT): after a
  * failed REMOVE or ADD, COMMIT publishes the pending map as it was before
  * the call; then the rest of the transaction, begun again from it,
- * publishes exactly the model.
+ * publishes exactly the model. The same transaction on the pending map
+ * the last update's COMMIT kept, whose COMMIT builds only what changed:
+ * a failed COMMIT leaves the map before published and COMMIT again
+ * publishes the model.
  * A failure the call absorbs (kvmalloc falling back from kmalloc to
  * vmalloc, kmemleak's own metadata falling back to its pool) must leave the
  * call successful with the result it would have had anyway.
@@ -81,11 +84,12 @@
 
 enum op { OP_OPEN, OP_BEGIN, OP_ADD, OP_ADD_FIRST, OP_COMMIT, OP_COMMIT_BIG,
 	  OP_BEGIN_UPDATE, OP_REMOVE, OP_ADD_UPDATE, OP_COMMIT_UPDATE,
-	  OP_ADD_BIG, NR_OPS };
+	  OP_ADD_BIG, OP_COMMIT_KEPT, NR_OPS };
 
 static const char *const op_name[NR_OPS] = {
 	"open", "BEGIN", "ADD", "ADD-nothing-pending", "COMMIT", "COMMIT-big",
 	"BEGIN_UPDATE", "REMOVE", "ADD-update", "COMMIT-update", "ADD-big",
+	"COMMIT-kept",
 };
 
 /* sections an update script removes: past the holes' heap's first 16 */
@@ -868,6 +872,65 @@ static void faults_in_update(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * The update script sc of base on the pending map the last update's COMMIT
+ * kept, its COMMIT's nth allocation failing: a fresh fd publishes base
+ * (generation 1), an update with no change publishes it again and keeps
+ * its pending map (2), the next update takes that over, runs the script's
+ * REMOVEs and ADDs and COMMITs, which builds only what changed. A failed
+ * COMMIT leaves generation 2 published and the pending map as it was:
+ * COMMIT again publishes the script's map (3). Returns whether a fault was
+ * injected.
+ */
+static int one_fault_kept(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fault) *self,
+			  const struct pm_map *base, const struct script *sc,
+			  unsigned long n, struct tally *t)
+{
+	struct pm_map after;
+	int fd, injected, ret;
+	__u64 gen;
+
+	fd = publish_base(_metadata, base, NULL, &gen);
+	ASSERT_EQ(0, pm_begin_update(fd, 12));
+	ASSERT_EQ(0, pm_commit(fd));
+	copy_model(_metadata, base, &after);
+	ASSERT_EQ(0, pm_begin_update(fd, 0));
+	run_steps(_metadata, fd, sc, 0, sc->count - 1, &after);
+
+	arm(_metadata, self->nth_fd, n);
+	ret = pm_commit(fd);
+	injected = disarm(_metadata, self->nth_fd);
+	tally(t, injected, ret, n);
+	ASSERT_TRUE(ret == 0 || (injected && ret == -ENOMEM))
+		TH_LOG("COMMIT of a kept update, fault %lu (%s): %s", n,
+		       injected ? "injected" : "not reached", strerror(-ret));
+	if (ret) {
+		expect_map(_metadata, fd, base, 2, op_name[OP_COMMIT_KEPT], n);
+		ASSERT_EQ(0, pm_commit(fd));
+	} else {
+		ASSERT_EQ(-EINVAL, pm_commit(fd));
+	}
+	expect_map(_metadata, fd, &after, 3, op_name[OP_COMMIT_KEPT], n);
+	close(fd);
+	pm_map_free(&after);
+	return injected;
+}
+
+/* one_fault_kept() with N = 1, 2, ... until no fault is reached */
+static void faults_in_kept(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fault) *self, const struct pm_map *base,
+			   const struct script *sc, struct tally *t)
+{
+	unsigned long n;
+
+	for (n = 1; n <= MAX_NTH; n++)
+		if (!one_fault_kept(_metadata, self, base, sc, n, t))
+			break;
+	ASSERT_GE((unsigned long)MAX_NTH, n)
+		TH_LOG("COMMIT of a kept update: still allocating");
+}
+
 TEST_F_TIMEOUT(fault, open, 300)
 {
 	struct tally t = { 0 };
@@ -1014,6 +1077,30 @@ TEST_F_TIMEOUT(fault, update, 600)
 		ASSERT_LT(0UL, t[OP_COMMIT_UPDATE].enomem);
 	} else {
 		ASSERT_LT(0UL, big[OP_COMMIT_UPDATE].injected);
+	}
+}
+
+TEST_F_TIMEOUT(fault, update_kept, 600)
+{
+	struct tally t = { 0 }, big = { 0 };
+	struct script sc, big_sc;
+
+	if (self->nth_fd < 0)
+		SKIP(return, "no fault injection");
+
+	make_script(_metadata, &self->published, NR_UPDATE_REMOVES, 44, &sc);
+	faults_in_kept(_metadata, self, &self->published, &sc, &t);
+	report(variant->mode, OP_COMMIT_KEPT, &t);
+	make_script(_metadata, &self->big, NR_BIG_REMOVES, 45, &big_sc);
+	faults_in_kept(_metadata, self, &self->big, &big_sc, &big);
+	printf("# physmap-fault %s COMMIT-kept of %d sections: %lu calls, %lu faults injected, %lu ENOMEM, %lu absorbed, at most %lu allocations per call\n",
+	       variant->mode, NR_BIG, big.calls, big.injected, big.enomem,
+	       big.absorbed, big.max_nth);
+	fflush(stdout);
+	/* what COMMIT builds of a kept update is small: slabs */
+	if (!strcmp(variant->mode, "slab")) {
+		ASSERT_LT(0UL, t.enomem);
+		ASSERT_LT(0UL, big.enomem);
 	}
 }
 

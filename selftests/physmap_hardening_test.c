@@ -158,6 +158,7 @@ struct pm_fdinfo {
 	__u64 bytes;
 	__u64 pending_sections;
 	__u64 pending_bytes;
+	__u64 kept_bytes;
 	__u64 retired_bytes;
 	__u64 retire_waits;
 };
@@ -172,6 +173,7 @@ static const struct {
 	{ "physmap-pending-sections",
 	  offsetof(struct pm_fdinfo, pending_sections) },
 	{ "physmap-pending-bytes", offsetof(struct pm_fdinfo, pending_bytes) },
+	{ "physmap-kept-bytes", offsetof(struct pm_fdinfo, kept_bytes) },
 	{ "physmap-retired-bytes", offsetof(struct pm_fdinfo, retired_bytes) },
 	{ "physmap-retire-waits", offsetof(struct pm_fdinfo, retire_waits) },
 };
@@ -629,6 +631,7 @@ TEST_F(hardening, fdinfo)
 	EXPECT_EQ(0ULL, fi.bytes);
 	EXPECT_EQ(0ULL, fi.pending_sections);
 	EXPECT_EQ(0ULL, fi.pending_bytes);
+	EXPECT_EQ(0ULL, fi.kept_bytes);
 	EXPECT_EQ(0ULL, fi.retired_bytes);
 	EXPECT_EQ(0ULL, fi.retire_waits);
 
@@ -699,8 +702,31 @@ TEST_F(hardening, fdinfo)
 		TH_LOG("replaced map still not freed after 30 s");
 	/* small maps, nothing else storming: no grace-period waits */
 	EXPECT_EQ(0ULL, fi.retire_waits);
+	EXPECT_EQ(0ULL, fi.kept_bytes);
 
-	/* BEGIN drops a pending map */
+	/* an update's COMMIT keeps its pending map for the next update */
+	ASSERT_EQ(0, pm_begin_update(fd, 0));
+	ASSERT_EQ(0, pm_remove(fd, 1));
+	ASSERT_EQ(0, pm_commit(fd));
+	ASSERT_FDINFO(fd, &fi);
+	EXPECT_EQ(3ULL, fi.generation);
+	EXPECT_EQ((__u64)m2.count - 1, fi.sections);
+	EXPECT_EQ(0ULL, fi.pending_sections);
+	EXPECT_EQ(0ULL, fi.pending_bytes);
+	EXPECT_LT(0ULL, fi.kept_bytes);
+	/* which the next update takes over: pending, no longer kept */
+	ASSERT_EQ(0, pm_begin_update(fd, 0));
+	ASSERT_FDINFO(fd, &fi);
+	EXPECT_EQ(0ULL, fi.kept_bytes);
+	EXPECT_EQ((__u64)m2.count - 1, fi.pending_sections);
+	EXPECT_LT(0ULL, fi.pending_bytes);
+	ASSERT_EQ(0, pm_commit(fd));
+	ASSERT_FDINFO(fd, &fi);
+	EXPECT_EQ(4ULL, fi.generation);
+	EXPECT_LT(0ULL, fi.kept_bytes);
+	ASSERT_EQ(0, pm_stats(fd, &st2));
+
+	/* BEGIN drops a pending map, and what an update kept */
 	ASSERT_EQ(0, pm_begin(fd, 12));
 	for (i = 0; i < 50; i++) {
 		const struct pm_range *r = &m1.ranges[i];
@@ -715,7 +741,8 @@ TEST_F(hardening, fdinfo)
 	ASSERT_FDINFO(fd, &fi);
 	EXPECT_EQ(0ULL, fi.pending_sections);
 	EXPECT_GE(pending_bytes, fi.pending_bytes);
-	EXPECT_EQ(2ULL, fi.generation);
+	EXPECT_EQ(0ULL, fi.kept_bytes);
+	EXPECT_EQ(4ULL, fi.generation);
 	EXPECT_EQ(st2.bytes, fi.bytes);
 	close(dupfd);
 	close(fd);
