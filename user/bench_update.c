@@ -10,12 +10,20 @@
  *   (pmt_pending_update()), one REMOVE, one ADD in the freed range, COMMIT;
  *   its time and its peak bytes besides the old map, against the full
  *   build's;
- * - a run of such transactions on a 65,536-section map, each replacing a
- *   random section by one of another shape in its slot; then lookups on the
- *   two uniform streams (inside the sections, over their span) and bytes,
- *   against a map freshly built from the same sections.
+ * - the same as the device runs it: the first update of the map copies it
+ *   and commits it in full with room for updates (pmt_commit_update()),
+ *   keeping its pending map; then a series of update transactions on the
+ *   kept pending map, each sharing what it did not change: median, mean
+ *   and slowest time against the full build, full builds when the room ran
+ *   out, bytes allocated;
+ * - a run of such kept transactions on a 65,536-section map, each replacing
+ *   a random section by one of another shape in its slot; then lookups on
+ *   the two uniform streams (inside the sections, over their span) and
+ *   bytes, against a map freshly built from the same sections.
  *
- *	bench_update [-q] [TRANSACTIONS]   (-q: small maps, for a smoke run)
+ *	bench_update [-q] [TRANSACTIONS]   (-q: small maps, for a smoke run;
+ *					    TRANSACTIONS: the 65,536-section
+ *					    run's, 100,000 by default)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -90,6 +98,18 @@ static struct pmt_map *full_build(u64 n, double *secs, size_t *peak)
 	return map;
 }
 
+/* Add a section in the first half of the range of section @index, gone. */
+static void replace(struct pmt_pending *pm, u64 n, u32 index, u64 *state)
+{
+	u64 start, size, room;
+
+	pmb_synth_section(n, index - 1, SEED, &start, &size);
+	room = ((1ULL << PMB_SPAN_BITS) / n) / 2;
+	start = start - start % 4096 + pmb_below(state, 4096);
+	size = 1 + pmb_below(state, room - (start % room) - 1);
+	add_or_die(pm, start, size, index);
+}
+
 /*
  * One update transaction on @map: section @index goes, a section of
  * another shape takes its slot. Returns the new map; *@bytes is the most
@@ -102,7 +122,6 @@ static struct pmt_map *update_one(struct pmt_map *map, u64 n, u32 index,
 	const struct pmt_section *old = pmt_map_section(map, index);
 	size_t before = physmap_shim_live();
 	struct pmt_pending *pm;
-	u64 start, size, room;
 	struct pmt_map *next;
 
 	physmap_shim_peak_reset();
@@ -112,15 +131,37 @@ static struct pmt_map *update_one(struct pmt_map *map, u64 n, u32 index,
 		fprintf(stderr, "bench_update: update of #%u failed\n", index);
 		exit(1);
 	}
-	/* another section in the first half of the old one's slot */
-	pmb_synth_section(n, index - 1, SEED, &start, &size);
-	room = ((1ULL << PMB_SPAN_BITS) / n) / 2;
-	start = start - start % 4096 + pmb_below(state, 4096);
-	size = 1 + pmb_below(state, room - (start % room) - 1);
-	add_or_die(pm, start, size, index);
+	replace(pm, n, index, state);
 	next = commit_or_die(pm, map->generation + 1);
 	*bytes = physmap_shim_peak() - before;
 	pmt_pending_free(pm);
+	return next;
+}
+
+/*
+ * The same transaction on the pending map @pm that pmt_commit_update()
+ * kept from @map, committed by it: the new map shares what did not change
+ * (or, the first time and when the store is full, is built in full with
+ * room for the next). *@bytes: as for update_one().
+ */
+static struct pmt_map *update_kept(struct pmt_map *map, struct pmt_pending *pm,
+				   u64 n, u32 index, u64 *state, size_t *bytes)
+{
+	size_t before = physmap_shim_live();
+	struct pmt_map *next;
+
+	physmap_shim_peak_reset();
+	if (pmt_pending_remove(pm, index)) {
+		fprintf(stderr, "bench_update: REMOVE #%u failed\n", index);
+		exit(1);
+	}
+	replace(pm, n, index, state);
+	next = pmt_commit_update(pm, map, map->generation + 1, UINT64_MAX);
+	if (IS_ERR(next)) {
+		fprintf(stderr, "bench_update: COMMIT failed\n");
+		exit(1);
+	}
+	*bytes = physmap_shim_peak() - before;
 	return next;
 }
 
@@ -191,22 +232,28 @@ static void many_updates(u64 n, unsigned long transactions)
 	u64 *inside = malloc(STREAM * sizeof(u64));
 	u64 *span = malloc(STREAM * sizeof(u64));
 	struct pmt_map *map, *next, *fresh;
+	unsigned long k, full = 0;
+	struct pmt_pending *pm;
 	u64 state = SEED + 1;
 	double secs, t, ns[4];
 	size_t peak, bytes;
-	unsigned long k;
 
 	if (!inside || !span)
 		exit(1);
 	map = full_build(n, &secs, &peak);
+	pm = pmt_pending_update(map, UINT64_MAX);
+	if (IS_ERR(pm))
+		exit(1);
 	t = now_s();
 	for (k = 0; k < transactions; k++) {
-		next = update_one(map, n, 1 + pmb_below(&state, n), &state,
-				  &bytes);
+		next = update_kept(map, pm, n, 1 + pmb_below(&state, n), &state,
+				   &bytes);
+		full += next->store != map->store;
 		pmt_map_free(map);
 		map = next;
 	}
 	t = now_s() - t;
+	pmt_pending_free(pm);
 	fresh = fresh_copy(map);
 	streams(map, inside, span);
 	/* each stream once untimed first, then both maps on it in turn */
@@ -216,8 +263,8 @@ static void many_updates(u64 n, unsigned long transactions)
 	lookup_ns(map, span);
 	ns[2] = lookup_ns(map, span);
 	ns[3] = lookup_ns(fresh, span);
-	printf("after %lu update transactions on %" PRIu64 " sections (%.3f s, %.3f ms each): inside %.1f ns (fresh %.1f ns, %.2fx), span %.1f ns (fresh %.1f ns, %.2fx), bytes %zu (fresh %zu, %.2fx)\n",
-	       transactions, n, t, t * 1e3 / transactions, ns[0], ns[1],
+	printf("after %lu update transactions on %" PRIu64 " sections (%.3f s, %.3f ms each, %lu of them full builds): inside %.1f ns (fresh %.1f ns, %.2fx), span %.1f ns (fresh %.1f ns, %.2fx), bytes %zu (fresh %zu, %.2fx)\n",
+	       transactions, n, t, t * 1e3 / transactions, full, ns[0], ns[1],
 	       ns[0] / ns[1], ns[2], ns[3], ns[2] / ns[3], map->bytes,
 	       fresh->bytes, (double)map->bytes / fresh->bytes);
 	pmt_map_free(fresh);
@@ -226,11 +273,64 @@ static void many_updates(u64 n, unsigned long transactions)
 	free(span);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Update transactions on the pending map kept from one COMMIT to the next
+ * (pmt_commit_update()): the first copies @map and builds it in full with
+ * room for the next; then @count more, which share what they did not
+ * change, but for a full build when the room is gone.
+ */
+static void kept_series(struct pmt_map *map, u64 n, double build,
+			unsigned long count)
+{
+	double *secs = calloc(count, sizeof(*secs)), t, sum = 0;
+	struct pmt_pending *pm;
+	struct pmt_map *next, *cur;
+	size_t bytes, most = 0, total = 0;
+	unsigned long k, full = 0;
+	u64 state = SEED + 2;
+
+	t = now_s();
+	pm = pmt_pending_update(map, UINT64_MAX);
+	if (IS_ERR(pm) || !secs)
+		exit(1);
+	cur = update_kept(map, pm, n, 1 + pmb_below(&state, n), &state, &bytes);
+	t = now_s() - t;
+	printf("first update transaction kept for the next (BEGIN_UPDATE's copy, REMOVE, ADD, a full COMMIT with room for updates): %.3f s (%.3fx the full build), peak %zu bytes besides the old map; map %zu bytes (%.2fx)\n",
+	       t, t / build, bytes, cur->bytes, (double)cur->bytes / map->bytes);
+	for (k = 0; k < count; k++) {
+		t = now_s();
+		next = update_kept(cur, pm, n, 1 + pmb_below(&state, n),
+				   &state, &bytes);
+		secs[k] = now_s() - t;
+		sum += secs[k];
+		full += next->store != cur->store;
+		most = bytes > most ? bytes : most;
+		total += bytes;
+		pmt_map_free(cur);
+		cur = next;
+	}
+	qsort(secs, count, sizeof(*secs), cmp_double);
+	printf("%lu more update transactions on the kept pending map (REMOVE, ADD, COMMIT sharing what did not change): median %.1f us (1/%.0f of the full build), mean %.1f us (1/%.0f), slowest %.3f ms; %lu full builds when the room ran out; %.0f bytes allocated on average besides the old map, %zu at most\n",
+	       count, secs[count / 2] * 1e6, build / secs[count / 2],
+	       sum / count * 1e6, build / (sum / count),
+	       secs[count - 1] * 1e3, full, (double)total / count, most);
+	pmt_pending_free(pm);
+	pmt_map_free(cur);
+	free(secs);
+}
+
 int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && !strcmp(argv[1], "-q");
 	unsigned long transactions = argc > 1 + quick ?
-				     strtoul(argv[1 + quick], NULL, 0) : 200;
+				     strtoul(argv[1 + quick], NULL, 0) : 100000;
 	u64 n = quick ? 65536 : 1000000;
 	struct pmt_map *map, *next;
 	double build, update;
@@ -246,6 +346,7 @@ int main(int argc, char **argv)
 	printf("one update transaction (BEGIN_UPDATE, REMOVE, ADD, COMMIT) on it: %.3f s (%.3fx the full build), peak %zu bytes besides the old map (%.2fx the full build's peak)\n",
 	       update, update / build, bytes, (double)bytes / peak);
 	pmt_map_free(next);
+	kept_series(map, n, build, quick ? 100 : 1000);
 	pmt_map_free(map);
 	many_updates(quick ? 4096 : 65536, quick ? 100 : transactions);
 	return 0;
