@@ -4,16 +4,18 @@
  * in /dev/physmap as it changes
  *
  * QMP gives "info mtree -f" (human-monitor-command); mapfile.c reads it and
- * picks the view. The first read is published as a new map (BEGIN, ADD...,
- * COMMIT). Each later read is held against the sections loaded, both in
- * address order: a section the same in start, last byte, kind, name and
- * offset stays, every other one that went is removed and every one that
- * came is added, in one update (BEGIN with PHYSMAP_BEGIN_UPDATE, REMOVE...,
- * ADD..., COMMIT). A section's cookie is the number of its region's name,
- * in the order follow first met the names, so a region keeps its cookie
- * across reads. Reads come on the events that change memory maps and, with
- * an interval, on a timer: a hot-plugged device's BARs appear when the
- * guest's OS assigns and enables them, after DEVICE_ADDED.
+ * picks the view. The first read is published as a new map (BEGIN with
+ * PHYSMAP_BEGIN_UPDATE on a file with nothing published, ADD..., COMMIT),
+ * so that the device keeps its pending map for the next. Each later read
+ * is held against the sections loaded, both in address order: a section
+ * the same in start, last byte, kind, name and offset stays, every other
+ * one that went is removed and every one that came is added, in one
+ * update (BEGIN with PHYSMAP_BEGIN_UPDATE, REMOVE..., ADD..., COMMIT). A
+ * section's cookie is the number of its region's name, in the order follow
+ * first met the names, so a region keeps its cookie across reads. Reads
+ * come on the events that change memory maps and, with an interval, on a
+ * timer: a hot-plugged device's BARs appear when the guest's OS assigns
+ * and enables them, after DEVICE_ADDED.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -580,8 +582,12 @@ static int apply(struct follower *f, struct fsec *nw, size_t n, bool *changed)
 		goto out;
 	*changed = true;
 
-	if (!dry && (first ? physmap_begin(f->fd, f->o->page_shift) :
-		     physmap_begin_update(f->fd, 0))) {
+	/*
+	 * The first load too is an update (of nothing yet), so that the
+	 * device keeps its pending map and every change after it costs what
+	 * it changes.
+	 */
+	if (!dry && physmap_begin_update(f->fd, first ? f->o->page_shift : 0)) {
 		ret = device_failed(f, first ? "begin" : "begin update", NULL);
 		goto out;
 	}
