@@ -2085,11 +2085,11 @@ static void upd_sort_dirty(struct pmt_updater *pu,
 {
 	u32 i;
 
-	memcpy(pu->dirty, pm->changes, pm->nr_changes * sizeof(*pu->dirty));
 	pu->nr_dirty = pm->nr_changes;
-	if (pu->nr_dirty)
-		sort(pu->dirty, pu->nr_dirty, sizeof(*pu->dirty), cmp_change,
-		     NULL);
+	if (!pu->nr_dirty)
+		return;
+	memcpy(pu->dirty, pm->changes, pm->nr_changes * sizeof(*pu->dirty));
+	sort(pu->dirty, pu->nr_dirty, sizeof(*pu->dirty), cmp_change, NULL);
 	for (i = 1; i < pu->nr_dirty; i++)
 		pu->dirty[i].last = max(pu->dirty[i].last,
 					pu->dirty[i - 1].last);
