@@ -2538,8 +2538,11 @@ struct pmt_map *pmt_commit_update(struct pmt_pending *pm, struct pmt_map *old,
 		map = commit_full(pm, generation, max_bytes, true);
 		if (IS_ERR(map))
 			return map;
-		for (i = 0; i < pm->nr_sections; i++)
+		for (i = 0; i < pm->nr_sections; i++) {
 			pm->sections[i].slot = i;
+			if (!(i % PMT_STEPS_PER_RESCHED))
+				cond_resched();
+		}
 	}
 	if (IS_ERR(map))
 		return map;
@@ -3060,23 +3063,24 @@ u32 pmt_map_lookup_many(const struct pmt_map *map, const u64 *addrs,
 }
 EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many, PMT_NS);
 
-/* Whether index @hint's section is in its primary slot in @map. */
-static bool map_hint_primary(const struct pmt_map *map, u32 hint)
+/*
+ * The slot of the section of index @index in @map: the one @overrides
+ * gives, else its primary slot; 0 for none.
+ */
+static u32 map_index_slot(const struct pmt_map *map, u32 index)
 {
 	u32 lo = 0, hi = map->nr_overrides, mid;
 
-	if (hint >= map->nr_primary)
-		return false;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (map->overrides[mid].index == hint)
-			return false;
-		if (map->overrides[mid].index < hint)
+		if (map->overrides[mid].index == index)
+			return map->overrides[mid].slot;
+		if (map->overrides[mid].index < index)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return true;
+	return index < map->nr_primary ? index : 0;
 }
 
 /**
@@ -3102,7 +3106,7 @@ u32 pmt_map_lookup_hint(const struct pmt_map *map, u64 addr, u32 hint)
 	 * Section 0 has size 0: an unassigned hint fails the range check,
 	 * with no test of its own to mispredict over a span.
 	 */
-	if (map_hint_primary(map, hint)) {
+	if (hint < map->nr_primary && map_index_slot(map, hint) == hint) {
 		sect = &map->sections[hint];
 		if (addr - sect->start < sect->size)
 			return hint;
@@ -3197,27 +3201,11 @@ EXPORT_SYMBOL_NS_GPL(pmt_map_lookup_many_hint, PMT_NS);
 const struct pmt_section *pmt_map_section(const struct pmt_map *map,
 					  u32 index)
 {
-	u32 lo = 0, hi = map->nr_overrides, mid, slot = index;
+	u32 slot;
 
 	if (index == PMT_UNASSIGNED || index >= map->nr_sections)
 		return NULL;
-	for (;;) {
-		if (lo == hi) {
-			/* Not in @overrides: its primary slot, if it has one. */
-			if (index >= map->nr_primary)
-				return NULL;
-			break;
-		}
-		mid = lo + (hi - lo) / 2;
-		if (map->overrides[mid].index == index) {
-			slot = map->overrides[mid].slot;
-			break;
-		}
-		if (map->overrides[mid].index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	slot = map_index_slot(map, index);
 	if (!slot || !map->sections[slot].size)
 		return NULL;
 	return &map->sections[slot];
