@@ -1028,7 +1028,7 @@ EXPORT_SYMBOL_NS_GPL(pmt_pending_remove, PMT_NS);
  * The samples also tell which kind of leaf lookups inside the sections
  * end on: when at least 1/PMT_MIXED_SHARE of them end on each, sections
  * and sub-pages, the kind would mispredict as the exit did, and the map's
- * lookups resolve both kinds without a branch (map_leaf_mixed()).
+ * lookups resolve both kinds without a branch (map_lookup_mixed()).
  */
 #define PMT_LEVEL_SAMPLE_BITS	10
 #define PMT_LEVEL_SAMPLES		BIT(PMT_LEVEL_SAMPLE_BITS)
@@ -1083,9 +1083,13 @@ struct pmt_levelling {
  * @nr_pieces: pieces written.
  * @table_bytes: table bytes written.
  * @nr_primary: the slots the full build wrote, one per index.
+ * @table_one: in a mixed map's store, where its table of one byte of 1
+ *             lies, which the leaves of its slots read.
  * @nodes: nodes.
  * @slots: section slots (struct pmt_map).
  * @slot_index: the index of each slot from @nr_primary.
+ * @leaves: in a mixed map's store, the leaf of each slot as a sub-page
+ *          (struct pmt_map), right before @subpages; else NULL.
  * @subpages: sub-pages.
  * @pieces: pieces.
  * @tables: sub-page tables.
@@ -1101,9 +1105,11 @@ struct pmt_store {
 	u32 cap_nodes, cap_slots, cap_subpages, cap_pieces, cap_tables;
 	u32 nr_nodes, nr_slots, nr_subpages, nr_pieces, table_bytes;
 	u32 nr_primary;
+	u32 table_one;
 	u32 *nodes;
 	struct pmt_section *slots;
 	u32 *slot_index;
+	struct pmt_subpage *leaves;
 	struct pmt_subpage *subpages;
 	struct pmt_piece *pieces;
 	u8 *tables;
@@ -1117,14 +1123,34 @@ static u64 store_room(u64 n)
 }
 
 /*
+ * Write @sect's leaf as a sub-page (struct pmt_map, @leaves) to @leaf: its
+ * range, the one byte of 1 at @table_one and slot @slot as base.
+ */
+static void leaf_as_subpage(struct pmt_subpage *leaf,
+			    const struct pmt_section *sect, u32 slot,
+			    u32 table_one)
+{
+	leaf->start = sect->start;
+	leaf->size = sect->size;
+	leaf->first = 0;
+	leaf->table = table_one;
+	leaf->base = slot;
+	leaf->count = 0;
+	leaf->shift = PMT_LEAF_SHIFT;
+}
+
+/*
  * Write section @sect, of index @index, to slot @slot of @store, past
- * what any map uses; returns @slot.
+ * what any map uses, with its leaf in a mixed map's store; returns @slot.
  */
 static u32 store_copy(struct pmt_store *store, u32 slot,
 		      const struct pmt_section *sect, u32 index)
 {
 	store->slots[slot] = *sect;
 	store->slot_index[slot - store->nr_primary] = index;
+	if (store->leaves)
+		leaf_as_subpage(&store->leaves[slot], sect, slot,
+				store->table_one);
 	return slot;
 }
 
@@ -1140,6 +1166,7 @@ static u32 store_copy(struct pmt_store *store, u32 slot,
  * @subpages: the copy's sub-pages; NULL while only counting.
  * @pieces: the copy's pieces; NULL while only counting.
  * @tables: the copy's sub-page tables; NULL while only counting.
+ * @leaves: a mixed copy's leaves of its slots (struct pmt_map); else NULL.
  * @nr_nodes: nodes the copy holds so far.
  * @nr_subpages: sub-pages the copy holds so far.
  * @nr_pieces: pieces the copy holds so far.
@@ -1175,6 +1202,7 @@ struct pmt_compactor {
 	struct pmt_subpage *subpages;
 	struct pmt_piece *pieces;
 	u8 *tables;
+	struct pmt_subpage *leaves;
 	u32 nr_nodes;
 	u32 nr_subpages;
 	u32 nr_pieces;
@@ -1347,8 +1375,8 @@ static u32 build_subpage(struct pmt_compactor *pc, u64 page, u32 a, u32 b)
 		shift = PMT_SUBPAGE_SEARCH;
 	if (pc->subpages) {
 		out = &pc->subpages[pc->nr_subpages];
-		out->page = page;
 		out->start = page << page_shift;
+		out->size = BIT_ULL(page_shift);
 		out->first = pc->nr_pieces;
 		out->count = b - a;
 		out->table = pc->table_bytes;
@@ -1691,10 +1719,11 @@ static void store_put(struct pmt_store *store)
 }
 
 /*
- * Allocate a store with room for @nr_nodes nodes, @nr_sections slots,
- * @nr_subpages sub-pages, @nr_pieces pieces and @table_bytes of tables and
- * for the updates to come (store_room()), and point @out's arrays at it.
- * Returns the store, or an ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM.
+ * Allocate a store with room for @nr_nodes nodes, @nr_sections slots (and
+ * their leaves, for a map @out->mixed), @nr_subpages sub-pages, @nr_pieces
+ * pieces and @table_bytes of tables and for the updates to come
+ * (store_room()), and point @out's arrays at it. Returns the store, or an
+ * ERR_PTR(): -ENOSPC past @max_bytes, -ENOMEM.
  */
 static struct pmt_store *store_alloc(u32 nr_nodes, u32 nr_sections,
 				     u32 nr_subpages, u32 nr_pieces,
@@ -1707,7 +1736,7 @@ static struct pmt_store *store_alloc(u32 nr_nodes, u32 nr_sections,
 		store_room(table_bytes),
 	};
 	size_t size = ALIGN(sizeof(struct pmt_store), PMT_MAP_ALIGN);
-	size_t offsets[6];
+	size_t offsets[7];
 	struct pmt_store *store;
 	char *base;
 	int i;
@@ -1722,6 +1751,10 @@ static struct pmt_store *store_alloc(u32 nr_nodes, u32 nr_sections,
 	offsets[2] = size;
 	size = size_add(size, array_size(caps[1] - nr_sections, sizeof(u32)));
 	size = ALIGN(size, 8);
+	offsets[6] = size;
+	if (out->mixed)
+		size = size_add(size, array_size(caps[1],
+						 sizeof(struct pmt_subpage)));
 	offsets[3] = size;
 	size = size_add(size, array_size(caps[2], sizeof(struct pmt_subpage)));
 	offsets[4] = size;
@@ -1746,11 +1779,14 @@ static struct pmt_store *store_alloc(u32 nr_nodes, u32 nr_sections,
 	store->nodes = (u32 *)(base + offsets[0]);
 	store->slots = (struct pmt_section *)(base + offsets[1]);
 	store->slot_index = (u32 *)(base + offsets[2]);
+	if (out->mixed)
+		store->leaves = (struct pmt_subpage *)(base + offsets[6]);
 	store->subpages = (struct pmt_subpage *)(base + offsets[3]);
 	store->pieces = (struct pmt_piece *)(base + offsets[4]);
 	store->tables = (u8 *)(base + offsets[5]);
 	out->nodes = store->nodes;
 	out->sections = store->slots;
+	out->leaves = store->leaves;
 	out->subpages = store->subpages;
 	out->pieces = store->pieces;
 	out->tables = store->tables;
@@ -1764,7 +1800,7 @@ static void store_init(struct pmt_store *store, struct pmt_map *map,
 	store->nr_nodes = map->nr_nodes;
 	store->nr_slots = map->nr_slots;
 	store->nr_primary = map->nr_primary;
-	store->nr_subpages = map->nr_subpages + map->mixed;
+	store->nr_subpages = map->nr_subpages;
 	store->nr_pieces = map->nr_pieces;
 	store->table_bytes = map->table_bytes + map->mixed;
 	store->lv = *lv;
@@ -1772,8 +1808,9 @@ static void store_init(struct pmt_store *store, struct pmt_map *map,
 }
 
 /*
- * Allocate a map with room for @nr_nodes nodes, @nr_sections sections,
- * @nr_subpages sub-pages and @nr_pieces pieces, all in one allocation, or,
+ * Allocate a map with room for @nr_nodes nodes, @nr_sections sections (and
+ * their leaves, for a map @out->mixed), @nr_subpages sub-pages and
+ * @nr_pieces pieces, all in one allocation, or,
  * with @spare, its header alone and a store (store_alloc()) for the rest,
  * and point @out's arrays (and the map's) at them. Returns the map, or an
  * ERR_PTR(): -ENOSPC when it would take more than @max_bytes, -ENOMEM.
@@ -1785,7 +1822,7 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 {
 	size_t size = ALIGN(sizeof(struct pmt_map), PMT_MAP_ALIGN);
 	struct pmt_store *store;
-	size_t offsets[5];
+	size_t offsets[6];
 	struct pmt_map *map;
 	char *base;
 
@@ -1808,6 +1845,10 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	offsets[1] = size;
 	size = size_add(size, array_size(nr_sections,
 					 sizeof(struct pmt_section)));
+	offsets[5] = size;
+	if (out->mixed)
+		size = size_add(size, array_size(nr_sections,
+						 sizeof(struct pmt_subpage)));
 	offsets[2] = size;
 	size = size_add(size, array_size(nr_subpages,
 					 sizeof(struct pmt_subpage)));
@@ -1826,6 +1867,8 @@ static struct pmt_map *map_alloc(u32 nr_nodes, u32 nr_sections,
 	map->bytes = size;
 	out->nodes = (u32 *)(base + offsets[0]);
 	out->sections = (struct pmt_section *)(base + offsets[1]);
+	if (out->mixed)
+		out->leaves = (struct pmt_subpage *)(base + offsets[5]);
 	out->subpages = (struct pmt_subpage *)(base + offsets[2]);
 	out->pieces = (struct pmt_piece *)(base + offsets[3]);
 	out->tables = (u8 *)(base + offsets[4]);
@@ -1843,31 +1886,34 @@ arrays:
 	map->subpages = out->subpages;
 	map->pieces = out->pieces;
 	map->tables = out->tables;
+	if (out->leaves) {
+		map->leaves = out->leaves;
+		map->leaf_subpages = out->subpages - out->leaves;
+	}
 	return map;
 }
 
 /*
- * The sub-page a mixed map's lookups read for a section leaf, after the
- * others: its page is none, its table the one byte after the others, 0.
+ * Make @map, built by @pc, a mixed map: its table of one byte of 1 after
+ * the others, and each slot's leaf as a sub-page (struct pmt_map).
  */
-static void mixed_dummy(struct pmt_compactor *pc, struct pmt_map *map)
+static void mixed_leaves(struct pmt_compactor *pc, struct pmt_map *map)
 {
-	struct pmt_subpage *dummy = &pc->subpages[pc->nr_subpages];
+	u32 i;
 
-	dummy->page = U64_MAX;
-	dummy->start = U64_MAX;
-	dummy->first = 0;
-	dummy->base = 0;
-	dummy->count = 0;
-	dummy->table = pc->table_bytes;
-	dummy->shift = pc->pm->page_shift;
-	pc->tables[pc->table_bytes] = 0;
+	pc->tables[pc->table_bytes] = 1;
+	for (i = 0; i < map->nr_slots; i++) {
+		leaf_as_subpage(&pc->leaves[i], &pc->sections[i], i,
+				pc->table_bytes);
+		if (!(i % PMT_STEPS_PER_RESCHED))
+			cond_resched();
+	}
+	if (map->store)
+		map->store->table_one = pc->table_bytes;
 	map->nr_subpages = pc->nr_subpages;
-	map->dummy = pc->nr_subpages;
 	map->table_bytes = pc->table_bytes;
 	map->mixed = true;
 	map->kind = PMT_KIND_MIXED;
-	map->big = pc->lv.big;
 }
 
 /* Fill the chain nodes of @pc's copy. */
@@ -1912,9 +1958,9 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 	if (!pc->lv.depth && !pc->lv.span_depth)
 		pc->lv.nr_nodes = 0;
 	pc->lv.first = pc->nr_nodes;
-	/* A mixed map's lookups read a dummy sub-page for sections. */
+	/* A mixed map's leaves read a table of one byte of 1. */
 	map = map_alloc(pc->nr_nodes + pc->lv.nr_nodes, pm->nr_sections,
-			pc->nr_subpages + pc->mixed, pc->nr_pieces,
+			pc->nr_subpages, pc->nr_pieces,
 			pc->table_bytes + pc->mixed, max_bytes, spare, pc);
 	if (PTR_ERR_OR_ZERO(map) == -ENOSPC && pc->lv.nr_nodes) {
 		/* Levelling is worth less than fitting in the bound. */
@@ -1922,7 +1968,7 @@ static struct pmt_map *compact_count(struct pmt_compactor *pc,
 		pc->lv.span_depth = 0;
 		pc->lv.nr_nodes = 0;
 		map = map_alloc(pc->nr_nodes, pm->nr_sections,
-				pc->nr_subpages + pc->mixed, pc->nr_pieces,
+				pc->nr_subpages, pc->nr_pieces,
 				pc->table_bytes + pc->mixed, max_bytes, spare,
 				pc);
 	}
@@ -1981,7 +2027,7 @@ static struct pmt_map *commit_full(const struct pmt_pending *pm,
 	map->root = publish_entry(root, pm->levels, pm->page_shift);
 	level_nodes(&pc);
 	if (pc.mixed)
-		mixed_dummy(&pc, map);
+		mixed_leaves(&pc, map);
 	map->nr_chain = pc.lv.nr_nodes;
 	map->chain = pc.lv.first;
 	map->max_depth = pc.max_depth;
@@ -2174,7 +2220,8 @@ static u64 upd_node_page(const struct pmt_updater *pu, u32 entry)
 		entry = e;
 	}
 	if (map_entry_is_subpage(entry))
-		return old->subpages[map_entry_ptr(entry)].page;
+		return old->subpages[map_entry_ptr(entry)].start >>
+		       old->page_shift;
 	return sect_last(&old->sections[map_entry_ptr(entry)]) >>
 	       old->page_shift;
 }
@@ -2204,7 +2251,8 @@ static void upd_children(const struct pmt_updater *pu, u32 entry,
 	if (map_entry_shift(entry) || map_entry_is_subpage(entry)) {
 		/* A node further down, or a sub-page: in one block. */
 		first = map_entry_shift(entry) ? upd_node_page(pu, entry) :
-			old->subpages[map_entry_ptr(entry)].page;
+			old->subpages[map_entry_ptr(entry)].start >>
+			old->page_shift;
 		child[((first - base) >> shift) % PMT_NODE_SLOTS] = entry;
 		return;
 	}
@@ -2414,9 +2462,8 @@ static struct pmt_map *commit_incremental(struct pmt_pending *pm,
 			map = ERR_PTR(-EAGAIN);
 			goto out;
 		}
-		slot = nr_slots++;
-		store->slots[slot] = pm->sections[index].sect;
-		store->slot_index[slot - store->nr_primary] = index;
+		slot = store_copy(store, nr_slots++,
+				  &pm->sections[index].sect, index);
 		pm->sections[index].slot = slot;
 	}
 	pu->old = old;
@@ -2874,62 +2921,30 @@ static __always_inline u32 map_leaf_section(const struct pmt_map *map,
 }
 
 /*
- * map_leaf_section() for a mixed map, without a branch on the leaf's kind,
- * which there is as hard to predict as a coin: both answers are worked
- * out, a section leaf reading the dummy sub-page after the others (no page,
- * table entry 0) and a sub-page leaf section 0 (size 0), and masks pick
- * one. Sub-pages searched rather than looked up in a table are rare
- * enough to branch on.
- */
-static __always_inline u32 map_leaf_mixed(const struct pmt_map *map,
-					  u32 leaf, u64 addr)
-{
-	u32 ptr = map_entry_ptr(leaf), sub = -(u32)map_entry_is_subpage(leaf);
-	const struct pmt_subpage *sp = &map->subpages[(ptr & sub) |
-						      (map->dummy & ~sub)];
-	const struct pmt_section *sect = &map->sections[ptr & ~sub];
-	u32 offset = addr & (BIT_ULL(map->page_shift) - 1);
-	u32 k, in_sub, in_sect;
-
-	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
-		return addr >> map->page_shift == sp->page ?
-		       search_subpage(map, sp, offset) : PMT_UNASSIGNED;
-	k = map->tables[sp->table + (offset >> sp->shift)];
-	/* & rather than &&: a branch on k would follow the kind. */
-	in_sub = -(u32)((k != 0) & (addr >> map->page_shift == sp->page));
-	in_sect = -(u32)(addr - sect->start < sect->size);
-	return ((sp->base + k - 1) & in_sub & sub) | (ptr & in_sect & ~sub);
-}
-
-/*
- * Whether @leaf is a big section's (see struct pmt_map), worked out
- * without a branch on its kind: a sub-page's reads section 0, of size 0.
- */
-static __always_inline bool map_leaf_big(const struct pmt_map *map, u32 leaf)
-{
-	u32 sub = -(u32)map_entry_is_subpage(leaf);
-
-	return map->sections[map_entry_ptr(leaf) & ~sub].size >= map->big;
-}
-
-/*
- * pmt_map_lookup() for a mixed map, as a slot. Out of line: the registers
- * its leaves need would cost every other map's lookups their saves and
- * restores.
+ * pmt_map_lookup() for a mixed map, as a slot, without a branch on the
+ * leaf's kind, which there is as hard to predict as a coin: every leaf is
+ * a sub-page, a section's in @map->leaves (struct pmt_map), so one range
+ * check and one table load answer both kinds. Sub-pages searched rather
+ * than looked up in a table are rare enough to branch on. Out of line:
+ * the registers it needs would cost every other map's lookups their saves
+ * and restores.
  */
 static noinline u32 map_lookup_mixed(const struct pmt_map *map, u64 addr)
 {
 	u32 leaf = map_walk(map, addr);
+	u32 sub = -(u32)map_entry_is_subpage(leaf);
+	const struct pmt_subpage *sp = &map->leaves[map_entry_ptr(leaf) +
+						    (map->leaf_subpages & sub)];
+	u64 offset = addr - sp->start;
+	u32 in = offset < sp->size;
+	u8 k;
 
-	/*
-	 * Unassigned space and big sections are where lookups over a span
-	 * land, and those inside sections seldom do: branches that both
-	 * predict. The other leaves, sections and sub-pages alike, take the
-	 * path without a branch on their kind.
-	 */
-	if (leaf && !map_leaf_big(map, leaf))
-		return map_leaf_mixed(map, leaf, addr);
-	return map_leaf_section(map, leaf, addr);
+	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
+		return in ? search_subpage(map, sp, offset) : PMT_UNASSIGNED;
+	k = map->tables[sp->table + ((offset & (BIT_ULL(map->page_shift) - 1)) >>
+				     sp->shift)];
+	/* & rather than &&: a branch on k would follow the kind. */
+	return (sp->base + k - 1) & -(u32)(in & (k != 0));
 }
 
 /* The slot of the section covering @addr in @map: see pmt_map_lookup(). */
@@ -3252,25 +3267,29 @@ static void *map_rebase(struct pmt_map *copy,
  */
 static struct pmt_map *map_dup_store(const struct pmt_map *map)
 {
-	size_t sizes[7] = {
+	size_t sizes[8] = {
 		array_size(map->nr_overrides, sizeof(*map->overrides)),
 		array_size(map->nr_nodes, PMT_NODE_BYTES),
 		array_size(map->nr_slots, sizeof(*map->sections)),
 		array_size(map->nr_slots - map->nr_primary, sizeof(u32)),
-		array_size(map->mixed ? max(map->nr_subpages, map->dummy + 1) :
-			   map->nr_subpages, sizeof(*map->subpages)),
+		/* A mixed map's leaves, right before its sub-pages. */
+		array_size(map->leaves ? map->nr_slots : 0,
+			   sizeof(*map->leaves)),
+		array_size(map->nr_subpages, sizeof(*map->subpages)),
 		array_size(map->nr_pieces, sizeof(*map->pieces)),
-		(size_t)map->table_bytes + map->mixed,
+		/* A full build's mixed map: its byte of 1 after the others. */
+		min_t(size_t, (size_t)map->table_bytes + map->mixed,
+		      map->store->cap_tables),
 	};
-	const void *from[7] = {
+	const void *from[8] = {
 		map->overrides, map->nodes, map->sections, map->slot_index,
-		map->subpages, map->pieces, map->tables,
+		map->leaves, map->subpages, map->pieces, map->tables,
 	};
-	size_t size = ALIGN(sizeof(*map), PMT_MAP_ALIGN), at[7];
+	size_t size = ALIGN(sizeof(*map), PMT_MAP_ALIGN), at[8];
 	struct pmt_map *copy;
 	int i;
 
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 8; i++) {
 		at[i] = size;
 		size = ALIGN(size_add(size, sizes[i]), 8);
 	}
@@ -3280,7 +3299,7 @@ static struct pmt_map *map_dup_store(const struct pmt_map *map)
 	if (!copy)
 		return NULL;
 	*copy = *map;
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		if (sizes[i])
 			memcpy((char *)copy + at[i], from[i], sizes[i]);
 	copy->store = NULL;
@@ -3289,9 +3308,13 @@ static struct pmt_map *map_dup_store(const struct pmt_map *map)
 	copy->nodes = (void *)((char *)copy + at[1]);
 	copy->sections = (void *)((char *)copy + at[2]);
 	copy->slot_index = (void *)((char *)copy + at[3]);
-	copy->subpages = (void *)((char *)copy + at[4]);
-	copy->pieces = (void *)((char *)copy + at[5]);
-	copy->tables = (void *)((char *)copy + at[6]);
+	copy->subpages = (void *)((char *)copy + at[5]);
+	copy->pieces = (void *)((char *)copy + at[6]);
+	copy->tables = (void *)((char *)copy + at[7]);
+	if (map->leaves) {
+		copy->leaves = (void *)((char *)copy + at[4]);
+		copy->leaf_subpages = map->nr_slots;
+	}
 	return copy;
 }
 
@@ -3311,6 +3334,8 @@ static struct pmt_map *map_dup(const struct pmt_map *map)
 	copy->subpages = map_rebase(copy, map, map->subpages);
 	copy->pieces = map_rebase(copy, map, map->pieces);
 	copy->tables = map_rebase(copy, map, map->tables);
+	if (map->leaves)
+		copy->leaves = map_rebase(copy, map, map->leaves);
 	return copy;
 }
 
@@ -3447,10 +3472,6 @@ static void dump_subpage(struct seq_file *m, const struct pmt_map *map, u32 i)
 	const struct pmt_piece *p;
 	u32 k;
 
-	if (map->mixed && i == map->dummy) {
-		seq_printf(m, "      S%u (dummy)\n", i);
-		return;
-	}
 	seq_printf(m, "      S%u @%016llx..%016llx:", i, base,
 		   base + (BIT_ULL(map->page_shift) - 1));
 	for (k = 0; k < sp->count; k++) {

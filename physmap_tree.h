@@ -98,6 +98,12 @@
 #define PMT_SUBPAGE_TABLE_SPAN	255
 #define PMT_SUBPAGE_SEARCH		0xff
 
+/*
+ * The shift of a section's leaf as a sub-page in a mixed map (struct
+ * pmt_map, @leaves): every offset in it reads the first byte of its table.
+ */
+#define PMT_LEAF_SHIFT			63
+
 /**
  * struct pmt_section - a section as the map holds it
  * @start: first byte.
@@ -114,11 +120,11 @@ struct pmt_section {
 
 /**
  * struct pmt_subpage - a page that resolves per byte
- * @page: the page number, checked by lookups that skipped levels in a
- *        mixed map, whose path without a branch on the leaf's kind holds
- *        the page check to a shift and a compare.
- * @start: the address of the page's first byte, checked by the other maps'
- *         lookups with the same subtraction that gives the offset.
+ * @start: the address of the page's first byte: an address's offset in
+ *         the page is its distance from @start.
+ * @size: the page's size: an offset at or past it lies outside the page
+ *        (the walk skipped levels). For a section's leaf as a sub-page,
+ *        in a mixed map (struct pmt_map), the section's start and size.
  * @first: index of its first piece in the map's piece array.
  * @table: offset of its table in the map's tables.
  * @base: the lowest index of its pieces' sections, which its table's
@@ -128,8 +134,8 @@ struct pmt_section {
  *         PMT_SUBPAGE_SEARCH for no table.
  */
 struct pmt_subpage {
-	u64 page;
 	u64 start;
+	u64 size;
 	u32 first;
 	u32 table;
 	u32 base;
@@ -173,15 +179,13 @@ struct pmt_store;
  * @kind: what lookups of the map take a path of their own for, 0 for
  *        neither: PMT_KIND_MIXED for @mixed, PMT_KIND_SLOTS for slots to
  *        translate (some past @nr_primary).
- * @mixed: lookups resolve leaves without a branch on their kind, reading
- *         the dummy sub-page @dummy for a section's leaf.
- * @dummy: in a mixed map, the sub-page with no page and a table of one 0
- *         byte: after the others in a full build, so not among its
- *         @nr_subpages; among them in a map an update made, which appends
- *         its sub-pages after it.
- * @big: in a mixed map, the size from which a section counts as big: one
- *       that lookups over the span meet more often than those inside the
- *       sections; its leaves are resolved with a branch.
+ * @mixed: lookups resolve every leaf as a sub-page, without a branch on
+ *         its kind: @leaves.
+ * @leaf_subpages: in a mixed map, @subpages less @leaves: the distance
+ *                 from a slot's leaf to a sub-page's, in sub-pages.
+ * @leaves: in a mixed map, the leaf of each slot as a sub-page whose
+ *          table is one byte of 1 (shift PMT_LEAF_SHIFT): the section's
+ *          range, base the slot; @leaf_subpages of them, then @subpages.
  * @nodes: @nr_nodes nodes of PMT_NODE_SLOTS entries each.
  * @sections: the section *slots* that leaves, pieces and tables name:
  *            @nr_slots of them. The first @nr_primary are the sections of
@@ -230,8 +234,8 @@ struct pmt_map {
 	u8 levels;
 	u8 kind;
 	bool mixed;
-	u32 dummy;
-	u64 big;
+	u32 leaf_subpages;
+	const struct pmt_subpage *leaves;
 	const u32 *nodes;
 	const struct pmt_section *sections;
 	const struct pmt_subpage *subpages;

@@ -845,8 +845,8 @@ static void test_levelling_limits(void)
 
 /*
  * A map whose lookups inside the sections end as often on sub-pages as on
- * sections resolves leaves without a branch on their kind, through a dummy
- * sub-page after the others; one whose sub-pages are few does not.
+ * sections resolves leaves without a branch on their kind, each slot's leaf
+ * a sub-page of its own; one whose sub-pages are few does not.
  */
 static void test_mixed_leaves(void)
 {
@@ -872,15 +872,22 @@ static void test_mixed_leaves(void)
 	check_skip_counts(map);
 	check_max_depth(map);
 	/*
-	 * Big sections, which lookups over the span meet more than those
-	 * inside: span / sections = 1,023,999 / 64, so the 16 KiB ones are
-	 * big (a branch), the 8 KiB ones not (no branch on the kind).
+	 * Each slot's leaf as a sub-page: the section's range, the table of
+	 * one byte of 1 after the others, the slot as base; the sub-pages
+	 * right after the leaves.
 	 */
-	PMT_CHECK_EQ(1023999 / 64 + 1, map->big);
-	/* The dummy: no page, its table byte 0, after the others. */
-	PMT_CHECK_EQ(U64_MAX, map->subpages[16].start);
-	PMT_CHECK_EQ(map->table_bytes, map->subpages[16].table);
-	PMT_CHECK_EQ(0, map->tables[map->table_bytes]);
+	PMT_CHECK(map->leaves + map->leaf_subpages == map->subpages,
+		  "sub-pages right after the leaves");
+	PMT_CHECK_EQ(map->nr_slots, map->leaf_subpages);
+	PMT_CHECK_EQ(1, map->tables[map->table_bytes]);
+	for (i = 0; i < map->nr_slots; i++) {
+		PMT_CHECK_EQ(map->sections[i].start, map->leaves[i].start);
+		PMT_CHECK_EQ(map->sections[i].size, map->leaves[i].size);
+		PMT_CHECK_EQ(map->table_bytes, map->leaves[i].table);
+		PMT_CHECK_EQ(i, map->leaves[i].base);
+		PMT_CHECK_EQ(PMT_LEAF_SHIFT, map->leaves[i].shift);
+	}
+	PMT_CHECK(!plain->leaves || plain->mixed, "leaves, yet not mixed");
 	for (i = 0; i < n; i++) {
 		check_lookup(map, s[i].start, i + 1);
 		check_lookup(map, s[i].start + s[i].size - 1, i + 1);
