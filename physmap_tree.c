@@ -292,6 +292,15 @@ static inline bool map_entry_is_subpage(u32 entry)
 }
 
 /*
+ * The byte offset in a map's nodes of the node @entry points to: the entry
+ * less its low bits, one load address addition from the next entry.
+ */
+static inline size_t map_entry_node_offset(u32 entry)
+{
+	return entry & ~(PMT_NODE_BYTES - 1);
+}
+
+/*
  * The index of the section in slot @slot: the slot itself for the primary
  * slots, all of them in a map no update made, so that its lookups take
  * this branch never and load nothing for it.
@@ -2894,9 +2903,10 @@ static __always_inline u32 map_walk(const struct pmt_map *map, u64 addr)
 	u32 entry = map->root;
 
 	while (map_entry_shift(entry))
-		entry = map->nodes[(size_t)map_entry_ptr(entry) * PMT_NODE_SLOTS +
-				   ((addr >> map_entry_shift(entry)) &
-				    (PMT_NODE_SLOTS - 1))];
+		entry = *(const u32 *)((const char *)map->nodes +
+				       map_entry_node_offset(entry) +
+				       ((addr >> map_entry_shift(entry)) &
+					(PMT_NODE_SLOTS - 1)) * sizeof(u32));
 	return entry;
 }
 

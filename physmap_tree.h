@@ -70,13 +70,15 @@
  * than how many levels it skips: bits 0-5 hold the shift of the address
  * whose low PMT_NODE_BITS bits index the node the entry points to (0: the
  * entry is a leaf; a node's shift is at least the page shift); bit 6 marks
- * a leaf that is a sub-page; bits 7-31 hold the index. A lookup reads
+ * a leaf that is a sub-page; the bits from PMT_MAP_PTR_SHIFT hold the
+ * index, so that a node's entry less its low bits is the node's byte
+ * offset in the map's nodes (PMT_NODE_BYTES). A lookup reads
  * node[(addr >> shift) % PMT_NODE_SLOTS] with no level to keep. The entry
  * 0 is again the leaf of section 0.
  */
 #define PMT_MAP_SHIFT_MASK	0x3fU
 #define PMT_MAP_SUBPAGE		0x40U
-#define PMT_MAP_PTR_SHIFT	7
+#define PMT_MAP_PTR_SHIFT	(PMT_NODE_BITS + 2)
 
 /* The root entry may skip every level: the skip field must hold that. */
 #if (64 - PMT_PAGE_SHIFT_MIN + PMT_NODE_BITS - 1) / \
