@@ -4,9 +4,10 @@
  * kernel's maple tree and XArray, and binary search, natively, in one
  * binary and one run, so that the ratios mean something.
  *
- *	bench_lookup [-q] [-r REPEAT] MAPFILE...
+ *	bench_lookup [-q] [-r REPEAT] [-s SECTIONS] MAPFILE...
  *
- * (-q: synthetic maps of 256 and 4,096 sections only, for a smoke run.)
+ * (-q: synthetic maps of 256 and 4,096 sections only, for a smoke run;
+ * -s: only the synthetic map of SECTIONS sections, for an A/B of one.)
  * For every map file and for synthetic maps of 256, 4,096, 65,536 and
  * 1,000,000 sections (bench/physmap_bench_gen.h, the in-guest benchmark's
  * generator and seed), the same sections are built into:
@@ -718,14 +719,17 @@ static void print_summary(void)
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 256, 4096, 65536, 1000000 };
-	size_t nsizes = ARRAY_SIZE(sizes), i;
+	size_t nsizes = ARRAY_SIZE(sizes), i, only = 0;
 	struct input in;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "qr:")) != -1) {
+	while ((opt = getopt(argc, argv, "qr:s:")) != -1) {
 		switch (opt) {
 		case 'q':
 			nsizes = 2;
+			break;
+		case 's':
+			only = strtoul(optarg, NULL, 0);
 			break;
 		case 'r':
 			repeat = atoi(optarg);
@@ -733,7 +737,7 @@ int main(int argc, char **argv)
 				repeat = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-q] [-r REPEAT] MAPFILE...\n",
+			fprintf(stderr, "usage: %s [-q] [-r REPEAT] [-s SECTIONS] MAPFILE...\n",
 				argv[0]);
 			return 2;
 		}
@@ -748,6 +752,8 @@ int main(int argc, char **argv)
 		free(in.s);
 	}
 	for (i = 0; i < nsizes; i++) {
+		if (only && sizes[i] != only)
+			continue;
 		make_synthetic(&in, sizes[i]);
 		run(&in);
 		free(in.s);
