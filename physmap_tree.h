@@ -185,6 +185,9 @@ struct pmt_store;
  *         its kind: @leaves.
  * @leaf_subpages: in a mixed map, @subpages less @leaves: the distance
  *                 from a slot's leaf to a sub-page's, in sub-pages.
+ * @batched: lookups of many addresses walk them in batches, a level at a
+ *           time, so that their cache misses overlap: the map's nodes and
+ *           sections are larger than a CPU's nearest caches.
  * @leaves: in a mixed map, the leaf of each slot as a sub-page whose
  *          table is one byte of 1 (shift PMT_LEAF_SHIFT): the section's
  *          range, base the slot; @leaf_subpages of them, then @subpages.
@@ -237,6 +240,7 @@ struct pmt_map {
 	u8 kind;
 	bool mixed;
 	u32 leaf_subpages;
+	bool batched;
 	const struct pmt_subpage *leaves;
 	const u32 *nodes;
 	const struct pmt_section *sections;

@@ -1255,6 +1255,7 @@ static void test_lookup_many(void)
 		map = build(12, s, n);
 		hints[2] = n;
 		PMT_CHECK_EQ(kind == 0, map->mixed);
+		PMT_CHECK(!map->batched, "kind %u", kind);
 		if (kind == 2)
 			PMT_CHECK_EQ(0, map->root & (PMT_MAP_SHIFT_MASK |
 						     PMT_MAP_SUBPAGE));
@@ -1323,6 +1324,137 @@ static void add_want(struct pmt_pending *pm, u64 start, u64 size, u32 want)
 		  "add %#llx+%#llx: ret %d index %u, want index %u",
 		  (unsigned long long)start, (unsigned long long)size, ret,
 		  index, want);
+}
+
+/* The slot of the answer for @addr in @map: a hint, as lookups return. */
+static u32 slot_of_answer(const struct pmt_map *map, u64 addr)
+{
+	u32 index;
+
+	return pmt_map_lookup_section(map, addr, &index) - map->sections;
+}
+
+/*
+ * Lookups of many addresses in a map of PMT_BATCH_BYTES (4 MiB) or more
+ * walk them in batches (map_many_batched()): they answer as
+ * pmt_map_lookup() does on a plain map, a mixed one and one an update
+ * made (slots to translate), through pmt_map_lookup_many(), _many_hint()
+ * and _run(), over addresses all over the map, runs of 16 in one section,
+ * gaps and addresses far above, in whole batches and a short last one.
+ * The maps of test_lookup_many() are too small to batch.
+ */
+static void test_lookup_many_batched(void)
+{
+	/* the sections alone fill PMT_BATCH_BYTES */
+	const unsigned int groups = SZ_4M / (4 * sizeof(struct pmt_section)) + 1;
+	const unsigned int nr = 4 * groups, na = 1000;
+	struct sec *s = pmt_case_zalloc(nr, sizeof(*s));
+	u64 *addrs = pmt_case_zalloc(na, sizeof(*addrs));
+	u32 *indexes = pmt_case_zalloc(na, sizeof(*indexes));
+	struct pmt_pending *pm;
+	struct pmt_map *map, *next;
+	struct pmt_near near;
+	unsigned int kind, i, k = 0;
+	u32 got, hash;
+	u64 base;
+
+	PMT_REQUIRE(s && addrs && indexes);
+	for (kind = 0; kind < 3; kind++) {
+		for (i = 0; i < groups; i++) {
+			base = i * 64 * KIB;
+			if (kind == 0) {	/* mixed, as in test_lookup_many() */
+				s[4 * i] = (struct sec){ base, 0x800 };
+				s[4 * i + 1] = (struct sec){ base + 0x800, 0x400 };
+			} else {		/* whole pages */
+				s[4 * i] = (struct sec){ base, 4 * KIB };
+				s[4 * i + 1] = (struct sec){ base + 8 * KIB,
+							     8 * KIB };
+			}
+			s[4 * i + 2] = (struct sec){ base + 16 * KIB, 16 * KIB };
+			s[4 * i + 3] = (struct sec){ base + 32 * KIB, 8 * KIB };
+		}
+		pm = pmt_pending_create(12);
+		PMT_REQUIRE(pm);
+		for (i = 0; i < nr; i++)
+			add_want(pm, s[i].start, s[i].size, i + 1);
+		map = pmt_commit(pm, 1, U64_MAX);
+		PMT_REQUIRE(!IS_ERR(map));
+		/*
+		 * Sections replaced: the first update builds the map anew, with
+		 * room; the second appends a slot past the primary ones.
+		 */
+		for (i = 0; kind == 2 && i < 2; i++) {
+			PMT_CHECK_EQ(0, pmt_pending_remove(pm, 3 + 4 * i));
+			add_want(pm, s[2 + 4 * i].start, 8 * KIB, 3 + 4 * i);
+			next = pmt_commit_update(pm, map, 2 + i, U64_MAX);
+			PMT_REQUIRE(!IS_ERR(next));
+			pmt_map_free(map);
+			map = next;
+		}
+		PMT_CHECK_EQ(kind == 2 ? PMT_KIND_SLOTS : 0,
+			     map->kind & PMT_KIND_SLOTS);
+		pmt_pending_free(pm);
+		PMT_CHECK_EQ(kind == 0, map->mixed);
+		PMT_CHECK(map->batched, "kind %u: %u nodes", kind,
+			  map->nr_nodes);
+
+		hash = 1;
+		for (i = 0; i < na; i++) {
+			hash = hash * 1103515245 + 12345;
+			if (i % 16 == 0)	/* the next run's section */
+				k = (hash >> 8) % nr;
+			switch (i / 16 % 4) {
+			case 0:	/* a run of 16 in one section */
+			case 1:
+				addrs[i] = s[k].start + (hash >> 4) % s[k].size;
+				break;
+			case 2:	/* anywhere, gaps too */
+				addrs[i] = (u64)(hash >> 2) % (groups * 64 * KIB);
+				break;
+			default: /* far above: levels skipped */
+				addrs[i] = s[(hash >> 8) % nr].start +
+					   (1ULL << (32 + i % 20));
+				break;
+			}
+		}
+		/* The last answer, the hint returned, is a section's. */
+		addrs[na - 1] = s[nr - 1].start;
+		got = pmt_map_lookup_many(map, addrs, indexes, na);
+		PMT_CHECK(got, "kind %u", kind);
+		for (i = 0; i < na; i++)
+			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+				  "kind %u addr %#llx: %u", kind,
+				  (unsigned long long)addrs[i], indexes[i]);
+		PMT_CHECK_EQ(slot_of_answer(map, addrs[na - 1]), got);
+		memset(indexes, 0xff, na * sizeof(*indexes));
+		got = pmt_map_lookup_many_hint(map, addrs, indexes, na, 1);
+		for (i = 0; i < na; i++)
+			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+				  "kind %u hint addr %#llx: %u", kind,
+				  (unsigned long long)addrs[i], indexes[i]);
+		PMT_CHECK_EQ(slot_of_answer(map, addrs[na - 1]), got);
+		memset(indexes, 0xff, na * sizeof(*indexes));
+		near = PMT_NEAR_INIT;
+		for (i = 0; i < na; i += PMT_RUN_LEN)
+			pmt_map_lookup_run(map, addrs + i, indexes + i,
+					   min_t(u32, PMT_RUN_LEN, na - i),
+					   &near);
+		for (i = 0; i < na; i++)
+			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+				  "kind %u run addr %#llx: %u", kind,
+				  (unsigned long long)addrs[i], indexes[i]);
+		/* nothing is written past @n */
+		indexes[1] = U32_MAX;
+		pmt_map_lookup_many(map, addrs, indexes, 1);
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		PMT_CHECK_EQ(PMT_UNASSIGNED,
+			     pmt_map_lookup_many(map, addrs, indexes, 0));
+		PMT_CHECK_EQ(U32_MAX, indexes[1]);
+		pmt_map_free(map);
+	}
+	pmt_case_free(indexes);
+	pmt_case_free(addrs);
+	pmt_case_free(s);
 }
 
 /*
@@ -1872,6 +2004,7 @@ PMT_CASE_SHARED(retire)
 PMT_CASE_SHARED(byte_bound)
 PMT_CASE_SHARED(subpage_tables)
 PMT_CASE_SHARED(lookup_many)
+PMT_CASE_SHARED(lookup_many_batched)
 PMT_CASE_SHARED(lookup_hint)
 PMT_CASE_SHARED(lookup_run)
 PMT_CASE_USER_ONLY(fatal_signal)

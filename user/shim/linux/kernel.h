@@ -19,6 +19,7 @@
 #define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
 #define PAGE_SIZE		4096UL
 #define SZ_1M			0x00100000
+#define SZ_4M			0x00400000
 #define ALIGN(x, a)		(((x) + (a) - 1) & ~((size_t)(a) - 1))
 #define __section(s)		__attribute__((__section__(s)))
 #define __aligned(x)		__attribute__((__aligned__(x)))
