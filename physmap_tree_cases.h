@@ -1346,7 +1346,8 @@ static u32 slot_of_answer(const struct pmt_map *map, u64 addr)
 static void test_lookup_many_batched(void)
 {
 	/* the sections alone fill PMT_BATCH_BYTES */
-	const unsigned int groups = SZ_4M / (4 * sizeof(struct pmt_section)) + 1;
+	const unsigned int groups = 4 * MIB /
+				    (4 * sizeof(struct pmt_section)) + 1;
 	const unsigned int nr = 4 * groups, na = 1000;
 	struct sec *s = pmt_case_zalloc(nr, sizeof(*s));
 	u64 *addrs = pmt_case_zalloc(na, sizeof(*addrs));
