@@ -2887,10 +2887,10 @@ size_t pmt_retired_bytes(void)
 EXPORT_SYMBOL_NS_GPL(pmt_retired_bytes, PMT_NS);
 
 /* The slot of the piece of @sp that holds @offset, or PMT_UNASSIGNED. */
-static noinline u32 search_subpage(const struct pmt_map *map,
+static noinline u32 search_subpage(const struct pmt_piece *pieces,
 				   const struct pmt_subpage *sp, u32 offset)
 {
-	const struct pmt_piece *piece = &map->pieces[sp->first];
+	const struct pmt_piece *piece = &pieces[sp->first];
 	u32 n = sp->count, half;
 
 	/* Branch-free: the last piece that starts at or below @offset. */
@@ -2918,7 +2918,7 @@ static __always_inline u32 subpage_section(const struct pmt_map *map,
 	if (offset >> map->page_shift)
 		return PMT_UNASSIGNED;
 	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
-		return search_subpage(map, sp, offset);
+		return search_subpage(map->pieces, sp, offset);
 	k = map->tables[sp->table + (offset >> sp->shift)];
 	return k ? sp->base + k - 1 : PMT_UNASSIGNED;
 }
@@ -2971,7 +2971,8 @@ static __always_inline u32 map_mixed_leaf_section(const struct pmt_map *map,
 	u8 k;
 
 	if (unlikely(sp->shift == PMT_SUBPAGE_SEARCH))
-		return in ? search_subpage(map, sp, offset) : PMT_UNASSIGNED;
+		return in ? search_subpage(map->pieces, sp, offset) :
+			    PMT_UNASSIGNED;
 	k = map->tables[sp->table + ((offset & (BIT_ULL(map->page_shift) - 1)) >>
 				     sp->shift)];
 	/* & rather than &&: a branch on k would follow the kind. */
@@ -3137,7 +3138,29 @@ static noinline u32 map_many_batched(const struct pmt_map *map,
 	return last;
 }
 
-/* pmt_map_lookup_many(), slots translated when @slots. */
+/* map_many()'s loop for maps neither mixed nor batched nor a single leaf. */
+static __always_inline u32 map_many_walks(const struct pmt_map *map,
+					  const u64 *addrs, u32 *indexes,
+					  u32 n, bool slots)
+{
+	const struct pmt_map m = *map;
+	u32 i, slot = PMT_UNASSIGNED;
+
+	for (i = 0; i < n; i++) {
+		slot = map_leaf_section(&m, map_walk(&m, addrs[i]), addrs[i]);
+		indexes[i] = map_answer(&m, slot, slots);
+	}
+	return slot;
+}
+
+/*
+ * pmt_map_lookup_many(), slots translated when @slots. The loops of the
+ * mixed maps and of map_many_walks() read a copy of the map's header, @m:
+ * the compiler keeps the fields they read in registers, where each store
+ * of an answer, which might alias the map (the kernel builds with
+ * -fno-strict-aliasing), would have every lookup load them again. With
+ * the copy, the mixed maps' lookups are inlined too.
+ */
 static __always_inline u32 map_many(const struct pmt_map *map,
 				    const u64 *addrs, u32 *indexes, u32 n,
 				    bool slots)
@@ -3147,9 +3170,12 @@ static __always_inline u32 map_many(const struct pmt_map *map,
 	if (map->batched)
 		return map_many_batched(map, addrs, indexes, n, slots);
 	if (map->kind & PMT_KIND_MIXED) {
+		const struct pmt_map m = *map;
+
 		for (i = 0; i < n; i++) {
-			slot = map_lookup_mixed(map, addrs[i]);
-			indexes[i] = map_answer(map, slot, slots);
+			slot = map_mixed_leaf_section(&m, map_walk(&m, addrs[i]),
+						      addrs[i]);
+			indexes[i] = map_answer(&m, slot, slots);
 		}
 		return slot;
 	}
@@ -3165,11 +3191,7 @@ static __always_inline u32 map_many(const struct pmt_map *map,
 				     PMT_UNASSIGNED;
 		return n && indexes[n - 1] ? leaf : PMT_UNASSIGNED;
 	}
-	for (i = 0; i < n; i++) {
-		slot = map_leaf_section(map, map_walk(map, addrs[i]), addrs[i]);
-		indexes[i] = map_answer(map, slot, slots);
-	}
-	return slot;
+	return map_many_walks(map, addrs, indexes, n, slots);
 }
 
 static noinline u32 map_many_slots(const struct pmt_map *map,
@@ -3292,9 +3314,12 @@ static __always_inline u32 map_many_hint(const struct pmt_map *map,
 		   !map_entry_is_subpage(map->root)) {
 		hint = map_many(map, addrs, indexes, n, slots);
 	} else {
+		/* A copy of the header, as in map_many(). */
+		const struct pmt_map m = *map;
+
 		for (i = 0; i < n; i++) {
-			hint = map_lookup_hint(map, addrs[i], hint, false);
-			indexes[i] = map_answer(map, hint, slots);
+			hint = map_lookup_hint(&m, addrs[i], hint, false);
+			indexes[i] = map_answer(&m, hint, slots);
 		}
 	}
 	return hint;
