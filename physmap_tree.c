@@ -3207,10 +3207,12 @@ static noinline u32 map_many_slots(const struct pmt_map *map,
  * @indexes: their sections' indexes, or PMT_UNASSIGNED.
  * @n: the number of addresses.
  *
- * pmt_map_lookup() of each address, with the map's kind tested once and,
- * outside mixed maps, the walk inlined into one loop: no call per address,
- * and the processor overlaps one lookup's loads with the next one's. Takes
- * no lock and allocates nothing, as pmt_map_lookup().
+ * pmt_map_lookup() of each address, with the map's kind tested once and
+ * the lookup inlined into one loop: no call per address, and the processor
+ * overlaps one lookup's loads with the next one's. In a map of 4 MiB or
+ * more (@map->batched), the walks go 64 at a time, a level at a time, so
+ * that their cache misses overlap. Takes no lock and allocates nothing, as
+ * pmt_map_lookup().
  *
  * Return: the slot of the last answer, a hint for
  * pmt_map_lookup_many_hint() on @map; PMT_UNASSIGNED when @n is 0.
@@ -3345,7 +3347,9 @@ static noinline u32 map_many_hint_slots(const struct pmt_map *map,
  * tried first, in one loop: the map's kind is tested once and, outside
  * mixed maps, the walk is inlined, as in pmt_map_lookup_many(). A map
  * whose root is a section's leaf needs no hint: its one range check is
- * all. Takes no lock and allocates nothing, as pmt_map_lookup().
+ * all. Nor does a map of 4 MiB or more try one: its walks go in batches,
+ * as in pmt_map_lookup_many(), and a hint would make each wait for the
+ * one before. Takes no lock and allocates nothing, as pmt_map_lookup().
  *
  * Return: the slot of the last answer, @hint when @n is 0.
  */
