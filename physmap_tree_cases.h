@@ -1335,6 +1335,22 @@ static u32 slot_of_answer(const struct pmt_map *map, u64 addr)
 }
 
 /*
+ * Each of @indexes answers as pmt_map_lookup() does for its address; @how
+ * and @kind name the lookups that gave them.
+ */
+static void check_answers(const struct pmt_map *map, const u64 *addrs,
+			  const u32 *indexes, unsigned int n, const char *how,
+			  unsigned int kind)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
+			  "%s, kind %u, addr %#llx: %u", how, kind,
+			  (unsigned long long)addrs[i], indexes[i]);
+}
+
+/*
  * Lookups of many addresses in a map of PMT_BATCH_BYTES (4 MiB) or more
  * walk them in batches (map_many_batched()): they answer as
  * pmt_map_lookup() does on a plain map, a mixed one and one an update
@@ -1422,17 +1438,11 @@ static void test_lookup_many_batched(void)
 		addrs[na - 1] = s[nr - 1].start;
 		got = pmt_map_lookup_many(map, addrs, indexes, na);
 		PMT_CHECK(got, "kind %u", kind);
-		for (i = 0; i < na; i++)
-			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
-				  "kind %u addr %#llx: %u", kind,
-				  (unsigned long long)addrs[i], indexes[i]);
+		check_answers(map, addrs, indexes, na, "many", kind);
 		PMT_CHECK_EQ(slot_of_answer(map, addrs[na - 1]), got);
 		memset(indexes, 0xff, na * sizeof(*indexes));
 		got = pmt_map_lookup_many_hint(map, addrs, indexes, na, 1);
-		for (i = 0; i < na; i++)
-			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
-				  "kind %u hint addr %#llx: %u", kind,
-				  (unsigned long long)addrs[i], indexes[i]);
+		check_answers(map, addrs, indexes, na, "many_hint", kind);
 		PMT_CHECK_EQ(slot_of_answer(map, addrs[na - 1]), got);
 		memset(indexes, 0xff, na * sizeof(*indexes));
 		near = PMT_NEAR_INIT;
@@ -1440,10 +1450,7 @@ static void test_lookup_many_batched(void)
 			pmt_map_lookup_run(map, addrs + i, indexes + i,
 					   min_t(u32, PMT_RUN_LEN, na - i),
 					   &near);
-		for (i = 0; i < na; i++)
-			PMT_CHECK(indexes[i] == pmt_map_lookup(map, addrs[i]),
-				  "kind %u run addr %#llx: %u", kind,
-				  (unsigned long long)addrs[i], indexes[i]);
+		check_answers(map, addrs, indexes, na, "run", kind);
 		/* nothing is written past @n */
 		indexes[1] = U32_MAX;
 		pmt_map_lookup_many(map, addrs, indexes, 1);
