@@ -742,6 +742,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (i = 0; only && i < nsizes && sizes[i] != only; i++)
+		;
+	if (only && i == nsizes) {
+		fprintf(stderr, "bench_lookup: -s %zu: not one of the synthetic sizes%s\n",
+			only, nsizes < ARRAY_SIZE(sizes) ? " -q runs" : "");
+		return 2;
+	}
 	kp_init();
 	print_header();
 	for (; optind < argc; optind++) {
